@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs (from Debian's apt) and starts the servers the integration tests talk to over loopback.
+# Idempotent: a server already answering is left alone. Used by .ci/run and by developers.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+missing=()
+[ -x /usr/bin/influxd ] || missing+=(influxdb influxdb-client)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# wait_for NAME COMMAND...: retries COMMAND for up to 60 s.
+wait_for() {
+  local name=$1; shift
+  for _ in $(seq 1 120); do "$@" >/dev/null 2>&1 && { echo "$name: up"; return 0; }; sleep 0.5; done
+  echo "$name: did not come up" >&2; return 1
+}
+
+pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+wait_for postgresql pg_isready -q -h 127.0.0.1 -p 5432
+
+mariadb-admin -h 127.0.0.1 -u root ping >/dev/null 2>&1 || start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+wait_for mariadb mariadb-admin -h 127.0.0.1 -u root ping
+
+rabbitmqctl -q status >/dev/null 2>&1 || rabbitmq-server -detached
+wait_for rabbitmq rabbitmq-diagnostics -q check_port_connectivity
+
+if ! curl -sf http://127.0.0.1:8086/ping >/dev/null; then
+  # Debian's influxd has no systemd here: run it detached with its packaged config.
+  mkdir -p /var/lib/influxdb /var/log/influxdb
+  start-stop-daemon --start --oknodo --background --make-pidfile --pidfile /run/influxd.pid \
+    --exec /usr/bin/influxd -- -config /etc/influxdb/influxdb.conf
+fi
+wait_for influxdb curl -sf http://127.0.0.1:8086/ping

@@ -1,0 +1,4 @@
+import type { Command } from '../command.js';
+
+/** Every `myt` command, in the order `myt --help` lists them. Add a command by adding its module here. */
+export const commands: readonly Command[] = [];
