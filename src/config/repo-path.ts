@@ -1,0 +1,36 @@
+import { realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, posix, relative, sep } from 'node:path';
+
+export type RepoPathResult = { readonly ok: true; readonly absolute: string } | { readonly ok: false; readonly message: string };
+
+/**
+ * Resolves a path written in a declaration to a file inside the repository. The one place that
+ * decides whether a user-supplied path is acceptable: relative, '/'-separated, no escape through
+ * '..' or a symbolic link, and naming an existing regular file.
+ */
+export function resolveRepoFile(root: string, written: string): RepoPathResult {
+  if (written.includes('\\')) return refuse(`'${written}' uses '\\': write paths with '/'`);
+  if (written.includes('\0')) return refuse('path contains a NUL byte');
+  if (isAbsolute(written) || /^[A-Za-z]:/.test(written)) {
+    return refuse(`'${written}' is absolute: write it relative to the repository root`);
+  }
+  const normal = posix.normalize(written);
+  if (normal === '..' || normal.startsWith('../')) return refuse(`'${written}' leads outside the repository`);
+  const absolute = join(root, ...normal.split('/'));
+  let real: string;
+  try {
+    real = realpathSync(absolute);
+  } catch {
+    return refuse(`'${written}' does not exist in the repository`);
+  }
+  const inside = relative(realpathSync(root), real);
+  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    return refuse(`'${written}' is a link that leads outside the repository`);
+  }
+  if (!statSync(real).isFile()) return refuse(`'${written}' is not a file`);
+  return { ok: true, absolute };
+}
+
+function refuse(message: string): RepoPathResult {
+  return { ok: false, message };
+}
