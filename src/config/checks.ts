@@ -38,7 +38,7 @@ export async function crossChecks(
   }
   for (const s of spaces) {
     const credentials = resolveRepoFile(root, s.doc.spec.credentials);
-    if (!credentials.ok) report(s, ['spec', 'credentials'], credentials.message);
+    if (!credentials.ok) report(s, ['spec', 'credentials'], `spec.credentials: ${credentials.message}`);
   }
   return problems;
 }
@@ -46,16 +46,16 @@ export async function crossChecks(
 type Report = <T>(d: Declared<T>, path: PathSegment[], message: string, key?: boolean) => void;
 
 function checkUniqueNames(all: readonly Declared<Platform | Space>[], report: Report): void {
-  const first = new Map<string, Declared<Platform | Space>>();
-  for (const d of all) {
-    const name = d.doc.metadata.name;
-    const earlier = first.get(name);
-    if (!earlier) {
-      first.set(name, d);
-      continue;
+  const byName = new Map<string, Declared<Platform | Space>[]>();
+  for (const d of all) byName.set(d.doc.metadata.name, [...(byName.get(d.doc.metadata.name) ?? []), d]);
+  // Every holder of a shared name is told where the others are: whichever file the user is
+  // looking at (or passed to validate) shows the problem.
+  for (const [name, holders] of byName) {
+    if (holders.length < 2) continue;
+    for (const d of holders) {
+      const others = holders.filter((o) => o !== d).map((o) => `the ${o.doc.kind} in ${o.file}:${o.positionOf(['metadata', 'name']).line}`);
+      report(d, ['metadata', 'name'], `metadata.name: '${name}' is already the name of ${others.join(' and ')}; names must be unique across the repository`);
     }
-    const where = earlier.positionOf(['metadata', 'name']);
-    report(d, ['metadata', 'name'], `metadata.name: '${name}' is already the name of the ${earlier.doc.kind} in ${earlier.file}:${where.line}; names must be unique across the repository`);
   }
 }
 
@@ -167,10 +167,7 @@ async function checkProcessorScript(
   const result = await pending;
   // Compile errors belong to the script's own file; report them once however many platforms use it.
   if (firstUse) for (const e of result.errors) problems.push(problemAt(relativeTo(root, e.file), e, e.message));
-  if (result.errors.length) {
-    report(p, path, `spec.processor.script: ${script} does not compile (see the errors in it)`);
-    return;
-  }
+  if (result.errors.length) return; // reported in the script itself, above
   if (!result.hasDefaultExport) {
     report(p, path, `spec.processor.script: ${script} has no default export; write 'export default function (message) { ... }'`);
   }

@@ -78,7 +78,7 @@ function checkDocument(file: string, source: SourceDocument): Declared<Platform 
   const kind = (value as Record<string, unknown>).kind;
   const schema = typeof kind === 'string' ? KINDS[kind] : undefined;
   if (!schema) {
-    const message = kind === undefined ? "missing required property 'kind' (Platform or Space)" : `kind: must be Platform or Space (got ${JSON.stringify(kind)})`;
+    const message = kind === undefined ? "missing required property 'kind' (Platform or Space)" : `kind: must be Platform or Space (got ${typeof kind === 'string' ? `'${kind}'` : JSON.stringify(kind)})`;
     return [problemAt(file, source.positionOf(kind === undefined ? [] : ['kind']), message)];
   }
   const errors = validateAgainst(schema, value);

@@ -36,7 +36,7 @@ let compiled: Compiled | undefined;
 /** Compiles every schema once per process; each validation after that is a plain function call. */
 function schemas(): Compiled {
   if (compiled) return compiled;
-  const ajv = new Ajv2020({ allErrors: true, discriminator: true, verbose: true, strict: true });
+  const ajv = new Ajv2020({ allErrors: true, discriminator: true, verbose: true, strict: true, strictRequired: false });
   ajvErrors(ajv);
   const raw = { platform: readSchema('platform'), space: readSchema('space'), repo: readSchema('repo') };
   for (const schema of Object.values(raw)) ajv.addSchema(schema);
@@ -75,12 +75,18 @@ function describe(err: ErrorObject, root: JsonObject): SchemaError | undefined {
   switch (err.keyword) {
     case 'propertyNames':
       return undefined; // its inner error, which names the property, says it better
-    case 'required':
+    case 'required': {
+      // A missing discriminator tag is reported by the discriminator error, with the allowed values.
+      const tag = (err.parentSchema?.discriminator as { propertyName?: string } | undefined)?.propertyName;
+      if (tag !== undefined && tag === params.missingProperty) return undefined;
       return at(path, `missing required property '${String(params.missingProperty)}'`, true);
+    }
     case 'additionalProperties': {
       const name = String(params.additionalProperty);
       const allowed = Object.keys((err.parentSchema?.properties as JsonObject | undefined) ?? {});
-      return at([...path, name], `unknown property '${name}'${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`, true);
+      const near = closest(name, allowed);
+      const hint = near ? `; did you mean '${near}'?` : allowed.length ? ` (allowed: ${allowed.join(', ')})` : '';
+      return { path: [...path, name], atKey: true, message: `${label(path)}unknown property '${name}'${hint}` };
     }
     case 'discriminator': {
       const tag = String(params.tag);
@@ -89,6 +95,10 @@ function describe(err: ErrorObject, root: JsonObject): SchemaError | undefined {
         ? at(path, `missing required property '${tag}'${values.length ? ` (one of: ${values.join(', ')})` : ''}`, true)
         : at([...path, tag], `must be one of: ${values.join(', ')} (got ${show(params.tagValue)})`);
     }
+    case 'minProperties': {
+      const limit = Number(params.limit);
+      return at(path, `must have at least ${limit} entr${limit === 1 ? 'y' : 'ies'}`);
+    }
     case 'const':
       return at(path, `must be ${show(params.allowedValue)} (got ${show(err.data)})`);
     case 'enum':
@@ -96,7 +106,9 @@ function describe(err: ErrorObject, root: JsonObject): SchemaError | undefined {
     case 'type':
       return at(path, `must be ${article(String(params.type))} (got ${typeName(err.data)})`);
     default:
-      if (propertyName !== undefined) return at([...path, propertyName], `name '${propertyName}' ${wordsOf(err)}`, true);
+      if (propertyName !== undefined) {
+        return { path: [...path, propertyName], atKey: true, message: `${label(path)}name '${propertyName}' ${wordsOf(err)}` };
+      }
       return at(path, `${wordsOf(err)}${err.keyword === 'errorMessage' ? '' : ` (got ${show(err.data)})`}`);
   }
 }
@@ -104,7 +116,7 @@ function describe(err: ErrorObject, root: JsonObject): SchemaError | undefined {
 function wordsOf(err: ErrorObject): string {
   if (err.keyword === 'pattern') {
     const description: unknown = err.parentSchema?.description;
-    return typeof description === 'string' ? `is not valid: ${lowerFirst(description)}` : `must match ${String(err.schema)}`;
+    return typeof description === 'string' ? `is not valid: ${lowerFirst(description).replace(/\.$/, '')}` : `must match ${String(err.schema)}`;
   }
   return err.message ?? `fails ${err.keyword}`;
 }
@@ -152,4 +164,27 @@ function article(type: string): string {
 
 function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+/** The allowed name a typo most likely meant: at most two edits away (Levenshtein distance). */
+function closest(name: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of allowed) {
+    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
