@@ -1,0 +1,81 @@
+import { Construct } from 'constructs';
+import { TerraformOutput, TerraformStack } from 'cdktf';
+import { ComputeAddress } from '@cdktf/provider-google/lib/compute-address/index.js';
+import { ComputeDisk } from '@cdktf/provider-google/lib/compute-disk/index.js';
+import { ComputeFirewall } from '@cdktf/provider-google/lib/compute-firewall/index.js';
+import { ComputeInstance } from '@cdktf/provider-google/lib/compute-instance/index.js';
+import { DataGoogleComputeImage } from '@cdktf/provider-google/lib/data-google-compute-image/index.js';
+import { GoogleProvider } from '@cdktf/provider-google/lib/provider/index.js';
+import { addBackend } from './backend.js';
+import { addressOf, OUTPUT_PUBLIC_IP, OUTPUT_SSH_USER, UBUNTU_USER, type PlatformStackConfig, type ProtectedResources } from './platform-stack.js';
+import { cloudName, literal, tagsFor } from './naming.js';
+import { openPorts } from './ports.js';
+
+/** Tau T2A machine types are Arm. */
+export function gcpArchitecture(machineType: string): 'arm64' | 'amd64' {
+  return /^(t2a|c4a)-/.test(machineType) ? 'arm64' : 'amd64';
+}
+
+/** The VPC network GCP creates in every project; MyT platforms join it. */
+const NETWORK = 'default';
+
+/**
+ * A GCP platform: a Compute Engine instance with a separate persistent data disk, a static
+ * external IP, and a firewall rule opening its ports to the instance's network tag.
+ */
+export class GcpPlatformStack extends TerraformStack {
+  readonly protects: ProtectedResources;
+
+  constructor(scope: Construct, config: PlatformStackConfig) {
+    const { platform } = config;
+    const name = platform.metadata.name;
+    const cloud = platform.spec.cloud;
+    if (cloud.provider !== 'gcp') throw new Error(`platform ${name} is not on gcp`);
+    super(scope, name);
+    addBackend(this, config.state, name);
+    // Credentials come from GOOGLE_CREDENTIALS in Terraform's environment.
+    new GoogleProvider(this, 'google', { project: literal(cloud.project), region: literal(cloud.region), zone: literal(cloud.zone), defaultLabels: tagsFor('platform', name) });
+
+    const ubuntu = new DataGoogleComputeImage(this, 'ubuntu', { project: 'ubuntu-os-cloud', family: `ubuntu-2404-lts-${gcpArchitecture(cloud.machineType)}` });
+    const tag = cloudName(name);
+
+    new ComputeFirewall(this, 'firewall', {
+      name: cloudName(name),
+      network: NETWORK,
+      description: `MyT platform ${name}: ${openPorts(platform).map((p) => `${p.description} ${p.port}`).join(', ')}`,
+      allow: [{ protocol: 'tcp', ports: openPorts(platform).map((p) => String(p.port)) }],
+      sourceRanges: ['0.0.0.0/0'],
+      targetTags: [tag],
+    });
+
+    const address = new ComputeAddress(this, 'address', { name: cloudName(name), region: literal(cloud.region) });
+    const data = new ComputeDisk(this, 'data_volume', {
+      name: cloudName(name, 'data'),
+      zone: literal(cloud.zone),
+      size: platform.spec.database.sizeGb,
+      type: 'pd-balanced',
+      lifecycle: { preventDestroy: !config.forDestroy },
+    });
+
+    const instance = new ComputeInstance(this, 'instance', {
+      name: cloudName(name),
+      machineType: literal(cloud.machineType),
+      zone: literal(cloud.zone),
+      tags: [tag],
+      bootDisk: { initializeParams: { image: ubuntu.selfLink, size: cloud.diskGb } },
+      // Attached by reference: replacing the instance detaches the disk and attaches it to the new one.
+      attachedDisk: [{ source: data.id, deviceName: 'data' }],
+      networkInterface: [{ network: NETWORK, accessConfig: [{ natIp: address.address }] }],
+      metadata: { 'ssh-keys': `${UBUNTU_USER}:${literal(config.publicKey)}` },
+      allowStoppingForUpdate: true,
+      // A newer Ubuntu image must not replace a running platform: the image is chosen at creation.
+      lifecycle: { ignoreChanges: ['boot_disk[0].initialize_params[0].image'] },
+    });
+
+    new TerraformOutput(this, OUTPUT_PUBLIC_IP, { value: address.address });
+    new TerraformOutput(this, OUTPUT_SSH_USER, { value: UBUNTU_USER });
+    new TerraformOutput(this, 'instance_id', { value: instance.id });
+    new TerraformOutput(this, 'data_volume_id', { value: data.id });
+    this.protects = { dataVolumes: [addressOf(data)], instances: [addressOf(instance)] };
+  }
+}

@@ -1,0 +1,68 @@
+import { Construct } from 'constructs';
+import { TerraformOutput, TerraformStack } from 'cdktf';
+import type { OpenstackSpace } from '../config/types/space.generated.js';
+import { addBackend } from './backend.js';
+import {
+  BlockstorageVolume,
+  ComputeInstance,
+  ComputeKeypair,
+  ComputeVolumeAttach,
+  NetworkingFloatingip,
+  NetworkingFloatingipAssociate,
+  OpenstackProvider,
+} from './openstack-resources.js';
+import { addressOf, OUTPUT_PUBLIC_IP, OUTPUT_SSH_USER, UBUNTU_USER, type PlatformStackConfig, type ProtectedResources } from './platform-stack.js';
+import { cloudName, literal } from './naming.js';
+
+export interface OpenstackPlatformStackConfig extends PlatformStackConfig {
+  /** The Space holding the project's network settings (defaults filled in: region). */
+  readonly space: { readonly name: string; readonly spec: OpenstackSpace & { region: string } };
+}
+
+/**
+ * An OpenStack platform: a Nova instance on the Space's network and security group, a separate
+ * Cinder data volume, a key pair and a floating IP. An OpenStack Space creates nothing (its
+ * networks and security group already exist), so it has no stack and the platform reads it directly.
+ */
+export class OpenstackPlatformStack extends TerraformStack {
+  readonly protects: ProtectedResources;
+
+  constructor(scope: Construct, config: OpenstackPlatformStackConfig) {
+    const { platform, space } = config;
+    const name = platform.metadata.name;
+    const cloud = platform.spec.cloud;
+    if (cloud.provider !== 'openstack') throw new Error(`platform ${name} is not on openstack`);
+    super(scope, name);
+    addBackend(this, config.state, name);
+    // User and password come from OS_USERNAME / OS_PASSWORD in Terraform's environment.
+    new OpenstackProvider(this, 'openstack', { authUrl: literal(space.spec.authUrl), tenantName: literal(space.spec.tenant), region: literal(space.spec.region) });
+
+    const key = new ComputeKeypair(this, 'key_pair', { name: cloudName(name), publicKey: literal(config.publicKey) });
+    const instance = new ComputeInstance(this, 'instance', {
+      name: cloudName(name),
+      imageName: literal(cloud.image),
+      flavorName: literal(cloud.flavor),
+      keyPair: key.name,
+      availabilityZone: literal(space.spec.zone),
+      securityGroups: [literal(space.spec.securityGroup)],
+      networkName: literal(space.spec.internalNetwork),
+      metadata: { 'managed-by': 'myt', 'myt-platform': name },
+    });
+    const data = new BlockstorageVolume(this, 'data_volume', {
+      name: cloudName(name, 'data'),
+      size: platform.spec.database.sizeGb,
+      availabilityZone: literal(space.spec.zone),
+      description: `MyT platform ${name}: database data`,
+      lifecycle: { preventDestroy: !config.forDestroy },
+    });
+    new ComputeVolumeAttach(this, 'data_volume_attachment', { instanceId: instance.id, volumeId: data.id });
+    const address = new NetworkingFloatingip(this, 'address', { pool: literal(space.spec.externalNetwork), description: cloudName(name) });
+    new NetworkingFloatingipAssociate(this, 'address_association', { floatingIp: address.address, portId: instance.networkPortId });
+
+    new TerraformOutput(this, OUTPUT_PUBLIC_IP, { value: address.address });
+    new TerraformOutput(this, OUTPUT_SSH_USER, { value: UBUNTU_USER });
+    new TerraformOutput(this, 'instance_id', { value: instance.id });
+    new TerraformOutput(this, 'data_volume_id', { value: data.id });
+    this.protects = { dataVolumes: [addressOf(data)], instances: [addressOf(instance)] };
+  }
+}

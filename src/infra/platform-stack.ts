@@ -1,0 +1,34 @@
+import type { TerraformResource } from 'cdktf';
+import type { ResolvedPlatform } from '../config/defaults.js';
+import type { StateLocation } from './backend.js';
+
+/** What every platform stack is built from. */
+export interface PlatformStackConfig {
+  /** The platform with every default filled in. */
+  readonly platform: ResolvedPlatform;
+  /** The platform's OpenSSH public key (public: fine in the JSON). */
+  readonly publicKey: string;
+  readonly state: StateLocation;
+  /**
+   * Synthesize for `myt destroy`: the data volume loses `prevent_destroy`, which otherwise makes
+   * Terraform refuse any plan that would delete it. Default: false.
+   */
+  readonly forDestroy?: boolean;
+}
+
+/** The resources whose loss loses data or the platform itself; the plan summary flags changes to them. */
+export interface ProtectedResources {
+  /** Addresses of the data volume(s): replacing or deleting one loses the database. */
+  readonly dataVolumes: string[];
+  /** Addresses of the VM: deleting it takes the platform down. */
+  readonly instances: string[];
+}
+
+export const OUTPUT_PUBLIC_IP = 'public_ip';
+export const OUTPUT_SSH_USER = 'ssh_user';
+/** Ubuntu cloud images log in as this user, on every cloud MyT creates. */
+export const UBUNTU_USER = 'ubuntu';
+
+export function addressOf(resource: TerraformResource): string {
+  return `${resource.terraformResourceType}.${resource.friendlyUniqueId}`;
+}
