@@ -2,10 +2,16 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, messageOf } from '../errors.js';
 import type { CliContext } from './context.js';
 
-export interface Command {
+/** An entry of `myt --help`; the command's module is imported only when it runs, so start-up stays fast. */
+export interface CommandEntry {
   readonly name: string;
   /** One line, shown in `myt --help`. */
   readonly summary: string;
+  load(): Promise<Command>;
+}
+
+export interface Command {
+  readonly name: string;
   /** The full `--help` text. */
   readonly help: string;
   /** Returns the exit code: 0 success, 1 failure, 2 usage error. */

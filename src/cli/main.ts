@@ -24,16 +24,17 @@ export async function runCli(argv: string[], ctx: CliContext = processContext())
     (name === undefined ? ctx.stderr : ctx.stdout)(overview());
     return name === undefined ? 2 : 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     ctx.stderr(`myt: unknown command '${name}'\n\n${overview()}`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    ctx.stdout(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
-    return 0;
-  }
   try {
+    const command = await entry.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      ctx.stdout(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
+      return 0;
+    }
     return await command.run(rest, ctx);
   } catch (err) {
     if (err instanceof UsageError) {

@@ -1,12 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Ajv2020Module, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import ajvErrorsModule from 'ajv-errors';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import * as compiledValidators from './validators.generated.js';
 import type { PathSegment } from './yaml-source.js';
-
-// ajv and ajv-errors are CommonJS: under NodeNext their default export arrives wrapped.
-const Ajv2020 = Ajv2020Module.default;
-const ajvErrors = ajvErrorsModule as unknown as typeof ajvErrorsModule.default;
 
 /** The package root: this file sits two folders down in both src/ and dist/. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -33,15 +29,15 @@ interface Compiled {
 
 let compiled: Compiled | undefined;
 
-/** Compiles every schema once per process; each validation after that is a plain function call. */
+/**
+ * The validators, compiled from the schemas ahead of time at build time (scripts/gen-validators.ts),
+ * and the raw schemas the error wording reads.
+ */
 function schemas(): Compiled {
-  if (compiled) return compiled;
-  const ajv = new Ajv2020({ allErrors: true, discriminator: true, verbose: true, strict: true, strictRequired: false });
-  ajvErrors(ajv);
-  const raw = { platform: readSchema('platform'), space: readSchema('space'), repo: readSchema('repo') };
-  for (const schema of Object.values(raw)) ajv.addSchema(schema);
-  const get = (name: SchemaName): ValidateFunction => ajv.getSchema(raw[name].$id as string)!;
-  compiled = { raw, validate: { platform: get('platform'), space: get('space'), repo: get('repo') } };
+  compiled ??= {
+    validate: compiledValidators as unknown as Record<SchemaName, ValidateFunction>,
+    raw: { platform: readSchema('platform'), space: readSchema('space'), repo: readSchema('repo') },
+  };
   return compiled;
 }
 

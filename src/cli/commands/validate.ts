@@ -26,7 +26,6 @@ Exit status: 0 all valid, 1 problems found, 2 usage error.
 
 export const validateCommand: Command = {
   name: 'validate',
-  summary: 'check platform declarations and report every problem with its file and line',
   help: HELP,
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values, positionals } = parseCommandArgs('validate', args, {
