@@ -1,0 +1,183 @@
+// The only reader of the processor's environment. Everything is parsed and checked here, once, into
+// one typed object; a bad value stops the processor with a message naming the variable (exit code 2).
+import { schemaProblems, type Schema } from './schema.js';
+
+export const ENGINES = ['influxdb', 'mongodb', 'timescaledb', 'mysql'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export interface ProcessorConfig {
+  readonly amqpUrl: string;
+  readonly engine: Engine;
+  readonly dbUrl: string;
+  /** Path of the bundled script; undefined = the built-in script, if any, else store messages as they come. */
+  readonly scriptPath: string | undefined;
+  /** Declared tables; undefined only for InfluxDB and MongoDB, which then store any measurement. */
+  readonly schema: Schema | undefined;
+  readonly metricsPort: number;
+  readonly metricsHost: string;
+  readonly batchSize: number;
+  readonly batchMs: number;
+  readonly prefetch: number;
+  readonly scriptTimeoutMs: number;
+  readonly drainMs: number;
+  readonly retryMaxMs: number;
+  readonly exchange: string;
+  readonly queue: string;
+  readonly deadExchange: string;
+  readonly deadQueue: string;
+  readonly queueType: 'quorum' | 'classic';
+  /** InfluxDB only: how far back to look for points of redelivered messages that carried no `ts`. */
+  readonly influxDedupeHours: number;
+}
+
+/** Every variable the processor reads, with its meaning; printed in errors and documented in README. */
+export const ENV_HELP: Readonly<Record<string, string>> = {
+  MYT_AMQP_URL: 'broker URL, amqp[s]://user:pass@host:port[/vhost] (required)',
+  MYT_DB_ENGINE: `one of ${ENGINES.join(', ')} (required)`,
+  MYT_DB_URL: 'database URL; its path names the database, e.g. postgres://u:p@host:5432/MyTData (required)',
+  MYT_SCRIPT: 'path of the bundled processing script (default: none, messages are stored as they come)',
+  MYT_SCHEMA: 'JSON of spec.database.tables (required for timescaledb and mysql)',
+  MYT_METRICS_PORT: 'port of /healthz and /metrics (default 9464; 0 = any free port)',
+  MYT_METRICS_HOST: 'address /healthz and /metrics listen on (default 0.0.0.0)',
+  MYT_BATCH_SIZE: 'rows per database write (default 500)',
+  MYT_BATCH_MS: 'longest wait before a partial batch is written, ms (default 50)',
+  MYT_PREFETCH: 'unacknowledged messages the broker may send ahead (default 3 x MYT_BATCH_SIZE)',
+  MYT_SCRIPT_TIMEOUT_MS: 'time the script may take per message before it is dead-lettered (default 5000)',
+  MYT_DRAIN_MS: 'on SIGTERM, how long to finish, commit and acknowledge the batch in flight (default 8000)',
+  MYT_RETRY_MAX_MS: 'longest wait between retries while the database is down, ms (default 10000)',
+  MYT_EXCHANGE: "fanout exchange devices publish to (default 'data')",
+  MYT_QUEUE: "durable queue the processor consumes (default 'myt.processor')",
+  MYT_DEAD_EXCHANGE: "dead-letter exchange (default 'myt.dead')",
+  MYT_DEAD_QUEUE: "dead-letter queue (default 'myt.dead')",
+  MYT_QUEUE_TYPE: "quorum (default: keeps even non-persistent device messages across a broker restart) or classic",
+  MYT_INFLUX_DEDUPE_HOURS: 'InfluxDB: look-back for redelivered messages without ts (default 24)',
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function required(env: Env, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(`${name} is not set: ${ENV_HELP[name]}`);
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got '${raw}')`);
+  }
+  return Number(raw);
+}
+
+function brokerName(env: Env, name: string, fallback: string): string {
+  const value = env[name]?.trim() || fallback;
+  // AMQP short strings; the broker refuses names starting with 'amq.'.
+  if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(value) || value.startsWith('amq.')) {
+    throw new ConfigError(`${name} must be 1-200 letters, digits or _.:- and not start with 'amq.' (got '${value}')`);
+  }
+  return value;
+}
+
+const DB_PROTOCOLS: Record<Engine, readonly string[]> = {
+  influxdb: ['http:', 'https:'],
+  mongodb: ['mongodb:', 'mongodb+srv:'],
+  timescaledb: ['postgres:', 'postgresql:'],
+  mysql: ['mysql:'],
+};
+
+function dbUrl(env: Env, engine: Engine): string {
+  const raw = required(env, 'MYT_DB_URL');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // The URL may hold a password: never echo it.
+    throw new ConfigError('MYT_DB_URL is not a valid URL');
+  }
+  const protocols = DB_PROTOCOLS[engine];
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(`MYT_DB_URL must start with ${protocols.join(' or ')}// for engine ${engine} (got ${url.protocol}//)`);
+  }
+  if (!/^\/[A-Za-z0-9_]{1,63}$/.test(url.pathname)) {
+    throw new ConfigError('MYT_DB_URL must name the database as its path, e.g. /MyTData (letters, digits, _)');
+  }
+  return raw;
+}
+
+function amqpUrl(env: Env): string {
+  const raw = required(env, 'MYT_AMQP_URL');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('MYT_AMQP_URL is not a valid URL');
+  }
+  if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') {
+    throw new ConfigError(`MYT_AMQP_URL must start with amqp:// or amqps:// (got ${url.protocol}//)`);
+  }
+  return raw;
+}
+
+function schema(env: Env, engine: Engine): Schema | undefined {
+  const raw = env.MYT_SCHEMA?.trim();
+  if (!raw) {
+    if (engine === 'timescaledb' || engine === 'mysql') throw new ConfigError(`MYT_SCHEMA is not set: ${ENV_HELP.MYT_SCHEMA}`);
+    return undefined;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError(`MYT_SCHEMA is not valid JSON: ${(err as Error).message}`);
+  }
+  const problems = schemaProblems(parsed);
+  if (problems.length > 0) throw new ConfigError(`MYT_SCHEMA: ${problems.join('; ')}`);
+  return parsed as Schema;
+}
+
+/** Reads the processor's settings from the environment; throws ConfigError naming the bad variable. */
+export function loadConfig(env: Env): ProcessorConfig {
+  const engineRaw = required(env, 'MYT_DB_ENGINE');
+  if (!(ENGINES as readonly string[]).includes(engineRaw)) {
+    throw new ConfigError(`MYT_DB_ENGINE must be one of ${ENGINES.join(', ')} (got '${engineRaw}')`);
+  }
+  const engine = engineRaw as Engine;
+  const batchSize = integer(env, 'MYT_BATCH_SIZE', 500, 1, 10_000);
+  const queueType = env.MYT_QUEUE_TYPE?.trim() || 'quorum';
+  if (queueType !== 'quorum' && queueType !== 'classic') {
+    throw new ConfigError(`MYT_QUEUE_TYPE must be quorum or classic (got '${queueType}')`);
+  }
+  const metricsHost = env.MYT_METRICS_HOST?.trim() || '0.0.0.0';
+  if (!/^[A-Za-z0-9.:-]{1,253}$/.test(metricsHost)) throw new ConfigError(`MYT_METRICS_HOST is not a host name or address (got '${metricsHost}')`);
+  return {
+    amqpUrl: amqpUrl(env),
+    engine,
+    dbUrl: dbUrl(env, engine),
+    scriptPath: env.MYT_SCRIPT?.trim() || undefined,
+    schema: schema(env, engine),
+    metricsPort: integer(env, 'MYT_METRICS_PORT', 9464, 0, 65_535),
+    metricsHost,
+    batchSize,
+    batchMs: integer(env, 'MYT_BATCH_MS', 50, 1, 60_000),
+    prefetch: integer(env, 'MYT_PREFETCH', Math.min(3 * batchSize, 65_535), 1, 65_535),
+    scriptTimeoutMs: integer(env, 'MYT_SCRIPT_TIMEOUT_MS', 5000, 1, 600_000),
+    drainMs: integer(env, 'MYT_DRAIN_MS', 8000, 100, 600_000),
+    retryMaxMs: integer(env, 'MYT_RETRY_MAX_MS', 10_000, 10, 600_000),
+    exchange: brokerName(env, 'MYT_EXCHANGE', 'data'),
+    queue: brokerName(env, 'MYT_QUEUE', 'myt.processor'),
+    deadExchange: brokerName(env, 'MYT_DEAD_EXCHANGE', 'myt.dead'),
+    deadQueue: brokerName(env, 'MYT_DEAD_QUEUE', 'myt.dead'),
+    queueType,
+    influxDedupeHours: integer(env, 'MYT_INFLUX_DEDUPE_HOURS', 24, 1, 24 * 365),
+  };
+}
+
+/** The database name from MYT_DB_URL's path (checked by loadConfig). */
+export function databaseName(dbUrl: string): string {
+  return new URL(dbUrl).pathname.slice(1);
+}

@@ -1,0 +1,187 @@
+// Wires the parts together: consumer → batcher → pipeline → writer, then dead letters and acks.
+// Acknowledgement happens only after the batch's rows are committed (and its dead letters confirmed),
+// so a crash at any point leaves every unfinished message in the broker to be redelivered; the
+// writers' idempotency turns those redeliveries into no-ops.
+import { performance } from 'node:perf_hooks';
+import type amqp from 'amqplib';
+import { backoffDelay, sleepUnless } from './backoff.js';
+import { Batcher } from './batcher.js';
+import type { ProcessorConfig } from './config.js';
+import { Consumer, publishDeadLetters, type Received, type Session } from './consumer.js';
+import { jsonLogger, type Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { Pipeline } from './pipeline.js';
+import { identityScript, loadScript, type ScriptFunction } from './script.js';
+import { startHealthServer, type Health, type HealthServer } from './server.js';
+import { createWriter } from './writers/index.js';
+import type { Writer } from './writers/writer.js';
+
+export interface ProcessorDeps {
+  readonly log?: Logger;
+  /** A script compiled into the bundle; MYT_SCRIPT, when set, wins over it. */
+  readonly script?: ScriptFunction;
+  readonly writer?: Writer;
+  readonly connect?: (url: string) => Promise<amqp.ChannelModel>;
+}
+
+export class Processor {
+  private readonly log: Logger;
+  private readonly writer: Writer;
+  private readonly consumer: Consumer;
+  private readonly batcher: Batcher<Received>;
+  private readonly metrics: Metrics;
+  private pipeline: Pipeline | undefined;
+  private server: HealthServer | undefined;
+  private stopping = false;
+  private abandoned = false;
+
+  constructor(
+    private readonly config: ProcessorConfig,
+    private readonly deps: ProcessorDeps = {},
+  ) {
+    this.log = deps.log ?? jsonLogger();
+    this.writer = deps.writer ?? createWriter(config, this.log);
+    this.metrics = createMetrics(async () => {
+      const s = this.consumer.current;
+      if (!s) return null;
+      const q = await s.channel.checkQueue(config.queue).catch(() => undefined);
+      return q ? q.messageCount : null;
+    });
+    this.batcher = new Batcher<Received>({
+      maxSize: config.batchSize,
+      maxWaitMs: config.batchMs,
+      handle: (batch) => this.handleBatch(batch),
+      onError: (err) => this.log.error('batch failed; its messages stay in the broker', { error: (err as Error).message }),
+    });
+    this.consumer = new Consumer({
+      url: config.amqpUrl,
+      topology: { ...config },
+      retryMaxMs: config.retryMaxMs,
+      log: this.log,
+      connect: deps.connect,
+      onMessage: (received) => {
+        this.metrics.consumed.inc();
+        this.batcher.add(received);
+      },
+      onSessionLost: (session) => this.batcher.discard((r) => r.session === session),
+    });
+  }
+
+  /** Port of /healthz and /metrics, once started. */
+  get healthPort(): number | undefined {
+    return this.server?.port;
+  }
+
+  /** Loads the script, prepares the database (retrying while it is down), serves health, consumes. */
+  async start(): Promise<void> {
+    const { config } = this;
+    const script = config.scriptPath ? await loadScript(config.scriptPath) : (this.deps.script ?? identityScript);
+    this.log.info('starting', { engine: config.engine, script: config.scriptPath ?? (this.deps.script ? 'built in' : 'none'), queue: config.queue });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.writer.start();
+        break;
+      } catch (err) {
+        if (this.stopping) return;
+        const delay = backoffDelay(attempt, config.retryMaxMs);
+        this.log.warn('database not ready; retrying', { error: (err as Error).message, retryInMs: delay });
+        await sleepUnless(delay, () => this.stopping);
+        if (this.stopping) return;
+      }
+    }
+    this.pipeline = new Pipeline({
+      engine: config.engine,
+      schema: config.schema,
+      writer: this.writer,
+      script,
+      scriptTimeoutMs: config.scriptTimeoutMs,
+      retryMaxMs: config.retryMaxMs,
+      log: this.log,
+      metrics: this.metrics,
+    });
+    this.server = await startHealthServer(config.metricsHost, config.metricsPort, () => this.health(), this.metrics.registry);
+    if (this.stopping) return;
+    this.consumer.start();
+  }
+
+  async health(): Promise<Health> {
+    let database = false;
+    if (this.pipeline) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('ping timed out')), 2000)));
+      database = await Promise.race([this.writer.ping(), timeout]).then(
+        () => true,
+        () => false,
+      );
+      clearTimeout(timer);
+    }
+    const last = this.pipeline?.lastWriteAt ?? 0;
+    return { broker: this.consumer.connected, database, lastWriteAt: last ? new Date(last).toISOString() : null };
+  }
+
+  private async handleBatch(batch: Received[]): Promise<void> {
+    const pipeline = this.pipeline;
+    if (!pipeline) return;
+    const started = performance.now();
+    const outcomes = await pipeline.process(
+      batch.map((r) => r.delivery),
+      () => this.abandoned || !batch.some((r) => r.session.open),
+    );
+    if (!outcomes) return; // abandoned: nothing acknowledged, the broker redelivers
+    // Normally one session per batch; after a reconnect the old one's messages are redelivered anyway.
+    const sessions = new Map<Session, { last: Received; letters: { message: amqp.ConsumeMessage; reason: string }[] }>();
+    batch.forEach((r, i) => {
+      const entry = sessions.get(r.session) ?? { last: r, letters: [] };
+      entry.last = r;
+      const outcome = outcomes[i]!;
+      if (outcome.kind === 'dead') entry.letters.push({ message: r.message, reason: outcome.reason });
+      sessions.set(r.session, entry);
+    });
+    for (const [session, { last, letters }] of sessions) {
+      if (!session.open) continue;
+      try {
+        await publishDeadLetters(session, this.config.deadExchange, letters);
+        // Batches are handled in delivery order, so "all up to this tag" is exactly this batch.
+        session.channel.ack(last.message, true);
+      } catch (err) {
+        this.log.warn('could not acknowledge a batch; the broker will redeliver it', { error: (err as Error).message });
+        continue;
+      }
+    }
+    for (const [i, outcome] of outcomes.entries()) {
+      if (!batch[i]!.session.open) continue;
+      if (outcome.kind === 'stored') this.metrics.stored.inc();
+      else if (outcome.kind === 'dropped') this.metrics.dropped.inc();
+      else {
+        this.metrics.deadLettered.inc({ stage: outcome.stage });
+        this.log.warn('dead-lettered a message', { stage: outcome.stage, reason: outcome.reason });
+      }
+    }
+    this.metrics.batchSeconds.observe((performance.now() - started) / 1000);
+  }
+
+  /**
+   * Drains: stops consuming, finishes and acknowledges what was received, closes everything.
+   * Returns false when the database did not let the drain finish within MYT_DRAIN_MS; the messages
+   * not acknowledged then stay in the broker (nothing is lost, they are redelivered next start).
+   */
+  async stop(): Promise<boolean> {
+    this.stopping = true;
+    await this.consumer.pause();
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      this.batcher.flush().then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.config.drainMs))),
+    ]);
+    clearTimeout(timer);
+    if (!drained) {
+      this.abandoned = true;
+      this.log.warn('drain time-out: leaving unacknowledged messages in the broker', { drainMs: this.config.drainMs });
+    }
+    await this.consumer.close();
+    await this.writer.close().catch((err: Error) => this.log.warn('closing the database failed', { error: err.message }));
+    await this.server?.close();
+    this.log.info('stopped', { drained });
+    return drained;
+  }
+}

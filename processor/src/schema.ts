@@ -1,0 +1,118 @@
+// The declared tables (spec.database.tables) and the checks every stored record passes against them.
+
+export const FIELD_TYPES = ['int', 'bigint', 'double', 'text', 'bool', 'timestamp', 'json'] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
+/** Table name to (field name to type). */
+export type Schema = Readonly<Record<string, Readonly<Record<string, FieldType>>>>;
+
+/** Columns every SQL table has besides the declared fields. */
+export const BUILT_IN_COLUMNS = ['ts', 'sensor', 'msg_id'] as const;
+
+// The same pattern `myt validate` enforces. Checked again here (defence in depth): a name that passes
+// needs no escaping in SQL, InfluxDB line protocol or MongoDB, and we quote it anyway.
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function isIdentifier(name: string): boolean {
+  return IDENTIFIER.test(name);
+}
+
+/** Checks parsed MYT_SCHEMA JSON; returns the problems found (empty = valid). */
+export function schemaProblems(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['must be a JSON object of tables'];
+  const problems: string[] = [];
+  for (const [table, fields] of Object.entries(value)) {
+    if (!isIdentifier(table)) problems.push(`table '${table}' is not a valid name (${IDENTIFIER.source})`);
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+      problems.push(`table '${table}' must map field names to types`);
+      continue;
+    }
+    for (const [field, type] of Object.entries(fields as Record<string, unknown>)) {
+      if (!isIdentifier(field)) problems.push(`field '${table}.${field}' is not a valid name (${IDENTIFIER.source})`);
+      if ((BUILT_IN_COLUMNS as readonly string[]).includes(field)) problems.push(`field '${table}.${field}' is a built-in column`);
+      if (!(FIELD_TYPES as readonly unknown[]).includes(type)) {
+        problems.push(`field '${table}.${field}' has type ${JSON.stringify(type)}; use one of ${FIELD_TYPES.join(', ')}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** A field value as the writers receive it, after the type check. */
+export type FieldValue = number | string | boolean | Date | null | { readonly json: string };
+
+export type FieldCheck = { ok: true; fields: Record<string, FieldValue> } | { ok: false; reason: string };
+
+const INT_MIN = -(2 ** 31);
+const INT_MAX = 2 ** 31 - 1;
+
+/** Parses a timestamp given as ISO 8601 text or epoch milliseconds; undefined when it is neither. */
+export function parseTimestamp(value: unknown): Date | undefined {
+  let ms: number;
+  if (typeof value === 'number') ms = value;
+  else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) ms = Date.parse(value);
+  else return undefined;
+  // Years 1970..9999: anything else is a unit mistake (seconds for ms) more often than real data.
+  return Number.isFinite(ms) && ms >= 0 && ms < 253402300800000 ? new Date(ms) : undefined;
+}
+
+function checkValue(type: FieldType, value: unknown): FieldValue | undefined {
+  if (value === null) return null;
+  switch (type) {
+    case 'int':
+      return Number.isInteger(value) && (value as number) >= INT_MIN && (value as number) <= INT_MAX ? (value as number) : undefined;
+    case 'bigint':
+      if (Number.isSafeInteger(value)) return value as number;
+      return typeof value === 'string' && /^-?\d{1,19}$/.test(value) && BigInt(value) >= -(2n ** 63n) && BigInt(value) < 2n ** 63n ? value : undefined;
+    case 'double':
+      return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+    case 'text':
+      return typeof value === 'string' ? value : undefined;
+    case 'bool':
+      return typeof value === 'boolean' ? value : undefined;
+    case 'timestamp':
+      return parseTimestamp(value);
+    case 'json':
+      return value === undefined ? undefined : { json: JSON.stringify(value) };
+  }
+}
+
+/**
+ * Checks a record's fields against its measurement's declared fields. An undeclared measurement or
+ * field, or a value of the wrong type, is refused with a reason (the message is dead-lettered rather
+ * than silently losing a field). Declared fields that are absent are stored as NULL.
+ */
+export function checkFields(schema: Schema, measurement: string, data: Readonly<Record<string, unknown>>): FieldCheck {
+  const declared = Object.hasOwn(schema, measurement) ? schema[measurement] : undefined;
+  if (!declared) return { ok: false, reason: `measurement '${measurement}' is not declared in spec.database.tables` };
+  const fields: Record<string, FieldValue> = {};
+  for (const [name, value] of Object.entries(data)) {
+    const type = Object.hasOwn(declared, name) ? declared[name] : undefined;
+    if (!type) return { ok: false, reason: `field '${name}' is not declared for measurement '${measurement}'` };
+    const checked = checkValue(type, value);
+    if (checked === undefined) {
+      return { ok: false, reason: `field '${measurement}.${name}' must be ${type}, got ${JSON.stringify(value)?.slice(0, 80)}` };
+    }
+    fields[name] = checked;
+  }
+  return { ok: true, fields };
+}
+
+/**
+ * Without a declared schema (InfluxDB or MongoDB platforms declare no tables), values are stored as
+ * they come, within what the engine can hold: `scalarOnly` (InfluxDB) refuses objects and arrays.
+ */
+export function checkFreeFields(data: Readonly<Record<string, unknown>>, scalarOnly: boolean): FieldCheck {
+  const fields: Record<string, FieldValue> = {};
+  for (const [name, value] of Object.entries(data)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(name)) return { ok: false, reason: `field name '${name.slice(0, 80)}' is not a valid name` };
+    if (value === null) continue;
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return { ok: false, reason: `field '${name}' is not a finite number` };
+      fields[name] = value;
+    } else if (typeof value === 'string' || typeof value === 'boolean') fields[name] = value;
+    else if (scalarOnly) return { ok: false, reason: `field '${name}' is an ${Array.isArray(value) ? 'array' : 'object'}; InfluxDB fields are numbers, strings or booleans` };
+    else fields[name] = { json: JSON.stringify(value) };
+  }
+  if (scalarOnly && Object.keys(fields).length === 0) return { ok: false, reason: 'data has no field to store (InfluxDB needs at least one)' };
+  return { ok: true, fields };
+}

@@ -1,0 +1,138 @@
+// MySQL / MariaDB writer (mysql2). One table per declared measurement; rows go in with one
+// multi-row INSERT per table per batch (values escaped by mysql2, identifiers by escapeId after our
+// own name check), inside one transaction. The UNIQUE msg_id makes redeliveries no-ops.
+import mysql from 'mysql2/promise';
+import type { Logger } from '../log.js';
+import { isIdentifier, type FieldType, type FieldValue, type Schema } from '../schema.js';
+import { uniqueById, type StoredRecord, type Writer } from './writer.js';
+
+const MYSQL_TYPES: Record<FieldType, string> = {
+  int: 'INT',
+  bigint: 'BIGINT',
+  double: 'DOUBLE',
+  text: 'TEXT',
+  bool: 'BOOLEAN',
+  timestamp: 'DATETIME(3)',
+  json: 'JSON',
+};
+
+// Errors caused by a value (retrying cannot help): out of range, truncated, bad date, bad integer,
+// too long, NULL in NOT NULL, invalid JSON (MySQL), CHECK failed (MariaDB's JSON_VALID).
+const DATA_ERRNOS = new Set([1048, 1264, 1265, 1292, 1366, 1406, 3140, 4025]);
+
+export interface MysqlWriterOptions {
+  readonly url: string;
+  readonly schema: Schema;
+  readonly log: Logger;
+}
+
+export function quoteIdent(name: string): string {
+  if (!isIdentifier(name)) throw new Error(`refusing SQL identifier '${name.slice(0, 80)}'`);
+  return mysql.escapeId(name);
+}
+
+function connectionOptions(url: string): mysql.PoolOptions {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeURIComponent(u.username) || 'root',
+    password: decodeURIComponent(u.password) || undefined,
+    database: u.pathname.slice(1),
+    timezone: 'Z',
+    connectTimeout: 5000,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  };
+}
+
+function sqlValue(value: FieldValue | undefined): unknown {
+  if (value === undefined) return null;
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) return value.json;
+  return value;
+}
+
+export class MysqlWriter implements Writer {
+  private pool: mysql.Pool | undefined;
+  private readonly prepared = new WeakSet<object>();
+
+  constructor(private readonly options: MysqlWriterOptions) {}
+
+  async start(): Promise<void> {
+    const settings = connectionOptions(this.options.url);
+    const admin = await mysql.createConnection({ ...settings, database: undefined });
+    try {
+      await admin.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(settings.database ?? '')} CHARACTER SET utf8mb4`);
+    } finally {
+      await admin.end();
+    }
+    this.pool = mysql.createPool({ ...settings, connectionLimit: 2 });
+    for (const [table, fields] of Object.entries(this.options.schema)) {
+      const t = quoteIdent(table);
+      await this.pool.query(
+        `CREATE TABLE IF NOT EXISTS ${t} (ts DATETIME(3) NOT NULL, sensor VARCHAR(255), msg_id VARCHAR(255) NOT NULL, ` +
+          `UNIQUE KEY msg_id (msg_id), KEY ts (ts)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      );
+      const [rows] = await this.pool.query<mysql.RowDataPacket[]>(
+        'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+        [table],
+      );
+      const existing = new Set(rows.map((r) => String(r.name)));
+      // MySQL has no ADD COLUMN IF NOT EXISTS (MariaDB does): compare with the catalogue instead.
+      for (const [field, type] of Object.entries(fields)) {
+        if (!existing.has(field)) await this.pool.query(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(field)} ${MYSQL_TYPES[type]}`);
+      }
+    }
+    this.options.log.info('mysql ready', { tables: Object.keys(this.options.schema) });
+  }
+
+  async write(records: readonly StoredRecord[]): Promise<void> {
+    if (!this.pool) throw new Error('writer not started');
+    const byTable = new Map<string, StoredRecord[]>();
+    for (const r of uniqueById(records)) {
+      if (!Object.hasOwn(this.options.schema, r.measurement)) throw new Error(`measurement '${r.measurement}' is not declared`);
+      const list = byTable.get(r.measurement) ?? [];
+      list.push(r);
+      byTable.set(r.measurement, list);
+    }
+    if (byTable.size === 0) return;
+    const conn = await this.pool.getConnection();
+    let broken = false;
+    try {
+      if (!this.prepared.has(conn.connection)) {
+        // Strict mode: a bad value is an error (dead-lettered), never silently truncated.
+        await conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'");
+        this.prepared.add(conn.connection);
+      }
+      await conn.beginTransaction();
+      for (const [table, rows] of byTable) {
+        const fields = Object.keys(this.options.schema[table] ?? {});
+        const columns = ['ts', 'sensor', 'msg_id', ...fields].map(quoteIdent).join(', ');
+        const values = rows.map((r) => [r.ts, r.sensor, r.id, ...fields.map((f) => sqlValue(r.fields[f]))]);
+        await conn.query(`INSERT INTO ${quoteIdent(table)} (${columns}) VALUES ? ON DUPLICATE KEY UPDATE msg_id = msg_id`, [values]);
+      }
+      await conn.commit();
+    } catch (err) {
+      await conn.rollback().catch(() => (broken = true));
+      throw err;
+    } finally {
+      if (broken) conn.destroy();
+      else conn.release();
+    }
+  }
+
+  isPermanent(err: unknown): boolean {
+    const errno = (err as { errno?: unknown }).errno;
+    return typeof errno === 'number' && DATA_ERRNOS.has(errno);
+  }
+
+  async ping(): Promise<void> {
+    if (!this.pool) throw new Error('writer not started');
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.end();
+    this.pool = undefined;
+  }
+}

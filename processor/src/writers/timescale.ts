@@ -1,0 +1,181 @@
+// TimescaleDB / PostgreSQL writer (pg). One table per declared measurement; a hypertable when the
+// timescaledb extension is available, a plain table otherwise. Rows go in with one parameterised
+// INSERT … SELECT FROM unnest(arrays) per table per batch, inside one transaction.
+import pg from 'pg';
+import { databaseName } from '../config.js';
+import type { Logger } from '../log.js';
+import { isIdentifier, type FieldType, type FieldValue, type Schema } from '../schema.js';
+import { uniqueById, type StoredRecord, type Writer } from './writer.js';
+
+const PG_TYPES: Record<FieldType, string> = {
+  int: 'integer',
+  bigint: 'bigint',
+  double: 'double precision',
+  text: 'text',
+  bool: 'boolean',
+  timestamp: 'timestamptz',
+  json: 'jsonb',
+};
+
+/** Side table that makes hypertables idempotent (their unique indexes must include `ts`). */
+const LEDGER = 'myt_msg_ids';
+
+/**
+ * How a redelivered message is recognised: `unique` = a UNIQUE (msg_id) constraint on the table
+ * (plain PostgreSQL); `ledger` = msg_id is first inserted into myt_msg_ids and only new ids reach
+ * the table, needed for hypertables, where a unique index must contain the time column and a message
+ * without `ts` gets a different time on redelivery.
+ */
+export type DedupeMode = 'unique' | 'ledger';
+
+export interface TimescaleWriterOptions {
+  readonly url: string;
+  readonly schema: Schema;
+  readonly log: Logger;
+  /** Default: 'ledger' when the timescaledb extension is available, else 'unique'. Tests force it. */
+  readonly dedupe?: DedupeMode;
+  /** Default: create hypertables when the extension is available. */
+  readonly hypertables?: boolean;
+}
+
+export function quoteIdent(name: string): string {
+  if (!isIdentifier(name) && name !== LEDGER) throw new Error(`refusing SQL identifier '${name.slice(0, 80)}'`);
+  return pg.escapeIdentifier(name);
+}
+
+function sqlValue(value: FieldValue | undefined): unknown {
+  if (value === undefined || value === null) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object') return value.json;
+  return value;
+}
+
+export class TimescaleWriter implements Writer {
+  private pool: pg.Pool | undefined;
+  private dedupe: DedupeMode = 'unique';
+  private readonly statements = new Map<string, string>();
+
+  constructor(private readonly options: TimescaleWriterOptions) {}
+
+  async start(): Promise<void> {
+    await this.createDatabase();
+    const pool = new pg.Pool({ connectionString: this.options.url, max: 2, connectionTimeoutMillis: 5000, query_timeout: 60_000 });
+    // A dropped idle connection is an outage to retry, never a crash.
+    pool.on('error', (err) => this.options.log.warn('postgres connection lost', { error: err.message }));
+    this.pool = pool;
+    const timescale = await this.timescaleAvailable(pool);
+    this.dedupe = this.options.dedupe ?? (timescale ? 'ledger' : 'unique');
+    const hypertables = this.options.hypertables ?? timescale;
+    if (this.dedupe === 'ledger') await pool.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(LEDGER)} (msg_id text PRIMARY KEY)`);
+    for (const [table, fields] of Object.entries(this.options.schema)) {
+      const t = quoteIdent(table);
+      const unique = this.dedupe === 'unique' ? `, UNIQUE (msg_id)` : '';
+      await pool.query(`CREATE TABLE IF NOT EXISTS ${t} (ts timestamptz NOT NULL, sensor text, msg_id text NOT NULL${unique})`);
+      for (const [field, type] of Object.entries(fields)) {
+        await pool.query(`ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${quoteIdent(field)} ${PG_TYPES[type]}`);
+      }
+      if (!hypertables) await pool.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}_ts`.slice(0, 63))} ON ${t} (ts)`);
+      else {
+        await pool.query(`SELECT create_hypertable($1::regclass, 'ts', if_not_exists => TRUE, migrate_data => TRUE)`, [t]);
+        await pool.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}_msg_id`.slice(0, 63))} ON ${t} (msg_id)`);
+      }
+    }
+    this.options.log.info('postgres ready', { timescaledb: timescale, hypertables, dedupe: this.dedupe, tables: Object.keys(this.options.schema) });
+  }
+
+  private async createDatabase(): Promise<void> {
+    const name = databaseName(this.options.url);
+    const admin = new URL(this.options.url);
+    admin.pathname = '/postgres';
+    const client = new pg.Client({ connectionString: admin.href, connectionTimeoutMillis: 5000 });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      if (found.rowCount === 0) await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+    } catch (err) {
+      // Two starts racing to create it: the loser sees 42P04 (duplicate database), which is fine.
+      if ((err as { code?: string }).code !== '42P04') throw err;
+    } finally {
+      await client.end();
+    }
+  }
+
+  private async timescaleAvailable(pool: pg.Pool): Promise<boolean> {
+    const found = await pool.query("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'");
+    if (found.rowCount === 0) return false;
+    await pool.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
+    return true;
+  }
+
+  /** The INSERT for one table: parameters are one array per column, so its text never varies with data. */
+  private statement(table: string): string {
+    let sql = this.statements.get(table);
+    if (sql) return sql;
+    const fields = Object.entries(this.options.schema[table] ?? {});
+    const columns = ['ts', 'sensor', 'msg_id', ...fields.map(([f]) => f)].map(quoteIdent);
+    const types = ['timestamptz', 'text', 'text', ...fields.map(([, type]) => PG_TYPES[type])];
+    const arrays = types.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
+    const t = quoteIdent(table);
+    sql =
+      this.dedupe === 'unique'
+        ? `INSERT INTO ${t} (${columns.join(', ')}) SELECT * FROM unnest(${arrays}) ON CONFLICT (msg_id) DO NOTHING`
+        : `WITH fresh AS (INSERT INTO ${quoteIdent(LEDGER)} (msg_id) SELECT DISTINCT unnest($3::text[]) ON CONFLICT DO NOTHING RETURNING msg_id) ` +
+          `INSERT INTO ${t} (${columns.join(', ')}) SELECT * FROM unnest(${arrays}) AS v(${columns.join(', ')}) ` +
+          `WHERE v.msg_id IN (SELECT msg_id FROM fresh)`;
+    this.statements.set(table, sql);
+    return sql;
+  }
+
+  private parameters(table: string, records: readonly StoredRecord[]): unknown[][] {
+    const fields = Object.keys(this.options.schema[table] ?? {});
+    const columns: unknown[][] = [[], [], [], ...fields.map(() => [])];
+    for (const r of records) {
+      columns[0]!.push(r.ts.toISOString());
+      columns[1]!.push(r.sensor);
+      columns[2]!.push(r.id);
+      fields.forEach((f, i) => columns[i + 3]!.push(sqlValue(r.fields[f])));
+    }
+    return columns;
+  }
+
+  async write(records: readonly StoredRecord[]): Promise<void> {
+    if (!this.pool) throw new Error('writer not started');
+    const byTable = new Map<string, StoredRecord[]>();
+    for (const r of uniqueById(records)) {
+      if (!Object.hasOwn(this.options.schema, r.measurement)) throw new Error(`measurement '${r.measurement}' is not declared`);
+      const list = byTable.get(r.measurement) ?? [];
+      list.push(r);
+      byTable.set(r.measurement, list);
+    }
+    if (byTable.size === 0) return;
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      for (const [table, rows] of byTable) await client.query(this.statement(table), this.parameters(table, rows));
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  isPermanent(err: unknown): boolean {
+    const code = (err as { code?: unknown }).code;
+    // Class 22 = data exception (out of range, bad JSON…), 23 = integrity constraint, 54 = too big.
+    return typeof code === 'string' && /^(22|23|54)/.test(code);
+  }
+
+  async ping(): Promise<void> {
+    if (!this.pool) throw new Error('writer not started');
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.end();
+    this.pool = undefined;
+  }
+}

@@ -1,0 +1,41 @@
+// The one interface every database writer implements, and the record shape they all receive.
+import type { FieldValue } from '../schema.js';
+
+/** One row / point / document to store, already checked against the schema. */
+export interface StoredRecord {
+  /** Idempotency key: a second write with the same id never makes a second row. */
+  readonly id: string;
+  readonly measurement: string;
+  readonly sensor: string | null;
+  readonly ts: Date;
+  /**
+   * Nanoseconds since the epoch as digits: `ts` when the message carried one, else the receive time
+   * plus a per-process sequence so messages received in the same millisecond stay distinct points.
+   */
+  readonly tsNanos: string;
+  /** True when `ts` came from the message (or its AMQP timestamp), so a redelivery repeats it. */
+  readonly tsFromMessage: boolean;
+  readonly redelivered: boolean;
+  readonly fields: Readonly<Record<string, FieldValue>>;
+}
+
+export interface Writer {
+  /** Connects, creates the database objects from the schema (adding new columns) and checks access. */
+  start(): Promise<void>;
+  /**
+   * Stores a batch atomically where the engine allows, idempotently everywhere: records whose id is
+   * already stored are skipped. Throws on failure; `isPermanent` tells a bad record from an outage.
+   */
+  write(records: readonly StoredRecord[]): Promise<void>;
+  /** True when the error is caused by the data (retrying cannot help), false for outages. */
+  isPermanent(err: unknown): boolean;
+  /** Resolves when the database answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Drops records whose id appears earlier in the batch (a message published twice in one batch). */
+export function uniqueById(records: readonly StoredRecord[]): StoredRecord[] {
+  const seen = new Set<string>();
+  return records.filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)));
+}
