@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
+export interface RunOptions {
+  readonly cwd: string;
+  /** The child's whole environment: nothing is inherited. */
+  readonly env: Record<string, string>;
+  /** Each line of stdout and stderr as it comes, unless captured. */
+  readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Keep stdout whole (for -json output) instead of streaming it line by line. */
+  readonly captureStdout?: boolean;
+  readonly timeoutMs: number;
+  /** After the timeout, how long to wait after SIGINT (Terraform's graceful stop) before SIGKILL. */
+  readonly graceMs: number;
+  readonly spawn?: SpawnFn;
+}
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  /** The last lines of stderr, for error messages. */
+  readonly stderrTail: string[];
+  readonly timedOut: boolean;
+}
+
+const TAIL_LINES = 20;
+
+/**
+ * Runs a program with an argument array (never a shell) in its own process group, streaming its
+ * output. On timeout the whole group gets SIGINT, so Terraform can stop cleanly, save state and
+ * release its lock, then SIGKILL if it is still there after the grace period.
+ */
+export function runProcess(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
+  const spawnFn = options.spawn ?? spawn;
+  return new Promise<RunResult>((resolve, reject) => {
+    const child = spawnFn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so a timeout stops the providers it started too
+      shell: false,
+    });
+    const stdoutChunks: Buffer[] = [];
+    const stderrTail: string[] = [];
+    let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined;
+
+    const signalGroup = (signal: NodeJS.Signals) => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // the group is already gone
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      signalGroup('SIGINT');
+      killTimer = setTimeout(() => signalGroup('SIGKILL'), options.graceMs);
+    }, options.timeoutMs);
+
+    if (options.captureStdout) child.stdout?.on('data', (chunk: Buffer) => stdoutChunks.push(chunk));
+    else if (child.stdout) createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => options.onLine?.(line, 'stdout'));
+    if (child.stderr) {
+      createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
+        stderrTail.push(line);
+        if (stderrTail.length > TAIL_LINES) stderrTail.shift();
+        options.onLine?.(line, 'stderr');
+      });
+    }
+
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      clearTimeout(killTimer);
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      clearTimeout(killTimer);
+      resolve({ code, signal, stdout: Buffer.concat(stdoutChunks).toString('utf8'), stderrTail, timedOut });
+    });
+  });
+}

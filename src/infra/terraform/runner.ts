@@ -1,0 +1,137 @@
+import { MytError } from '../../errors.js';
+import type { TerraformBinary } from './find-binary.js';
+import { runProcess, type RunResult, type SpawnFn } from './run-process.js';
+import type { TerraformPlanJson } from './plan-summary.js';
+
+export interface RunnerOptions {
+  readonly binary: TerraformBinary;
+  /** The stack's working folder (holding cdk.tf.json). */
+  readonly dir: string;
+  /** The child's whole environment (see terraformEnv): credentials live only here. */
+  readonly env: Record<string, string>;
+  /** Progress, one line at a time. */
+  readonly log: (line: string) => void;
+  /** Per command. Default: 30 minutes. */
+  readonly timeoutMs?: number;
+  /** After a timeout, how long Terraform gets to stop cleanly before it is killed. Default: 30 s. */
+  readonly graceMs?: number;
+  readonly spawn?: SpawnFn;
+}
+
+/** Terraform exited with an error; the message carries its last lines of stderr. */
+export class TerraformError extends MytError {
+  override readonly name = 'TerraformError';
+  constructor(
+    readonly command: string,
+    readonly result: Pick<RunResult, 'code' | 'signal' | 'stderrTail' | 'timedOut'>,
+    seconds: number,
+  ) {
+    const how = result.timedOut
+      ? `timed out after ${seconds} s and was stopped`
+      : result.signal
+        ? `was killed by ${result.signal}`
+        : `failed (exit ${result.code})`;
+    const tail = result.stderrTail.filter((l) => l.trim() !== '');
+    super(`terraform ${command} ${how}${tail.length ? `:\n  ${tail.join('\n  ')}` : ''}`);
+  }
+}
+
+export type TerraformOutputs = Record<string, { value: unknown; type: unknown; sensitive: boolean }>;
+
+const SAFE_PARENT_ENV = [
+  'PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TMPDIR', 'TEMP', 'TMP',
+  'TF_CLI_CONFIG_FILE', 'TF_PLUGIN_CACHE_DIR', 'TF_LOG', 'TF_LOG_PATH', 'TF_REGISTRY_CLIENT_TIMEOUT',
+  'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
+];
+
+/**
+ * Terraform's whole environment: the harmless basics of ours (PATH, HOME, proxies, CLI config),
+ * non-interactive automation settings, and the credentials given. Nothing else of our
+ * environment (no other secret that happens to be there) reaches the child.
+ */
+export function terraformEnv(parent: NodeJS.ProcessEnv, credentials: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of SAFE_PARENT_ENV) {
+    const value = parent[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return { ...env, TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1', ...credentials };
+}
+
+/** The Terraform CLI, driven one command at a time in one stack's working folder. */
+export class TerraformRunner {
+  private readonly timeoutMs: number;
+  private readonly graceMs: number;
+
+  constructor(private readonly options: RunnerOptions) {
+    this.timeoutMs = options.timeoutMs ?? 30 * 60_000;
+    this.graceMs = options.graceMs ?? 30_000;
+  }
+
+  async init(): Promise<void> {
+    await this.run('init', ['init', '-input=false', '-no-color']);
+  }
+
+  /** Saves a plan to `planFile`; true when it would change something (-detailed-exitcode 2). */
+  async plan(planFile: string, { destroy = false }: { destroy?: boolean } = {}): Promise<boolean> {
+    const args = ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${planFile}`];
+    if (destroy) args.push('-destroy');
+    const result = await this.run('plan', args, { okCodes: [0, 2] });
+    return result.code === 2;
+  }
+
+  /** The saved plan as Terraform's JSON plan representation. */
+  async show(planFile: string): Promise<TerraformPlanJson> {
+    const result = await this.run('show', ['show', '-json', '-no-color', planFile], { capture: true });
+    return parseJson<TerraformPlanJson>('show -json', result.stdout);
+  }
+
+  /** Applies exactly the saved plan: nothing is re-planned, so what was reviewed is what happens. */
+  async apply(planFile: string): Promise<void> {
+    await this.run('apply', ['apply', '-input=false', '-no-color', planFile]);
+  }
+
+  async output(): Promise<TerraformOutputs> {
+    const result = await this.run('output', ['output', '-json', '-no-color'], { capture: true });
+    return parseJson<TerraformOutputs>('output -json', result.stdout);
+  }
+
+  /** The addresses of every resource in the state (what exists). */
+  async stateList(): Promise<string[]> {
+    const result = await this.run('state list', ['state', 'list', '-no-color'], { capture: true, okCodes: [0, 1] });
+    // `state list` exits 1 when there is no state yet: that means nothing exists.
+    if (result.code === 1) return [];
+    return result.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  }
+
+  private async run(command: string, args: string[], { capture = false, okCodes = [0] }: { capture?: boolean; okCodes?: number[] } = {}): Promise<RunResult> {
+    const { binary, dir, env, log } = this.options;
+    log(`$ ${binary.flavor} ${args.join(' ')}`);
+    let result: RunResult;
+    try {
+      result = await runProcess(binary.path, args, {
+        cwd: dir,
+        env,
+        captureStdout: capture,
+        onLine: (line) => log(line),
+        timeoutMs: this.timeoutMs,
+        graceMs: this.graceMs,
+        spawn: this.options.spawn,
+      });
+    } catch (err) {
+      throw new MytError(`could not start ${binary.path}: ${(err as Error).message}`);
+    }
+    if (result.timedOut || result.code === null || !okCodes.includes(result.code)) {
+      throw new TerraformError(command, result, Math.round(this.timeoutMs / 1000));
+    }
+    return result;
+  }
+}
+
+function parseJson<T>(what: string, text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new MytError(`terraform ${what} printed something that is not JSON (is this a supported Terraform version?)`);
+  }
+}

@@ -1,0 +1,52 @@
+import { resolve } from 'node:path';
+import { loadRepository, type Repository } from '../config/repository.js';
+import { MytError } from '../errors.js';
+import type { StateLocation } from './backend.js';
+import { readPublicKeys } from './public-keys.js';
+import { loadRepoConfig, type ResolvedRepoConfig } from './repo-config.js';
+import type { SecretsReader } from './secrets-reader.js';
+import { buildStacks, platformsWithStacks, writeStacks, type SynthesizedStack } from './stacks.js';
+
+/** Where stacks are synthesized by default, one folder per stack. */
+export const DEFAULT_OUT_DIR = '.myt/out';
+
+export interface PrepareOptions {
+  readonly root: string;
+  /** Absolute, or relative to root. */
+  readonly outDir: string;
+  readonly readSecrets: SecretsReader;
+  /** For SOPS keys (SOPS_AGE_KEY_FILE, ...). */
+  readonly env: NodeJS.ProcessEnv;
+  readonly only?: readonly string[];
+  readonly forDestroy?: readonly string[];
+}
+
+export interface PreparedStacks {
+  readonly repo: Repository;
+  readonly config: ResolvedRepoConfig;
+  readonly state: StateLocation;
+  readonly stacks: SynthesizedStack[];
+  /** Working folder of each stack, by name. */
+  readonly folders: Map<string, string>;
+}
+
+/**
+ * Validate, decrypt the platforms' public keys, synthesize and write each stack's cdk.tf.json:
+ * the offline part every infrastructure command starts with. Refuses an invalid repository.
+ */
+export async function prepareStacks(opts: PrepareOptions): Promise<PreparedStacks> {
+  const repo = await loadRepository(opts.root);
+  if (repo.problems.length) {
+    const shown = repo.problems.slice(0, 20).map((p) => `  ${p.file}:${p.line}:${p.col}: ${p.message}`);
+    const more = repo.problems.length > shown.length ? `\n  ... and ${repo.problems.length - shown.length} more` : '';
+    throw new MytError(`the declarations are not valid (run 'myt validate'):\n${shown.join('\n')}${more}`);
+  }
+  const config = loadRepoConfig(opts.root);
+  const outDir = resolve(opts.root, opts.outDir);
+  const state: StateLocation = { backend: config.state, root: opts.root, outDir };
+  const wanted = opts.only === undefined ? platformsWithStacks(repo.platforms) : platformsWithStacks(repo.platforms.filter((p) => opts.only!.includes(p.doc.metadata.name)));
+  const publicKeys = await readPublicKeys(opts.root, wanted, opts.readSecrets, opts.env);
+  const stacks = buildStacks({ platforms: repo.platforms, spaces: repo.spaces, publicKeys, state, only: opts.only, forDestroy: opts.forDestroy });
+  const folders = writeStacks(outDir, stacks);
+  return { repo, config, state, stacks, folders };
+}
