@@ -1,8 +1,10 @@
 // InfluxDB 1.x writer (influx): measurement = message measurement, tag `sensor`, fields = data, plus
 // a `msg_id` string field. A point is identified by measurement, tags and time, so rewriting a point
 // with the same time is a no-op: that is the idempotency for messages with a `ts`. A message without
-// `ts` gets its receive time, which differs on redelivery; for those (only when the broker marks them
-// redelivered) the writer first looks for a point with the same msg_id in the last N hours.
+// `ts` gets its receive time, which differs when it comes again. For those, the writer remembers the
+// time it gave each recent msg_id (so a copy published again reuses it and overwrites the same point),
+// and for redeliveries after a restart (memory lost) it looks for a point with that msg_id in the
+// last N hours before writing.
 import { FieldType as InfluxFieldType, InfluxDB, escape, type IPoint, type ISchemaOptions } from 'influx';
 import { databaseName } from '../config.js';
 import type { Logger } from '../log.js';
@@ -37,9 +39,13 @@ function influxValue(value: FieldValue): number | string | boolean | null {
   return value;
 }
 
+/** How many msg_id → time pairs the writer remembers for messages without `ts`. */
+const REMEMBERED = 100_000;
+
 export class InfluxWriter implements Writer {
   private readonly db: InfluxDB;
   private readonly database: string;
+  private readonly recent = new Map<string, string>();
 
   constructor(private readonly options: InfluxWriterOptions) {
     this.database = databaseName(options.url);
@@ -87,27 +93,45 @@ export class InfluxWriter implements Writer {
     const uncertain = new Map<string, string[]>();
     for (const r of records) {
       if (!MEASUREMENT.test(r.measurement)) throw new InfluxRecordError(`measurement '${r.measurement.slice(0, 80)}' is not a valid name`);
-      if (r.redelivered && !r.tsFromMessage) uncertain.set(r.measurement, [...(uncertain.get(r.measurement) ?? []), r.id]);
+      const remembered = !r.tsFromMessage && this.recent.has(`${r.measurement}\n${r.id}`);
+      if (r.redelivered && !r.tsFromMessage && !remembered) uncertain.set(r.measurement, [...(uncertain.get(r.measurement) ?? []), r.id]);
     }
     const skip = new Set<string>();
     for (const [measurement, ids] of uncertain) for (const id of await this.existing(measurement, ids)) skip.add(`${measurement}\n${id}`);
     const points: IPoint[] = [];
     const seen = new Set<string>();
+    const times: [string, string][] = [];
     for (const r of records) {
       const key = `${r.measurement}\n${r.id}`;
       if (skip.has(key) || seen.has(key)) continue;
       seen.add(key);
+      const time = r.tsFromMessage ? r.tsNanos : (this.recent.get(key) ?? r.tsNanos);
+      if (!r.tsFromMessage) times.push([key, time]);
       const fields: Record<string, unknown> = { msg_id: r.id };
       for (const [name, value] of Object.entries(r.fields)) if (value !== null) fields[name] = influxValue(value);
-      points.push({ measurement: r.measurement, tags: r.sensor === null ? {} : { sensor: r.sensor }, fields, timestamp: r.tsNanos });
+      points.push({ measurement: r.measurement, tags: r.sensor === null ? {} : { sensor: r.sensor }, fields, timestamp: time });
     }
     if (points.length === 0) return;
+    this.remember(times);
     try {
       await this.db.writePoints(points, { precision: 'n' });
     } catch (err) {
       // The library's own schema check throws plain Errors before sending: those are the data's fault.
       if (!(err as { res?: unknown }).res && /^Expected /.test((err as Error).message)) throw new InfluxRecordError((err as Error).message);
       throw err;
+    }
+  }
+
+  /** Remembers the times given (before the write: a failed write is retried with the same times). */
+  private remember(times: readonly [string, string][]): void {
+    for (const [key, time] of times) {
+      this.recent.delete(key);
+      this.recent.set(key, time);
+    }
+    // A Map iterates in insertion order: the first keys are the oldest.
+    for (const key of this.recent.keys()) {
+      if (this.recent.size <= REMEMBERED) break;
+      this.recent.delete(key);
     }
   }
 
