@@ -1,0 +1,24 @@
+import * as core from '@actions/core';
+import type { Problem } from '../config/problem.js';
+
+/** The parts of @actions/core the actions report through; tests pass a recorder. */
+export interface Reporter {
+  error(message: string, properties?: core.AnnotationProperties): void;
+  info(message: string): void;
+  setFailed(message: string): void;
+  summary: Pick<typeof core.summary, 'addHeading' | 'addRaw' | 'addTable' | 'write'>;
+}
+
+export const actionsReporter: Reporter = core;
+
+/** One annotation per problem, on its file and line, so the pull request shows it in the diff. */
+export function annotate(reporter: Reporter, problems: readonly Problem[]): void {
+  for (const p of problems) {
+    reporter.error(p.message, { title: 'myt validate', file: p.file, startLine: p.line, startColumn: p.col });
+  }
+}
+
+/** A Markdown table cell: pipes and line breaks would break the table. */
+export function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}

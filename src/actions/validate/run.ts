@@ -1,0 +1,33 @@
+import { loadRepository } from '../../config/repository.js';
+import { messageOf, MytError } from '../../errors.js';
+import { actionsReporter, annotate, cell, type Reporter } from '../report.js';
+import { readSettings, type ActionSettings } from '../settings.js';
+
+/**
+ * The validate action: every problem becomes an annotation on its line, the job summary lists them,
+ * and the step fails when there is any. Settings and reporter are injectable for tests.
+ */
+export async function run(settings?: ActionSettings, reporter: Reporter = actionsReporter): Promise<void> {
+  try {
+    const { workspace, paths } = settings ?? readSettings();
+    const repo = await loadRepository(workspace, paths.length ? paths : undefined);
+    annotate(reporter, repo.problems);
+    const s = reporter.summary.addHeading('MyT: validate', 2);
+    if (repo.problems.length === 0) {
+      s.addRaw(`All ${repo.files.length} declaration files are valid.\n`);
+    } else {
+      s.addRaw(`${repo.problems.length} problem(s) in ${repo.files.length} checked file(s).\n\n`).addTable([
+        [
+          { data: 'Where', header: true },
+          { data: 'Problem', header: true },
+        ],
+        ...repo.problems.map((p) => [cell(`${p.file}:${p.line}:${p.col}`), cell(p.message)]),
+      ]);
+    }
+    await s.write();
+    if (repo.problems.length) reporter.setFailed(`${repo.problems.length} problem(s) in the declarations`);
+    else reporter.info(`all ${repo.files.length} declaration files are valid`);
+  } catch (err) {
+    reporter.setFailed(err instanceof MytError ? err.message : `internal error: ${messageOf(err)}`);
+  }
+}
