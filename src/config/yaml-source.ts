@@ -3,6 +3,8 @@ import { START, type Position } from './problem.js';
 
 /** Declarations are small; anything bigger is a mistake or an attack, refused before parsing. */
 export const MAX_FILE_BYTES = 1024 * 1024;
+/** Deeper flow nesting is refused before parsing: the parser would recurse until the stack runs out. */
+const MAX_FLOW_DEPTH = 100;
 /** yaml's guard against alias bombs ("billion laughs"): more alias expansions than this are refused. */
 const MAX_ALIAS_COUNT = 100;
 
@@ -31,6 +33,8 @@ export function parseSource(bytes: Uint8Array): ParsedFile {
   } catch {
     return failure(START, 'not a text file: expected UTF-8 YAML, found binary data');
   }
+  const deep = tooDeep(text);
+  if (deep !== undefined) return failure(deep, `nesting is deeper than ${MAX_FLOW_DEPTH} levels of [ ] or { }: not a declaration`);
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
   if (!Array.isArray(docs)) return failure(START, 'file is empty');
@@ -55,6 +59,24 @@ export function parseSource(bytes: Uint8Array): ParsedFile {
   }
   if (documents.length === 0) return failure(START, 'file is empty: expected a MyT declaration (apiVersion, kind, metadata, spec)');
   return { ok: true, documents };
+}
+
+/**
+ * Where '['/'{' nesting first passes MAX_FLOW_DEPTH. Brackets inside quoted strings count too, so
+ * this over-estimates; no real declaration comes near the limit either way.
+ */
+function tooDeep(text: string): Position | undefined {
+  let depth = 0;
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) [line, lineStart] = [line + 1, i + 1];
+    else if (c === 91 || c === 123) {
+      if (++depth > MAX_FLOW_DEPTH) return { line, col: i - lineStart + 1 };
+    } else if ((c === 93 || c === 125) && depth > 0) depth--;
+  }
+  return undefined;
 }
 
 function failure(position: Position, message: string): ParsedFile {

@@ -82,3 +82,15 @@ describe('every problem is reported, not just the first', () => {
     expect(problems[0]).toMatchObject({ line: 22, col: 11 });
   });
 });
+
+describe('nesting', () => {
+  it('refuses flow nesting deeper than 100 levels before the parser recurses', async () => {
+    const { problems } = await problemsOf({ 'platforms/deep.yaml': `key:\n  ${'['.repeat(200_000)}${']'.repeat(200_000)}\n` });
+    expect(problems).toEqual([{ file: 'platforms/deep.yaml', line: 2, col: 103, message: expect.stringContaining('nesting is deeper than 100 levels') as string }]);
+  });
+
+  it('accepts brackets that balance within the limit', async () => {
+    const { problems } = await problemsOf({ 'platforms/ok.yaml': `${SSH_PLATFORM}  processor:\n    packages: {${'"a": "^1.0.0"'}}\n` });
+    expect(problems).toEqual([]);
+  });
+});
