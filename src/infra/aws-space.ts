@@ -60,7 +60,7 @@ export function firstSubnet(cidr: string): string {
   const bits = Number(bitsText);
   const length = Math.min(bits + 8, 28);
   const value = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  const mask = length === 0 ? 0 : 2 ** 32 - 2 ** (32 - length);
+  const mask = bits === 0 ? 0 : 2 ** 32 - 2 ** (32 - bits); // the VPC's own network address
   const network = (value & mask) >>> 0;
   return `${[24, 16, 8, 0].map((shift) => (network >>> shift) & 255).join('.')}/${length}`;
 }
