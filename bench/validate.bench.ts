@@ -14,7 +14,7 @@ const HOSTILE_MS = 250;
 const BIN = fileURLToPath(new URL('../bin/myt.js', import.meta.url));
 
 /** A repository of FILES platforms mixing clouds, engines, tables, schedules and one shared script. */
-function makeRepo(): string {
+export function makeRepo(): string {
   const root = mkdtempSync(join(tmpdir(), 'myt-bench-validate-'));
   const write = (path: string, text: string) => {
     mkdirSync(join(root, path, '..'), { recursive: true });

@@ -118,8 +118,15 @@ function checkSchedules(p: Declared<Platform>, report: Report): void {
   }
 }
 
-/** Why a schedule is not five-field cron, or undefined when it is. */
+const cronVerdicts = new Map<string, string | undefined>();
+
+/** Why a schedule is not five-field cron, or undefined when it is (memoised: most repeat). */
 export function cronProblem(schedule: string): string | undefined {
+  if (!cronVerdicts.has(schedule)) cronVerdicts.set(schedule, judgeCron(schedule));
+  return cronVerdicts.get(schedule);
+}
+
+function judgeCron(schedule: string): string | undefined {
   const fields = schedule.trim().split(/\s+/);
   if (fields.length !== 5) {
     return `'${schedule}' has ${fields.length} field${fields.length === 1 ? '' : 's'}; cron schedules here have five (minute hour day-of-month month day-of-week)`;

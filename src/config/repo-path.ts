@@ -23,12 +23,21 @@ export function resolveRepoFile(root: string, written: string): RepoPathResult {
   } catch {
     return refuse(`'${written}' does not exist in the repository`);
   }
-  const inside = relative(realpathSync(root), real);
+  const inside = relative(realRoot(root), real);
   if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
     return refuse(`'${written}' is a link that leads outside the repository`);
   }
   if (!statSync(real).isFile()) return refuse(`'${written}' is not a file`);
   return { ok: true, absolute };
+}
+
+const realRoots = new Map<string, string>();
+
+/** The root's real path, looked up once: every reference in a repository resolves against it. */
+function realRoot(root: string): string {
+  let real = realRoots.get(root);
+  if (real === undefined) realRoots.set(root, (real = realpathSync(root)));
+  return real;
 }
 
 function refuse(message: string): RepoPathResult {
