@@ -18,6 +18,8 @@ export interface StackRunOptions {
   readonly allowDanger?: boolean;
   /** Plan and apply the destruction of the stack. Default: false. */
   readonly destroy?: boolean;
+  /** Asked after the plan is shown and before it is applied; false stops with nothing changed. */
+  readonly confirm?: (summary: PlanSummary) => Promise<boolean>;
 }
 
 export interface StackRunResult {
@@ -68,6 +70,9 @@ export async function runStack(stack: SynthesizedStack, opts: StackRunOptions): 
         `stack ${stack.name}: refusing to apply a plan that would lose data or the platform:\n  ${summary.warnings.join('\n  ')}\n` +
           'If this is intended, run again with --allow-data-loss.',
       );
+    }
+    if (opts.confirm && !(await opts.confirm(summary))) {
+      throw new MytError(`stack ${stack.name}: not confirmed, so nothing was changed`);
     }
     try {
       await runner.apply(PLAN_FILE);

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Declared, Platform } from '../config/repository.js';
 import { MytError } from '../errors.js';
-import { platformKeyFile, secretField, type SecretsReader } from './secrets-reader.js';
+import { platformKeyFile } from '../config/checks.js';
+import { secretField, type SecretsReader } from './secrets-reader.js';
 
 /** One OpenSSH public key line: type, base64 body, optional comment (no line breaks). */
 const OPENSSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;

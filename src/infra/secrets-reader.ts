@@ -6,11 +6,6 @@ import { MytError } from '../errors.js';
  */
 export type SecretsReader = (root: string, file: string, opts?: { env?: NodeJS.ProcessEnv }) => Promise<Record<string, unknown>>;
 
-/** Where `myt keys generate` keeps a platform's SSH key pair (fields privateKey, publicKey). */
-export function platformKeyFile(platform: string): string {
-  return `secrets/keys/${platform}.enc.yaml`;
-}
-
 /** A string field of a decrypted secrets file, or a clear error naming the file and the field. */
 export function secretField(values: Record<string, unknown>, file: string, field: string, hint: string): string {
   const value = values[field];
@@ -18,4 +13,27 @@ export function secretField(values: Record<string, unknown>, file: string, field
     throw new MytError(`${file}: field '${field}' is missing or empty (${hint})`);
   }
   return value;
+}
+
+/** What infra commands use of src/secrets: decryption and log masking. */
+export interface SecretsModule {
+  readonly readSecrets: SecretsReader;
+  readonly registerSecret: (value: string) => void;
+  readonly maskSecrets: (text: string) => string;
+}
+
+/** src/secrets, loaded when a command first needs it (it pulls in the age/SOPS code). */
+export async function loadSecretsModule(): Promise<SecretsModule> {
+  // A computed specifier: src/secrets/index.ts is written in parallel (issue 3); its contract is SecretsModule.
+  const specifier = '../secrets/index.js';
+  let mod: Partial<SecretsModule>;
+  try {
+    mod = (await import(specifier)) as Partial<SecretsModule>;
+  } catch (err) {
+    throw new MytError(`the secrets module could not be loaded: ${(err as Error).message}`);
+  }
+  if (typeof mod.readSecrets !== 'function' || typeof mod.registerSecret !== 'function' || typeof mod.maskSecrets !== 'function') {
+    throw new MytError('the secrets module does not export readSecrets, registerSecret and maskSecrets');
+  }
+  return mod as SecretsModule;
 }

@@ -10,4 +10,29 @@ export const commands: readonly CommandEntry[] = [
     summary: 'check platform declarations and report every problem with its file and line',
     load: async () => (await import('./validate.js')).validateCommand,
   },
+  {
+    name: 'plan',
+    summary: 'offline: synthesize each Space and Platform into Terraform JSON and summarise it',
+    load: async () => (await import('./plan.js')).planCommand,
+  },
+  {
+    name: 'apply',
+    summary: 'create or update the infrastructure with Terraform, Spaces first',
+    load: async () => (await import('./apply.js')).applyCommand,
+  },
+  {
+    name: 'destroy',
+    summary: "destroy one platform's infrastructure (only if it opts in, after typing its name)",
+    load: async () => (await import('./destroy.js')).destroyCommand,
+  },
+  {
+    name: 'secrets',
+    summary: 'init an age key; encrypt, decrypt or edit SOPS secrets files (plaintext stays in memory)',
+    load: async () => (await import('./secrets.js')).secretsCommand,
+  },
+  {
+    name: 'keys',
+    summary: "generate or show the SSH key pair of a platform's VM, kept encrypted in secrets/keys/",
+    load: async () => (await import('./keys.js')).keysCommand,
+  },
 ];

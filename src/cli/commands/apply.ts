@@ -1,0 +1,78 @@
+import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, timeoutOption, type InfraDeps } from '../../infra/cli-support.js';
+import { runStacks } from '../../infra/run-stacks.js';
+import { prepareStacks } from '../../infra/workspace.js';
+import { parseCommandArgs, type Command } from '../command.js';
+import type { CliContext } from '../context.js';
+
+const HELP = `Usage: myt apply [options] [platforms...]
+
+Creates or updates the infrastructure of the named platforms (default: every Space and Platform),
+Spaces first. For each stack: terraform init, plan (saved), a summary of what would be added,
+changed, replaced or destroyed, then apply of exactly that saved plan, and its outputs (the
+public IP). Cloud credentials are decrypted in memory and reach Terraform only as environment
+variables. A plan that would replace or destroy a data volume or a VM is refused unless
+--allow-data-loss is given. A failed apply keeps everything it made and says what exists; run
+apply again to continue.
+
+Needs terraform (or tofu) on the PATH, or MYT_TERRAFORM set to it.
+
+Options:
+${COMMON_HELP}
+  --allow-data-loss   apply even a plan that would replace or destroy a data volume or a VM
+  --timeout MINUTES   limit for each Terraform command (default: 30)
+  -h, --help          show this help
+
+Exit status: 0 applied (or nothing to do), 1 failed or refused, 2 usage error.
+`;
+
+export function applyCommandWith(deps: InfraDeps = realInfraDeps): Command {
+  return {
+    name: 'apply',
+    help: HELP,
+    async run(args: string[], ctx: CliContext): Promise<number> {
+      const { values, positionals } = parseCommandArgs('apply', args, {
+        ...COMMON_OPTIONS,
+        'allow-data-loss': { type: 'boolean' },
+        timeout: { type: 'string' },
+      });
+      const timeoutMs = timeoutOption('apply', values.timeout);
+      const { root, outDir } = rootAndOut(ctx, values);
+      const binary = deps.findTerraform(ctx.env); // before any decryption: say early when Terraform is missing
+      const secrets = await deps.secrets();
+      const prepared = await prepareStacks({ root, outDir, readSecrets: secrets.readSecrets, env: ctx.env, only: positionals.length ? positionals : undefined });
+      if (prepared.stacks.length === 0) {
+        ctx.stdout('Nothing to apply: no Space or cloud Platform is declared (platforms on an existing server need no infrastructure).\n');
+        return 0;
+      }
+      const done: string[] = [];
+      try {
+        await runStacks({
+          root,
+          stacks: prepared.stacks,
+          folders: prepared.folders,
+          backend: prepared.config.state,
+          binary,
+          secrets,
+          env: ctx.env,
+          log: (line) => ctx.stderr(`${line}\n`),
+          allowDanger: values['allow-data-loss'] ?? false,
+          timeoutMs,
+          spawn: deps.spawn,
+          onResult: (stack, result) => {
+            const ip = result.outputs.public_ip;
+            const what = result.status === 'unchanged' ? 'up to date' : `applied (${result.summary.add} added, ${result.summary.change} changed, ${result.summary.destroy} destroyed)`;
+            ctx.stdout(`${stack.name}: ${what}${typeof ip === 'string' ? `, public IP ${ip}` : ''}\n`);
+            done.push(stack.name);
+          },
+        });
+      } catch (err) {
+        const rest = prepared.stacks.map((s) => s.name).filter((n) => !done.includes(n));
+        ctx.stdout(`Stopped: ${done.length ? `done: ${done.join(', ')}; ` : ''}not done: ${rest.join(', ')}.\n`);
+        throw err;
+      }
+      return 0;
+    },
+  };
+}
+
+export const applyCommand = applyCommandWith();
