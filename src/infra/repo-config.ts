@@ -32,6 +32,8 @@ export function loadRepoConfig(root: string): ResolvedRepoConfig {
     throw new MytError(`${REPO_CONFIG_FILE}: cannot read it: ${(err as Error).message}`);
   }
   if (bytes.length > MAX_FILE_BYTES) throw new MytError(`${REPO_CONFIG_FILE}: file is larger than 1 MiB`);
+  // Only comments (or nothing): every default, as with no file.
+  if (bytes.toString('utf8').split('\n').every((line) => /^\s*(#.*)?$/.test(line))) return { state: LOCAL_DEFAULT };
   const parsed = parseSource(bytes);
   if (!parsed.ok) throw new MytError(`${REPO_CONFIG_FILE}:${parsed.position.line}:${parsed.position.col}: ${parsed.message}`);
   if (parsed.documents.length !== 1) throw new MytError(`${REPO_CONFIG_FILE}: expected exactly one YAML document, found ${parsed.documents.length}`);
