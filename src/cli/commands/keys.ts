@@ -1,0 +1,63 @@
+import { resolve } from 'node:path';
+import { findRepoRoot } from '../../config/find-root.js';
+import { MytError, UsageError } from '../../errors.js';
+import { readSecrets } from '../../secrets/index.js';
+import { generateKeys, sshKeyFile } from '../../secrets/operations.js';
+import { parseCommandArgs, type Command } from '../command.js';
+import type { CliContext } from '../context.js';
+
+const HELP = `Usage: myt keys <generate|show> NAME [options]
+
+The SSH key pair MyT uses to reach a platform's VM: ed25519, OpenSSH format, kept encrypted in
+secrets/keys/NAME.enc.yaml (fields privateKey and publicKey). A cloud platform's key is named
+after the platform.
+
+  generate NAME    make a new key pair in memory and write it straight into the encrypted file
+                   (refuses to replace an existing key unless --force)
+  show NAME        print the public key; with --private, also the private key (after a warning)
+
+Options:
+  --force          generate: replace an existing key (the VM will no longer accept the old one)
+  --private        show: print the private key too
+  --root DIR       repository root (default: the nearest folder upwards with myt.yaml,
+                   platforms/ or .git)
+  -h, --help       show this help
+`;
+
+export const keysCommand: Command = {
+  name: 'keys',
+  help: HELP,
+  async run(args: string[], ctx: CliContext): Promise<number> {
+    const { values, positionals } = parseCommandArgs('keys', args, {
+      root: { type: 'string' },
+      force: { type: 'boolean' },
+      private: { type: 'boolean' },
+    });
+    const [action, name, ...extra] = positionals;
+    if (extra.length) throw new UsageError(`keys: unexpected argument '${extra[0]}'`);
+    if (action !== 'generate' && action !== 'show') throw new UsageError(action === undefined ? 'keys: say generate or show' : `keys: unknown action '${action}' (generate or show)`);
+    if (name === undefined) throw new UsageError(`keys ${action}: NAME is required`);
+    if (values.force && action !== 'generate') throw new UsageError('keys: --force applies to generate only');
+    if (values.private && action !== 'show') throw new UsageError('keys: --private applies to show only');
+    const root = values.root === undefined ? findRepoRoot(ctx.cwd) : resolve(ctx.cwd, values.root);
+    if (action === 'generate') {
+      const r = await generateKeys(root, name, values.force === true);
+      ctx.stdout(`${r.publicKey}\n`);
+      ctx.stderr(`wrote ${r.file} (encrypted); the public key is above\n`);
+      return 0;
+    }
+    const file = sshKeyFile(name);
+    const data = await readSecrets(root, file, { env: ctx.env });
+    if (typeof data.publicKey !== 'string' || typeof data.privateKey !== 'string') {
+      throw new MytError(`${file}: it lacks privateKey or publicKey (make one with 'myt keys generate ${name}')`);
+    }
+    ctx.stdout(`${data.publicKey.trim()}\n`);
+    if (values.private) {
+      ctx.stderr(`warning: the private key of '${name}' follows. Anyone who has it can log in to the VM: do not paste it into chats, tickets or logs, and delete any copy you save.\n`);
+      ctx.stdout(data.privateKey.endsWith('\n') ? data.privateKey : `${data.privateKey}\n`);
+    } else {
+      ctx.stderr(`(add --private to print the private key as well)\n`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,100 @@
+import { resolve } from 'node:path';
+import { findRepoRoot } from '../../config/find-root.js';
+import { UsageError } from '../../errors.js';
+import { decryptToText, editSecrets, encryptInPlace, fileRef, initSecrets } from '../../secrets/operations.js';
+import { writeFile } from 'node:fs/promises';
+import { parseCommandArgs, type Command } from '../command.js';
+import type { CliContext } from '../context.js';
+
+const HELP = `Usage: myt secrets <init|encrypt|decrypt|edit> [options] [FILE]
+
+Secrets live in the repository as SOPS files (YAML or JSON) encrypted to the age recipients that
+.sops.yaml names for their path; GitHub holds only the age private key (secret SOPS_AGE_KEY).
+Decrypted values stay in memory: nothing here writes plaintext to a disk unless you say --out.
+
+  init             make an age key pair: the private key goes to the sops keys file
+                   (~/.config/sops/age/keys.txt, or --key-file), the public key is printed and
+                   written to a new .sops.yaml rule for secrets/
+  encrypt FILE     encrypt a plaintext YAML/JSON file in place (as 'sops -e -i'), to the
+                   recipients of the first .sops.yaml rule whose path_regex matches it
+  decrypt FILE     print the decrypted file to standard output
+  edit FILE        open $VISUAL/$EDITOR on a decrypted copy in /dev/shm (memory), re-encrypt on
+                   save, and scrub the copy; a new FILE is created
+
+The private key is looked up as sops does: SOPS_AGE_KEY (the key text), SOPS_AGE_KEY_FILE, then
+$XDG_CONFIG_HOME/sops/age/keys.txt (default ~/.config/sops/age/keys.txt).
+
+Options:
+  --root DIR       repository root (default: the nearest folder upwards with myt.yaml,
+                   platforms/ or .git)
+  --key-file PATH  init: where to append the private key
+  --out PATH       decrypt: write the plaintext to PATH instead (it will be on disk: avoid)
+  -h, --help       show this help
+`;
+
+export const secretsCommand: Command = {
+  name: 'secrets',
+  help: HELP,
+  async run(args: string[], ctx: CliContext): Promise<number> {
+    const { values, positionals } = parseCommandArgs('secrets', args, {
+      root: { type: 'string' },
+      'key-file': { type: 'string' },
+      out: { type: 'string' },
+    });
+    const [action, file, ...extra] = positionals;
+    if (extra.length) throw new UsageError(`secrets: unexpected argument '${extra[0]}'`);
+    const root = values.root === undefined ? findRepoRoot(ctx.cwd) : resolve(ctx.cwd, values.root);
+    const needFile = () => {
+      if (file === undefined) throw new UsageError(`secrets ${action}: FILE is required`);
+      return fileRef(root, ctx.cwd, file);
+    };
+    if (values.out !== undefined && action !== 'decrypt') throw new UsageError('secrets: --out applies to decrypt only');
+    if (values['key-file'] !== undefined && action !== 'init') throw new UsageError('secrets: --key-file applies to init only');
+    switch (action) {
+      case 'init': {
+        if (file !== undefined) throw new UsageError(`secrets init: unexpected argument '${file}'`);
+        const r = await initSecrets(root, ctx.env, values['key-file'] === undefined ? undefined : resolve(ctx.cwd, values['key-file']));
+        ctx.stdout(`${r.recipient}\n`);
+        ctx.stderr(
+          [
+            `The public key (above) is the age recipient; the private key was appended to ${r.keyFile} (mode 0600).`,
+            r.wroteConfig ? `Wrote .sops.yaml: files under secrets/ are encrypted to this recipient.` : `.sops.yaml exists already: add ${r.recipient} to the age recipients of its rules, then re-encrypt each file with 'sops updatekeys'.`,
+            `In GitHub, set the repository secret SOPS_AGE_KEY to the private key line (AGE-SECRET-KEY-1…) from ${r.keyFile},`,
+            `for example: grep AGE-SECRET-KEY ${r.keyFile} | tail -n 1 | gh secret set SOPS_AGE_KEY`,
+            `Keep a copy of the private key somewhere safe: without it the secrets cannot be decrypted.`,
+            '',
+          ].join('\n'),
+        );
+        return 0;
+      }
+      case 'encrypt': {
+        const ref = needFile();
+        const r = await encryptInPlace(root, ref);
+        ctx.stderr(`encrypted ${ref.label} for ${r.recipients} age recipient${r.recipients === 1 ? '' : 's'}\n`);
+        return 0;
+      }
+      case 'decrypt': {
+        const ref = needFile();
+        const text = await decryptToText(ref, { env: ctx.env });
+        if (values.out === undefined) {
+          ctx.stdout(text);
+        } else {
+          const out = resolve(ctx.cwd, values.out);
+          await writeFile(out, text, { mode: 0o600 });
+          ctx.stderr(`warning: wrote the decrypted secrets of ${ref.label} to ${out} in plain text; delete it when done, and never commit it\n`);
+        }
+        return 0;
+      }
+      case 'edit': {
+        const ref = needFile();
+        const result = await editSecrets(root, ref, { env: ctx.env, warn: ctx.stderr, retries: ctx.interactive ? 3 : 0 });
+        ctx.stderr(result === 'unchanged' ? `${ref.label}: no change\n` : `${ref.label}: ${result === 'created' ? 'created' : 're-encrypted'}\n`);
+        return 0;
+      }
+      case undefined:
+        throw new UsageError('secrets: say what to do: init, encrypt, decrypt or edit');
+      default:
+        throw new UsageError(`secrets: unknown action '${action}' (init, encrypt, decrypt or edit)`);
+    }
+  },
+};

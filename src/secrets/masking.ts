@@ -1,0 +1,72 @@
+/**
+ * The one registry of secret values this process has learned. Front doors pass their output through
+ * `maskSecrets`; in GitHub Actions every registered value is also handed to `core.setSecret`, so the
+ * runner masks it in the job log even where MyT's own output is not involved.
+ */
+
+const MASK = '***';
+/** Values shorter than this are not masked: hiding every "1" or "on" in a log protects nothing. */
+const MIN_LENGTH = 4;
+
+const registered = new Set<string>();
+let actionsSetSecret: ((value: string) => void) | undefined;
+
+/** The forms in which a value can show up in text: itself, each long line of it, and JSON-escaped. */
+function formsOf(value: string): string[] {
+  const forms = [value];
+  const escaped = JSON.stringify(value).slice(1, -1);
+  if (escaped !== value) forms.push(escaped);
+  if (value.includes('\n')) {
+    for (const line of value.split(/\r?\n/)) if (line.trim().length >= 8) forms.push(line.trim());
+  }
+  return forms.filter((f) => f.trim().length >= MIN_LENGTH);
+}
+
+/** Remembers a secret value so it never reaches output (and, in Actions, the job log). */
+export function registerSecret(value: string): void {
+  for (const form of formsOf(value)) {
+    if (registered.has(form)) continue;
+    registered.add(form);
+    actionsSetSecret?.(form);
+  }
+}
+
+/** Registers every string and number leaf of a decrypted document, except the keys given. */
+export function registerLeaves(value: unknown, skipKeys: (key: string) => boolean = () => false): void {
+  if (typeof value === 'string') registerSecret(value);
+  else if (typeof value === 'number' || typeof value === 'bigint') registerSecret(String(value));
+  else if (Array.isArray(value)) for (const item of value) registerLeaves(item, skipKeys);
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) if (!skipKeys(k)) registerLeaves(v, skipKeys);
+  }
+}
+
+/** The text with every registered secret replaced by ***; longer values first, so no fragment survives. */
+export function maskSecrets(text: string): string {
+  if (registered.size === 0) return text;
+  let out = text;
+  for (const secret of [...registered].sort((a, b) => b.length - a.length)) {
+    if (out.includes(secret)) out = out.split(secret).join(MASK);
+  }
+  return out;
+}
+
+/**
+ * Switches on Actions mode: `setSecret` (the Actions pass `core.setSecret`) is told every value
+ * registered so far and every one registered from now on.
+ */
+export function enableActionsMasking(setSecret: (value: string) => void): void {
+  actionsSetSecret = setSecret;
+  for (const value of registered) setSecret(value);
+}
+
+/** Forgets every value and leaves Actions mode; for tests. */
+export function resetSecretRegistry(): void {
+  registered.clear();
+  actionsSetSecret = undefined;
+}
+
+/** How many values are registered (each form counted once); for tests and diagnostics. */
+export function registeredSecretCount(): number {
+  return registered.size;
+}

@@ -1,0 +1,185 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { MytError } from '../errors.js';
+import { defaultKeysFile, generateAgeKeyPair, keysFileText } from './age-keys.js';
+import { registerLeaves } from './masking.js';
+import { isPublicField } from './shapes.js';
+import { SOPS_CONFIG, sopsConfigText } from './sops-config.js';
+import { encryptForRepo, formatFor, hasSopsMetadata, openSopsFile, parseFile, readText, reencrypt, writeEncrypted, type StoreOptions } from './sops-store.js';
+import { emitTree, fromPlain, toPlain, type MapTree } from './sops-tree.js';
+import { withShmFile, DEFAULT_SHM } from './shm.js';
+import { generateSshKeyPair } from './ssh-keys.js';
+
+/** What `myt secrets` and `myt keys` do, without the command line around them. */
+
+/** A file named on the command line: where it is, and its path inside the repository (if it is inside). */
+export interface FileRef {
+  readonly absolute: string;
+  /** Relative to the repository root with '/' separators; undefined outside the repository. */
+  readonly repoPath: string | undefined;
+  /** How messages name it. */
+  readonly label: string;
+}
+
+export function fileRef(root: string, cwd: string, written: string): FileRef {
+  const absolute = isAbsolute(written) ? written : join(cwd, written);
+  const rel = relative(root, absolute);
+  const inside = rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+  return { absolute, repoPath: inside ? rel.split(sep).join('/') : undefined, label: inside ? rel.split(sep).join('/') : written };
+}
+
+function inRepo(ref: FileRef): string {
+  if (ref.repoPath === undefined) throw new MytError(`${ref.label}: it is outside the repository, so ${SOPS_CONFIG} has no rule for it`);
+  return ref.repoPath;
+}
+
+/** `myt secrets encrypt FILE`: encrypts a plaintext YAML/JSON file in place, like `sops -e -i`. */
+export async function encryptInPlace(root: string, ref: FileRef, now?: Date): Promise<{ recipients: number }> {
+  const repoPath = inRepo(ref);
+  const format = formatFor(ref.label);
+  const doc = parseFile(await readText(ref.absolute, ref.label), format, ref.label);
+  if (hasSopsMetadata(doc)) throw new MytError(`${ref.label}: it is already encrypted (it has 'sops' metadata); use 'myt secrets edit ${ref.label}' to change it`);
+  registerLeaves(toPlain(doc), isPublicField);
+  const text = await encryptForRepo(root, repoPath, doc, format, now);
+  await writeEncrypted(ref.absolute, text);
+  return { recipients: (text.match(/recipient/g) ?? []).length };
+}
+
+/** Writes data that only ever existed in memory as a new encrypted file of the repository. */
+export async function writeNewSecrets(root: string, repoPath: string, data: Record<string, unknown>, now?: Date): Promise<void> {
+  const format = formatFor(repoPath);
+  registerLeaves(data, isPublicField);
+  const text = await encryptForRepo(root, repoPath, fromPlain(data) as MapTree, format, now);
+  const path = join(root, ...repoPath.split('/'));
+  await mkdir(dirname(path), { recursive: true });
+  await writeEncrypted(path, text);
+}
+
+/** `myt secrets decrypt FILE`: the plaintext, in the file's own format, as text in memory. */
+export async function decryptToText(ref: FileRef, opts: StoreOptions = {}): Promise<string> {
+  const opened = await openSopsFile(ref.absolute, ref.label, opts);
+  registerLeaves(toPlain(opened.data), isPublicField);
+  return emitTree(opened.data, opened.format);
+}
+
+/** Runs the user's editor on a file and resolves with its exit code. */
+export type EditorRunner = (command: readonly string[], file: string) => Promise<number>;
+
+export const spawnEditor: EditorRunner = (command, file) =>
+  new Promise((resolve, reject) => {
+    const [program, ...args] = command;
+    if (program === undefined) return reject(new MytError('no editor: set EDITOR'));
+    const child = spawn(program, [...args, file], { stdio: 'inherit' });
+    child.on('error', (err) => reject(new MytError(`cannot start the editor '${program}': ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+
+/** $VISUAL or $EDITOR split into words (no shell: a path with spaces must be quoted… so it cannot be), else vi. */
+export function editorCommand(env: NodeJS.ProcessEnv): string[] {
+  const text = env.VISUAL?.trim() || env.EDITOR?.trim() || 'vi';
+  return text.split(/\s+/);
+}
+
+export interface EditOptions extends StoreOptions {
+  readonly runEditor?: EditorRunner;
+  readonly shm?: string;
+  readonly now?: Date;
+  /** Told why the edited text was not accepted, before the editor opens again. */
+  readonly warn?: (text: string) => void;
+  /** How many times to reopen the editor on text that does not parse (0 when nobody is at a terminal). */
+  readonly retries?: number;
+}
+
+export type EditResult = 'changed' | 'unchanged' | 'created';
+
+/**
+ * `myt secrets edit FILE`: decrypts into memory-backed storage, opens the editor, re-encrypts on
+ * save (keeping the file's data key and recipients, as `sops edit` does), and scrubs the copy.
+ * A file that does not exist yet is created with the recipients `.sops.yaml` names for it.
+ */
+export async function editSecrets(root: string, ref: FileRef, opts: EditOptions = {}): Promise<EditResult> {
+  const env = opts.env ?? process.env;
+  const format = formatFor(ref.label);
+  const exists = existsSync(ref.absolute);
+  const repoPath = exists ? ref.repoPath : inRepo(ref);
+  const opened = exists ? await openSopsFile(ref.absolute, ref.label, opts) : undefined;
+  if (opened) registerLeaves(toPlain(opened.data), isPublicField);
+  const before = opened ? emitTree(opened.data, format) : format === 'json' ? '{\n}\n' : '# key: value, one per line; nested maps and lists are fine\n{}\n';
+  const runEditor = opts.runEditor ?? spawnEditor;
+  const retries = opts.retries ?? 3;
+  return withShmFile(
+    before,
+    basename(ref.absolute),
+    async (file) => {
+      for (let attempt = 0; ; attempt++) {
+        const code = await runEditor(editorCommand(env), file.path);
+        if (code !== 0) throw new MytError(`${ref.label}: the editor exited with status ${code}; the file is unchanged`);
+        const after = file.read();
+        if (after === before) return 'unchanged';
+        let data: MapTree;
+        try {
+          data = parseFile(after, format, ref.label);
+          if (hasSopsMetadata(data)) throw new MytError(`${ref.label}: the edited text has a top-level 'sops' key, which is reserved`);
+        } catch (err) {
+          if (!(err instanceof MytError) || attempt >= retries) throw err instanceof MytError ? new MytError(`${err.message}; the file is unchanged`) : err;
+          opts.warn?.(`${err.message}: reopening the editor\n`);
+          continue;
+        }
+        registerLeaves(toPlain(data), isPublicField);
+        const text = opened ? await reencrypt(opened, data, ref.label, opts.now) : await encryptForRepo(root, repoPath!, data, format, opts.now);
+        await mkdir(dirname(ref.absolute), { recursive: true });
+        await writeEncrypted(ref.absolute, text);
+        return opened ? 'changed' : 'created';
+      }
+    },
+    opts.shm ?? DEFAULT_SHM,
+  );
+}
+
+export interface InitResult {
+  readonly recipient: string;
+  readonly keyFile: string;
+  /** Whether `.sops.yaml` was written (false when one was there already). */
+  readonly wroteConfig: boolean;
+}
+
+/**
+ * `myt secrets init`: a new age key pair. The private key is appended to the keys file sops reads
+ * (0600), never to the repository; `.sops.yaml` gets a rule for secrets/ unless it exists.
+ */
+export async function initSecrets(root: string, env: NodeJS.ProcessEnv, keyFile?: string, now = new Date()): Promise<InitResult> {
+  const target = keyFile ?? defaultKeysFile(env);
+  if (target === undefined) throw new MytError('cannot tell where to keep the private key (HOME is not set): pass --key-file PATH');
+  const rel = relative(root, target);
+  if (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)) {
+    throw new MytError(`${target} is inside the repository: keep the private key outside it (pass --key-file with a path elsewhere)`);
+  }
+  const pair = await generateAgeKeyPair();
+  await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+  await appendFile(target, keysFileText(pair, now), { mode: 0o600 });
+  const config = join(root, SOPS_CONFIG);
+  const wroteConfig = !existsSync(config);
+  if (wroteConfig) await writeFile(config, sopsConfigText([pair.recipient]));
+  return { recipient: pair.recipient, keyFile: target, wroteConfig };
+}
+
+/** Where `myt keys` keeps the SSH key pair named NAME (a cloud platform's VM key uses the platform's name). */
+export function sshKeyFile(name: string): string {
+  return `secrets/keys/${name}.enc.yaml`;
+}
+
+export const KEY_NAME = /^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/;
+
+/** `myt keys generate NAME`: an ed25519 key pair made in memory and written straight into a SOPS file. */
+export async function generateKeys(root: string, name: string, force: boolean, now?: Date): Promise<{ file: string; publicKey: string }> {
+  if (!KEY_NAME.test(name)) throw new MytError(`'${name}' is not a valid name: lowercase letters, digits and '-', starting with a letter (a platform's name)`);
+  const file = sshKeyFile(name);
+  if (!force && existsSync(join(root, file))) {
+    throw new MytError(`${file} exists already: a new key would lock MyT out of a VM that trusts the old one. Pass --force to replace it`);
+  }
+  const pair = generateSshKeyPair(`myt-${name}`);
+  await writeNewSecrets(root, file, { privateKey: pair.privateKey, publicKey: pair.publicKey }, now);
+  return { file, publicKey: pair.publicKey };
+}

@@ -1,0 +1,101 @@
+import { sshKeyProblems } from './ssh-keys.js';
+
+/** What a secrets file is used for; each use has one documented shape (docs/secrets.md). */
+export type SecretUse = 'aws' | 'gcp' | 'openstack' | 'broker-users' | 'grafana' | 'ssh-key';
+
+export const SECRET_USES: readonly SecretUse[] = ['aws', 'gcp', 'openstack', 'broker-users', 'grafana', 'ssh-key'];
+
+/** One line per use, for messages: what the file must hold. */
+export const SHAPE_SUMMARY: Record<SecretUse, string> = {
+  aws: 'accessKeyId and secretAccessKey (optionally sessionToken)',
+  gcp: 'serviceAccountKey: the service-account JSON key (as text or a mapping) with client_email, private_key and project_id',
+  openstack: 'user and password (optionally authUrl, overriding the Space)',
+  'broker-users': 'users: a mapping of user name to password',
+  grafana: 'adminPassword',
+  'ssh-key': "privateKey (OpenSSH ed25519) and publicKey; 'myt keys generate NAME' makes one",
+};
+
+/**
+ * Fields that identify rather than protect (a public key, a service account's e-mail and project):
+ * they legitimately appear in plans and infrastructure, so they are not registered for masking.
+ */
+const PUBLIC_FIELDS = new Set(['publicKey', 'client_email', 'client_id', 'project_id', 'type', 'auth_uri', 'token_uri', 'auth_provider_x509_cert_url', 'client_x509_cert_url', 'universe_domain']);
+
+export function isPublicField(key: string): boolean {
+  return PUBLIC_FIELDS.has(key);
+}
+
+/** RabbitMQ accepts almost any user name; MyT keeps to names safe in URLs, shells and configs. */
+export const BROKER_USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function nonEmptyString(data: Record<string, unknown>, field: string, problems: string[], what: string): void {
+  const v = data[field];
+  if (v === undefined) problems.push(`field '${field}' is missing (${what})`);
+  else if (typeof v !== 'string' || v.trim() === '') problems.push(`field '${field}' must be a non-empty string (${what})`);
+}
+
+function gcpKeyProblems(key: unknown): string[] {
+  if (key === undefined) return ["field 'serviceAccountKey' is missing (the service-account JSON key)"];
+  let parsed: unknown = key;
+  if (typeof key === 'string') {
+    try {
+      parsed = JSON.parse(key);
+    } catch {
+      return ["field 'serviceAccountKey' is text but not JSON (paste the whole key file)"];
+    }
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return ["field 'serviceAccountKey' must be the JSON key, as text or a mapping"];
+  const k = parsed as Record<string, unknown>;
+  const missing = ['client_email', 'private_key', 'project_id'].filter((f) => typeof k[f] !== 'string' || (k[f]).trim() === '');
+  const problems = missing.map((f) => `field 'serviceAccountKey' lacks '${f}'`);
+  if (typeof k.private_key === 'string' && !k.private_key.includes('PRIVATE KEY-----')) problems.push("field 'serviceAccountKey.private_key' is not a PEM private key");
+  return problems;
+}
+
+/** What is wrong with decrypted data for a use; empty when it fits. Never quotes a value. */
+export function shapeProblems(use: SecretUse, data: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  switch (use) {
+    case 'aws':
+      nonEmptyString(data, 'accessKeyId', problems, 'the AWS access key id, AKIA…');
+      nonEmptyString(data, 'secretAccessKey', problems, 'the AWS secret access key');
+      if (typeof data.accessKeyId === 'string' && data.accessKeyId.trim() !== '' && !/^(AKIA|ASIA)[A-Z0-9]{12,}$/.test(data.accessKeyId)) {
+        problems.push("field 'accessKeyId' does not look like an AWS access key id (AKIA… or ASIA…, capitals and digits)");
+      }
+      if (data.sessionToken !== undefined && typeof data.sessionToken !== 'string') problems.push("field 'sessionToken' must be a string");
+      break;
+    case 'gcp':
+      problems.push(...gcpKeyProblems(data.serviceAccountKey));
+      break;
+    case 'openstack':
+      nonEmptyString(data, 'user', problems, 'the OpenStack user name');
+      nonEmptyString(data, 'password', problems, 'the OpenStack password');
+      if (data.authUrl !== undefined && (typeof data.authUrl !== 'string' || !/^https?:\/\/\S+$/.test(data.authUrl))) {
+        problems.push("field 'authUrl' must be an http(s) URL (the Keystone endpoint)");
+      }
+      break;
+    case 'broker-users': {
+      const users = data.users;
+      if (users === null || typeof users !== 'object' || Array.isArray(users)) {
+        problems.push("field 'users' must be a mapping of user name to password");
+        break;
+      }
+      const names = Object.keys(users);
+      if (names.length === 0) problems.push("field 'users' lists no user");
+      for (const name of names) {
+        if (!BROKER_USER_NAME.test(name)) problems.push(`broker user name '${name}' must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+        const pw = (users as Record<string, unknown>)[name];
+        if (typeof pw !== 'string' || pw.length < 8) problems.push(`the password of broker user '${name}' must be a string of at least 8 characters`);
+      }
+      break;
+    }
+    case 'grafana':
+      nonEmptyString(data, 'adminPassword', problems, "the password of Grafana's admin user");
+      if (data.adminPassword === 'admin') problems.push("field 'adminPassword' is Grafana's default; choose another");
+      break;
+    case 'ssh-key':
+      problems.push(...sshKeyProblems(data.privateKey, data.publicKey));
+      break;
+  }
+  return problems;
+}

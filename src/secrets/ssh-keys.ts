@@ -1,0 +1,37 @@
+import ssh2 from 'ssh2';
+
+/** An SSH key pair in OpenSSH formats, as `myt keys generate` stores it. */
+export interface SshKeyPair {
+  /** `-----BEGIN OPENSSH PRIVATE KEY-----` text, unencrypted (the SOPS file is the protection). */
+  readonly privateKey: string;
+  /** One line: `ssh-ed25519 AAAA… comment`. */
+  readonly publicKey: string;
+}
+
+/** A new ed25519 key pair, made by ssh2 (the SSH library node-ssh uses to reach the VM). */
+export function generateSshKeyPair(comment: string): SshKeyPair {
+  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  return { privateKey: pair.private, publicKey: pair.public.trim() };
+}
+
+/**
+ * What is wrong with a stored key pair (field names only, never key material): the private key
+ * must be an OpenSSH ed25519 key and the public key must be its own.
+ */
+export function sshKeyProblems(privateKey: unknown, publicKey: unknown): string[] {
+  const problems: string[] = [];
+  if (typeof privateKey !== 'string' || !privateKey.includes('-----BEGIN OPENSSH PRIVATE KEY-----')) {
+    problems.push("field 'privateKey' must be an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY-----)");
+  }
+  if (typeof publicKey !== 'string' || !/^ssh-ed25519 [A-Za-z0-9+/=]+( .*)?$/.test(publicKey.trim())) {
+    problems.push("field 'publicKey' must be one line 'ssh-ed25519 AAAA… [comment]'");
+  }
+  if (problems.length) return problems;
+  const priv = ssh2.utils.parseKey(privateKey as string);
+  if (priv instanceof Error || Array.isArray(priv) || !priv.isPrivateKey()) return ["field 'privateKey' does not parse as an unencrypted OpenSSH private key"];
+  if (priv.type !== 'ssh-ed25519') return [`field 'privateKey' is a ${priv.type} key; MyT uses ed25519 (run 'myt keys generate')`];
+  const pub = ssh2.utils.parseKey(publicKey as string);
+  if (pub instanceof Error || Array.isArray(pub)) return ["field 'publicKey' does not parse as an SSH public key"];
+  if (!pub.getPublicSSH().equals(priv.getPublicSSH())) return ["fields 'publicKey' and 'privateKey' are not one key pair"];
+  return [];
+}
