@@ -22,18 +22,8 @@ export interface SecretsModule {
   readonly maskSecrets: (text: string) => string;
 }
 
-/** src/secrets, loaded when a command first needs it (it pulls in the age/SOPS code). */
+/** src/secrets, loaded when a command first needs it (it pulls in the age and SOPS code). */
 export async function loadSecretsModule(): Promise<SecretsModule> {
-  // A computed specifier: src/secrets/index.ts is written in parallel (issue 3); its contract is SecretsModule.
-  const specifier = '../secrets/index.js';
-  let mod: Partial<SecretsModule>;
-  try {
-    mod = (await import(specifier)) as Partial<SecretsModule>;
-  } catch (err) {
-    throw new MytError(`the secrets module could not be loaded: ${(err as Error).message}`);
-  }
-  if (typeof mod.readSecrets !== 'function' || typeof mod.registerSecret !== 'function' || typeof mod.maskSecrets !== 'function') {
-    throw new MytError('the secrets module does not export readSecrets, registerSecret and maskSecrets');
-  }
-  return mod as SecretsModule;
+  const { readSecrets, registerSecret, maskSecrets } = await import('../secrets/index.js');
+  return { readSecrets, registerSecret, maskSecrets };
 }

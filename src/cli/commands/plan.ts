@@ -1,4 +1,4 @@
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { resolvePlatform } from '../../config/defaults.js';
 import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, type InfraDeps } from '../../infra/cli-support.js';
 import { openPorts } from '../../infra/ports.js';
@@ -50,14 +50,14 @@ export function planCommandWith(deps: InfraDeps = realInfraDeps): Command {
       const ms = performance.now() - started;
       const rows = prepared.stacks.map((s) => rowOf(s, prepared.repo.platforms));
       const existing = prepared.repo.platforms.filter((p) => p.doc.spec.cloud.provider === 'ssh' && (positionals.length === 0 || positionals.includes(p.doc.metadata.name)));
-      const shownOut = relative(ctx.cwd, outDir) || '.';
+      const shownOut = shownPath(ctx.cwd, outDir);
 
       if (format === 'json') {
         ctx.stdout(
           `${JSON.stringify(
             {
               outDir: shownOut,
-              stacks: prepared.stacks.map((s, i) => ({ ...rows[i], dependsOn: s.dependsOn, dir: relative(ctx.cwd, prepared.folders.get(s.name)!), synthMs: Math.round(s.synthMs) })),
+              stacks: prepared.stacks.map((s, i) => ({ ...rows[i], dependsOn: s.dependsOn, dir: shownPath(ctx.cwd, prepared.folders.get(s.name)!), synthMs: Math.round(s.synthMs) })),
               withoutStack: existing.map((p) => ({ platform: p.doc.metadata.name, reason: 'existing server (cloud provider ssh)' })),
             },
             null,
@@ -92,6 +92,12 @@ function rowOf(s: SynthesizedStack, platforms: readonly Declared<Platform>[]): R
     if (s.kind === 'openstack-platform') ports = `${ports} (open them in the Space's security group)`;
   }
   return { stack: s.name, kind: s.kind, resources, after: s.dependsOn.join(',') || '-', dataGb: size === undefined ? '-' : `${size} GB`, ports, file: s.file };
+}
+
+/** A path relative to where the user is, unless it lies outside (then absolute). */
+function shownPath(cwd: string, path: string): string {
+  const rel = relative(cwd, path);
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel;
 }
 
 function table(rows: readonly Row[]): string {
