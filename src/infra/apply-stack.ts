@@ -49,6 +49,22 @@ export class ApplyFailedError extends MytError {
   }
 }
 
+export interface StackPlan {
+  /** True when the plan would change something (-detailed-exitcode 2). */
+  readonly changed: boolean;
+  readonly summary: PlanSummary;
+}
+
+/**
+ * init, plan -out (saved as PLAN_FILE in the stack's folder) and its summary, without applying:
+ * what `myt apply` shows first, and what scheduled drift detection needs (changes and drift).
+ */
+export async function planStack(stack: SynthesizedStack, runner: TerraformRunner, { destroy = false }: { destroy?: boolean } = {}): Promise<StackPlan> {
+  await runner.init();
+  const changed = await runner.plan(PLAN_FILE, { destroy });
+  return { changed, summary: summarizePlan(await runner.show(PLAN_FILE), stack.protects) };
+}
+
 /**
  * init, plan -out, show -json (summary), then apply of exactly that saved plan, then outputs.
  * A plan that would lose data stops here unless allowed. A failed apply keeps the state and says
@@ -58,9 +74,7 @@ export async function runStack(stack: SynthesizedStack, opts: StackRunOptions): 
   const { runner, log } = opts;
   const planFile = join(opts.dir, PLAN_FILE);
   try {
-    await runner.init();
-    const changed = await runner.plan(PLAN_FILE, { destroy: opts.destroy });
-    const summary = summarizePlan(await runner.show(PLAN_FILE), stack.protects);
+    const { changed, summary } = await planStack(stack, runner, { destroy: opts.destroy });
     log(formatPlanSummary(stack.name, summary));
     if (!changed) {
       return { status: 'unchanged', summary, outputs: opts.destroy ? {} : await readOutputs(opts.dir, runner) };

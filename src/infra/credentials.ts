@@ -35,7 +35,13 @@ export async function providerEnv(source: CredentialSource, opts: CredentialOpti
       break;
     case 'openstack': {
       const hint = 'the OpenStack user and password';
-      env = { OS_USERNAME: field('user', hint), OS_PASSWORD: field('password', hint) };
+      // Keystone v3 needs the domains; most clouds use 'Default', and the secrets file may say otherwise.
+      env = {
+        OS_USERNAME: field('user', hint),
+        OS_PASSWORD: field('password', hint),
+        OS_USER_DOMAIN_NAME: typeof values.userDomain === 'string' ? values.userDomain : 'Default',
+        OS_PROJECT_DOMAIN_NAME: typeof values.projectDomain === 'string' ? values.projectDomain : 'Default',
+      };
       break;
     }
   }
@@ -103,6 +109,9 @@ function serviceAccountKey(values: Record<string, unknown>, file: string): strin
   return text;
 }
 
+/** Names, not secrets: masking them would blank every 'Default' in the logs. */
+const NOT_SECRET = new Set(['OS_USER_DOMAIN_NAME', 'OS_PROJECT_DOMAIN_NAME']);
+
 function register(env: CredentialEnv, opts: CredentialOptions): void {
-  for (const value of Object.values(env)) opts.registerSecret?.(value);
+  for (const [name, value] of Object.entries(env)) if (!NOT_SECRET.has(name)) opts.registerSecret?.(value);
 }

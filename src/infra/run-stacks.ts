@@ -45,7 +45,8 @@ export async function runStacks(opts: RunStacksOptions): Promise<StackRunResult[
       binary: opts.binary,
       dir,
       env: terraformEnv(opts.env, credentials),
-      log: (line) => opts.log(`[${stack.name}] ${opts.secrets.maskSecrets(line)}`),
+      log: (line) => opts.log(`[${stack.name}] ${line}`),
+      mask: opts.secrets.maskSecrets,
       timeoutMs: opts.timeoutMs,
       spawn: opts.spawn,
     });

@@ -45,7 +45,7 @@ export interface BuildStacksInput {
   /** OpenSSH public key of every platform that gets a stack. */
   readonly publicKeys: ReadonlyMap<string, string>;
   readonly state: StateLocation;
-  /** Only these platforms (and the Spaces they use); default: every declaration. */
+  /** Only these platforms (and the Spaces they use) and Spaces; default: every declaration. */
   readonly only?: readonly string[];
   /** Synthesize these platforms for destruction (their data volume loses prevent_destroy). */
   readonly forDestroy?: readonly string[];
@@ -64,14 +64,15 @@ export function platformsWithStacks(platforms: readonly Declared<Platform>[]): D
  */
 export function buildStacks(input: BuildStacksInput): SynthesizedStack[] {
   const spaces = new Map(input.spaces.map((s) => [s.doc.metadata.name, s] as const));
-  const chosen = choosePlatforms(input.platforms, input.only);
+  // Names in `only` may be Spaces too (apply just the network); the rest must be platforms.
+  const chosen = choosePlatforms(input.platforms, input.only?.filter((n) => !spaces.has(n)));
   const root = new Root();
   const out: SynthesizedStack[] = [];
 
   const wantedSpaces = new Set<string>();
   for (const p of chosen) if (p.doc.spec.cloud.provider === 'aws') wantedSpaces.add(p.doc.spec.cloud.space);
   const awsSpaces = [...spaces.values()]
-    .filter((s) => s.doc.spec.provider === 'aws' && (input.only === undefined || wantedSpaces.has(s.doc.metadata.name)))
+    .filter((s) => s.doc.spec.provider === 'aws' && (input.only === undefined || wantedSpaces.has(s.doc.metadata.name) || input.only.includes(s.doc.metadata.name)))
     .sort(byName);
   for (const s of awsSpaces) {
     const space = resolveSpace(s.doc);
@@ -133,7 +134,7 @@ function choosePlatforms(platforms: readonly Declared<Platform>[], only: readonl
     const found = platforms.find((p) => p.doc.metadata.name === name);
     if (!found) {
       const known = platforms.map((p) => p.doc.metadata.name).join(', ') || 'none';
-      throw new MytError(`no platform named '${name}' is declared under platforms/ (declared: ${known})`);
+      throw new MytError(`no platform or Space named '${name}' is declared under platforms/ (platforms: ${known})`);
     }
     if (found.doc.spec.cloud.provider === 'ssh') throw new MytError(`platform ${name} is an existing server (cloud provider ssh): it has no infrastructure to plan or apply`);
     return found;

@@ -202,6 +202,18 @@ describe('myt apply (against a fake terraform: no provider download or cloud API
     }
   });
 
+  it('warns that local state is lost with a CI runner', async () => {
+    const ci = { ...ctx(), env: { ...ctx().env, GITHUB_ACTIONS: 'true' } };
+    expect(await applyCommandWith(deps()).run(['weather'], ci)).toBe(0);
+    expect(err.join('')).toMatch(/warning: Terraform state is local \(\.myt\/state\/\) on a CI runner, and is lost with it/);
+  });
+
+  it('applies a Space alone when it is named', async () => {
+    expect(await applyCommandWith(deps()).run(['home-net'], ctx())).toBe(0);
+    expect(new Set(calls().map((c) => c.dir))).toEqual(new Set(['home-net']));
+    expect(err.join('')).not.toMatch(/warning: Terraform state is local/);
+  });
+
   it('says clearly when terraform is missing, before decrypting anything', async () => {
     const missing: InfraDeps = { ...deps(), findTerraform: () => { throw new MytError('neither terraform nor tofu was found on the PATH'); } };
     await expect(applyCommandWith(missing).run([], ctx())).rejects.toThrow(/neither terraform nor tofu/);

@@ -24,9 +24,14 @@ describe('provider credentials as environment variables (fake secrets reader sta
     expect(JSON.parse(env.GOOGLE_CREDENTIALS!)).toEqual({ type: 'service_account', project_id: 'p' });
   });
 
-  it('gives OpenStack OS_USERNAME and OS_PASSWORD', async () => {
-    const env = await providerEnv({ provider: 'openstack', file: 'secrets/openstack.enc.yaml' }, opts());
-    expect(env).toEqual({ OS_USERNAME: 'os-fake-user', OS_PASSWORD: 'os-fake-password-never-in-json' });
+  it('gives OpenStack OS_USERNAME and OS_PASSWORD, with the Default Keystone domains unless the file names others', async () => {
+    const registered: string[] = [];
+    const env = await providerEnv({ provider: 'openstack', file: 'secrets/openstack.enc.yaml' }, opts(registered));
+    expect(env).toEqual({ OS_USERNAME: 'os-fake-user', OS_PASSWORD: 'os-fake-password-never-in-json', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default' });
+    expect(registered.sort()).toEqual(['os-fake-password-never-in-json', 'os-fake-user']);
+    const reader = () => Promise.resolve({ user: 'u', password: 'p', userDomain: 'lab', projectDomain: 'lab-projects' });
+    const custom = await providerEnv({ provider: 'openstack', file: 'secrets/openstack.enc.yaml' }, { root: '/repo', readSecrets: reader });
+    expect(custom).toMatchObject({ OS_USER_DOMAIN_NAME: 'lab', OS_PROJECT_DOMAIN_NAME: 'lab-projects' });
   });
 
   it('names the file and the missing field, never a value', async () => {

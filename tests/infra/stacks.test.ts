@@ -39,7 +39,12 @@ describe('stack order and selection', () => {
   });
 
   it('refuses a platform that is not declared, naming those that are', () => {
-    expect(() => build([platform('zeta', AWS_CLOUD)], { only: ['ghost'] })).toThrow("no platform named 'ghost' is declared under platforms/ (declared: zeta)");
+    expect(() => build([platform('zeta', AWS_CLOUD)], { only: ['ghost'] })).toThrow("no platform or Space named 'ghost' is declared under platforms/ (platforms: zeta)");
+  });
+
+  it('builds a Space alone when it is named', () => {
+    const stacks = build([platform('zeta', AWS_CLOUD)], { only: ['home-net'] });
+    expect(stacks.map((s) => s.name)).toEqual(['home-net']);
   });
 });
 

@@ -203,6 +203,27 @@ describe.skipIf(!haveTerraform)(`Terraform runner against the real Terraform CLI
     expect(alive).toBe(false);
   });
 
+  it('masks secrets in streamed lines and in the error it raises', async () => {
+    write({
+      terraform: { backend: { local: { path: '../state/test.tfstate' } } },
+      resource: { terraform_data: { leak: { input: 'x', provisioner: [{ 'local-exec': { command: 'echo token=hunter2-secret; echo denied for hunter2-secret >&2; exit 1' } }] } } },
+    });
+    const r = new TerraformRunner({
+      binary: { path: TERRAFORM, flavor: 'terraform' },
+      dir,
+      env: terraformEnv(process.env, {}),
+      log: (line) => lines.push(line),
+      mask: (line) => line.split('hunter2-secret').join('***'),
+    });
+    await r.init();
+    await r.plan(PLAN_FILE);
+    const error = (await r.apply(PLAN_FILE).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(TerraformError);
+    expect(error.message).toContain('denied for ***');
+    expect(lines.some((l) => l.includes('token=***'))).toBe(true);
+    expect([error.message, ...lines].join('\n')).not.toContain('hunter2-secret');
+  });
+
   it('passes only the given environment to Terraform: credentials reach the child, other secrets do not', async () => {
     const printed = join(base, 'env.txt');
     write({

@@ -44,6 +44,12 @@ export function applyCommandWith(deps: InfraDeps = realInfraDeps): Command {
         ctx.stdout('Nothing to apply: no Space or cloud Platform is declared (platforms on an existing server need no infrastructure).\n');
         return 0;
       }
+      if (prepared.config.state.backend === 'local' && (ctx.env.CI === 'true' || ctx.env.GITHUB_ACTIONS === 'true')) {
+        ctx.stderr(
+          `warning: Terraform state is local (${prepared.config.state.path}/) on a CI runner, and is lost with it: the next run would try to create everything again. ` +
+            'Choose an s3 or gcs state backend in myt.yaml.\n',
+        );
+      }
       const done: string[] = [];
       try {
         await runStacks({

@@ -16,6 +16,8 @@ export interface RunnerOptions {
   /** After a timeout, how long Terraform gets to stop cleanly before it is killed. Default: 30 s. */
   readonly graceMs?: number;
   readonly spawn?: SpawnFn;
+  /** Applied to every line before it is logged or put in an error (src/secrets' maskSecrets). */
+  readonly mask?: (line: string) => string;
 }
 
 /** Terraform exited with an error; the message carries its last lines of stderr. */
@@ -105,7 +107,9 @@ export class TerraformRunner {
   }
 
   private async run(command: string, args: string[], { capture = false, okCodes = [0] }: { capture?: boolean; okCodes?: number[] } = {}): Promise<RunResult> {
-    const { binary, dir, env, log } = this.options;
+    const { binary, dir, env } = this.options;
+    const mask = this.options.mask ?? ((line: string) => line);
+    const log = (line: string) => this.options.log(mask(line));
     log(`$ ${binary.flavor} ${args.join(' ')}`);
     let result: RunResult;
     try {
@@ -122,7 +126,7 @@ export class TerraformRunner {
       throw new MytError(`could not start ${binary.path}: ${(err as Error).message}`);
     }
     if (result.timedOut || result.code === null || !okCodes.includes(result.code)) {
-      throw new TerraformError(command, result, Math.round(this.timeoutMs / 1000));
+      throw new TerraformError(command, { ...result, stderrTail: result.stderrTail.map(mask) }, Math.round(this.timeoutMs / 1000));
     }
     return result;
   }
