@@ -40,7 +40,7 @@ export function parseTree(text: string, format: SopsFormat): MapTree {
   }
   // JSON is parsed by the YAML parser too: JSON.parse would move integer-like keys to the front,
   // and the MAC depends on the order written.
-  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false });
+  const docs = parseAllDocuments(text, { uniqueKeys: true });
   if (!Array.isArray(docs)) throw new TreeSyntaxError('not a YAML document');
   if (docs.length !== 1) throw new TreeSyntaxError(docs.length === 0 ? 'the file is empty' : 'several YAML documents in one file are not supported');
   const doc = docs[0]!;

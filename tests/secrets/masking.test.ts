@@ -1,0 +1,60 @@
+// The masking registry: values learned from secrets never reach output.
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { enableActionsMasking, maskSecrets, readSecrets, registerSecret, resetSecretRegistry } from '../../src/secrets/index.js';
+import { writeNewSecrets } from '../../src/secrets/operations.js';
+import type { AgeKeyPair } from '../../src/secrets/age-keys.js';
+import { envWithKey, keyPair, tempRepo, type TempRepo } from './helpers.js';
+
+let key: AgeKeyPair;
+let repo: TempRepo;
+beforeAll(async () => {
+  key = await keyPair();
+});
+afterEach(() => {
+  resetSecretRegistry();
+  repo?.remove();
+});
+
+describe('masking', () => {
+  it('replaces every registered value, the longest first', () => {
+    registerSecret('hunter2-password');
+    registerSecret('hunter2');
+    expect(maskSecrets('login with hunter2-password or hunter2, twice: hunter2')).toBe('login with *** or ***, twice: ***');
+  });
+
+  it('masks each line of a multi-line value and its JSON-escaped form', () => {
+    const pem = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n';
+    registerSecret(pem);
+    expect(maskSecrets(`one line: MIIEvQIBADANBgkqhkiG9w0BAQEFAASC`)).toBe('one line: ***');
+    expect(maskSecrets(JSON.stringify({ key: pem }))).not.toContain('MIIEvQIBADANBgkqhkiG9w0BAQEFAASC');
+  });
+
+  it('leaves very short values alone (masking every "on" in a log protects nothing)', () => {
+    registerSecret('on');
+    expect(maskSecrets('turned on')).toBe('turned on');
+  });
+
+  it('in Actions mode hands every value, earlier and later, to setSecret (core.setSecret in the Actions)', () => {
+    const told: string[] = [];
+    registerSecret('before-actions-mode');
+    enableActionsMasking((v) => told.push(v));
+    registerSecret('after-actions-mode');
+    registerSecret('after-actions-mode');
+    expect(told).toEqual(['before-actions-mode', 'after-actions-mode']);
+  });
+
+  it('readSecrets registers every decrypted value except public identifiers', async () => {
+    repo = tempRepo([key.recipient]);
+    await writeNewSecrets(repo.root, 'secrets/x.enc.yaml', {
+      password: 'masked-password-value',
+      nested: { list: ['masked-list-item', 123456] },
+      publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPublicPartIsNotSecret x',
+    });
+    resetSecretRegistry();
+    const told: string[] = [];
+    enableActionsMasking((v) => told.push(v));
+    await readSecrets(repo.root, 'secrets/x.enc.yaml', { env: envWithKey(key.identity) });
+    expect(told.sort()).toEqual(['123456', 'masked-list-item', 'masked-password-value']);
+    expect(maskSecrets('pw=masked-password-value item=masked-list-item pin=123456')).toBe('pw=*** item=*** pin=***');
+  });
+});
