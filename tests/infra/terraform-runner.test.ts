@@ -1,5 +1,6 @@
 // The Terraform runner against the real Terraform CLI (/usr/local/bin/terraform), on stacks made
 // of terraform_data resources: they are built in, so `init` needs no provider download.
+import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,6 +191,35 @@ describe.skipIf(!haveTerraform)(`Terraform runner against the real Terraform CLI
     expect((error as TerraformError).message).toMatch(/timed out after 4 s/);
     expect(Date.now() - started).toBeLessThan(25_000);
     // the provisioner's sleep, a grandchild, is gone too (bounded wait)
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    let alive = true;
+    for (let i = 0; i < 50 && alive; i++) {
+      try {
+        process.kill(pid, 0);
+        await new Promise((res) => setTimeout(res, 100));
+      } catch {
+        alive = false;
+      }
+    }
+    expect(alive).toBe(false);
+  });
+
+  it('passes an interrupt on to Terraform, which stops with its whole process group', async () => {
+    const pidFile = join(base, 'sleep.pid');
+    write(stackJson({ sleepPidFile: pidFile }));
+    const signals = new EventEmitter();
+    const r = new TerraformRunner({ binary: { path: TERRAFORM, flavor: 'terraform' }, dir, env: terraformEnv(process.env, {}), log: (l) => lines.push(l), graceMs: 5_000, signals });
+    await r.init();
+    await r.plan(PLAN_FILE);
+    const applying = r.apply(PLAN_FILE).catch((e: unknown) => e);
+    for (let i = 0; i < 100 && !existsSync(pidFile); i++) await new Promise((res) => setTimeout(res, 100));
+    expect(existsSync(pidFile)).toBe(true);
+    signals.emit('SIGINT');
+    const error = (await applying) as TerraformError;
+    expect(error).toBeInstanceOf(TerraformError);
+    expect(error.result.interrupted).toBe(true);
+    expect(error.message).toMatch(/terraform apply was interrupted and stopped/);
+    expect(signals.listenerCount('SIGINT')).toBe(0);
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     let alive = true;
     for (let i = 0; i < 50 && alive; i++) {

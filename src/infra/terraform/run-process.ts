@@ -15,6 +15,11 @@ export interface RunOptions {
   /** After the timeout, how long to wait after SIGINT (Terraform's graceful stop) before SIGKILL. */
   readonly graceMs: number;
   readonly spawn?: SpawnFn;
+  /**
+   * Where SIGINT/SIGTERM for us arrive (default: process). The child has its own process group,
+   * so a Ctrl-C at the terminal does not reach it: we pass it on, and wait for Terraform to stop.
+   */
+  readonly signals?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
 }
 
 export interface RunResult {
@@ -24,14 +29,17 @@ export interface RunResult {
   /** The last lines of stderr, for error messages. */
   readonly stderrTail: string[];
   readonly timedOut: boolean;
+  /** We were interrupted (Ctrl-C, or the CI job cancelled) and passed it on. */
+  readonly interrupted: boolean;
 }
 
 const TAIL_LINES = 20;
 
 /**
  * Runs a program with an argument array (never a shell) in its own process group, streaming its
- * output. On timeout the whole group gets SIGINT, so Terraform can stop cleanly, save state and
- * release its lock, then SIGKILL if it is still there after the grace period.
+ * output. On timeout, or when we are interrupted, the whole group gets SIGINT, so Terraform can
+ * stop cleanly, save state and release its lock, then SIGKILL if it is still there after the
+ * grace period.
  */
 export function runProcess(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   const spawnFn = options.spawn ?? spawn;
@@ -46,7 +54,9 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     const stdoutChunks: Buffer[] = [];
     const stderrTail: string[] = [];
     let timedOut = false;
+    let interrupted = false;
     let killTimer: NodeJS.Timeout | undefined;
+    const signals = options.signals ?? process;
 
     const signalGroup = (signal: NodeJS.Signals) => {
       if (child.pid === undefined) return;
@@ -56,11 +66,27 @@ export function runProcess(command: string, args: readonly string[], options: Ru
         // the group is already gone
       }
     };
+    // SIGINT first: Terraform then finishes what is in flight, saves state and releases its lock.
+    const stopGracefully = () => {
+      signalGroup('SIGINT');
+      killTimer ??= setTimeout(() => signalGroup('SIGKILL'), options.graceMs);
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      signalGroup('SIGINT');
-      killTimer = setTimeout(() => signalGroup('SIGKILL'), options.graceMs);
+      stopGracefully();
     }, options.timeoutMs);
+    const onSignal = () => {
+      interrupted = true;
+      stopGracefully();
+    };
+    signals.on('SIGINT', onSignal);
+    signals.on('SIGTERM', onSignal);
+    const cleanUp = () => {
+      clearTimeout(timer);
+      clearTimeout(killTimer);
+      signals.off('SIGINT', onSignal);
+      signals.off('SIGTERM', onSignal);
+    };
 
     if (options.captureStdout) child.stdout?.on('data', (chunk: Buffer) => stdoutChunks.push(chunk));
     else if (child.stdout) createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => options.onLine?.(line, 'stdout'));
@@ -73,14 +99,12 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     }
 
     child.once('error', (err) => {
-      clearTimeout(timer);
-      clearTimeout(killTimer);
+      cleanUp();
       reject(err);
     });
     child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      clearTimeout(killTimer);
-      resolve({ code, signal, stdout: Buffer.concat(stdoutChunks).toString('utf8'), stderrTail, timedOut });
+      cleanUp();
+      resolve({ code, signal, stdout: Buffer.concat(stdoutChunks).toString('utf8'), stderrTail, timedOut, interrupted });
     });
   });
 }

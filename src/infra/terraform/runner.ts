@@ -18,6 +18,8 @@ export interface RunnerOptions {
   readonly spawn?: SpawnFn;
   /** Applied to every line before it is logged or put in an error (src/secrets' maskSecrets). */
   readonly mask?: (line: string) => string;
+  /** See RunOptions.signals. */
+  readonly signals?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
 }
 
 /** Terraform exited with an error; the message carries its last lines of stderr. */
@@ -25,10 +27,12 @@ export class TerraformError extends MytError {
   override readonly name = 'TerraformError';
   constructor(
     readonly command: string,
-    readonly result: Pick<RunResult, 'code' | 'signal' | 'stderrTail' | 'timedOut'>,
+    readonly result: Pick<RunResult, 'code' | 'signal' | 'stderrTail' | 'timedOut' | 'interrupted'>,
     seconds: number,
   ) {
-    const how = result.timedOut
+    const how = result.interrupted
+      ? 'was interrupted and stopped (its state is kept)'
+      : result.timedOut
       ? `timed out after ${seconds} s and was stopped`
       : result.signal
         ? `was killed by ${result.signal}`
@@ -121,11 +125,12 @@ export class TerraformRunner {
         timeoutMs: this.timeoutMs,
         graceMs: this.graceMs,
         spawn: this.options.spawn,
+        signals: this.options.signals,
       });
     } catch (err) {
       throw new MytError(`could not start ${binary.path}: ${(err as Error).message}`);
     }
-    if (result.timedOut || result.code === null || !okCodes.includes(result.code)) {
+    if (result.timedOut || result.interrupted || result.code === null || !okCodes.includes(result.code)) {
       throw new TerraformError(command, { ...result, stderrTail: result.stderrTail.map(mask) }, Math.round(this.timeoutMs / 1000));
     }
     return result;
