@@ -29,7 +29,7 @@ const KINDS: Record<string, SchemaName> = { Platform: 'platform', Space: 'space'
  * or relative to the root), problems are reported for those files only, but references still
  * resolve against every declaration in the repository.
  */
-export async function loadRepository(root: string, paths?: readonly string[]): Promise<Repository> {
+export async function loadRepository(root: string, paths?: readonly string[], env?: NodeJS.ProcessEnv): Promise<Repository> {
   const all = declarationFiles(join(root, PLATFORMS_DIR)).map((f) => toRepoPath(root, f));
   const chosen = paths === undefined ? all : paths.flatMap((p) => declarationFiles(resolve(root, p), true)).map((f) => toRepoPath(root, f));
   const files = [...new Set([...all, ...chosen])].sort();
@@ -45,7 +45,8 @@ export async function loadRepository(root: string, paths?: readonly string[]): P
       else spaces.push(d as Declared<Space>);
     }
   }
-  problems.push(...(await crossChecks(root, platforms, spaces)));
+  // With `env`, secrets files are decrypted when it holds an age key; without, only their form is checked.
+  problems.push(...(await crossChecks(root, platforms, spaces, env)));
   if (paths !== undefined) {
     const wanted = new Set(chosen);
     problems = problems.filter((p) => wanted.has(p.file) || !files.includes(p.file));

@@ -1,0 +1,74 @@
+// myt validate checks every referenced secrets file: its form always, its fields when a key is at hand.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
+import { resetSecretRegistry } from '../../src/secrets/index.js';
+import { writeNewSecrets } from '../../src/secrets/operations.js';
+import { cliContext } from './helpers.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const WITH_KEY = { SOPS_AGE_KEY_FILE: join(ROOT, 'examples/demo.agekey'), PATH: '' };
+const NO_KEY = { PATH: '' };
+let repo: string;
+
+beforeEach(() => {
+  repo = mkdtempSync(join(tmpdir(), 'myt-validate-secrets-'));
+  mkdirSync(join(repo, '.git'));
+  for (const entry of ['platforms', 'processors', 'secrets', '.sops.yaml']) if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(repo, entry), { recursive: true });
+});
+afterEach(() => {
+  rmSync(repo, { recursive: true, force: true });
+  resetSecretRegistry();
+});
+
+async function validate(env: NodeJS.ProcessEnv) {
+  const ctx = cliContext(repo, env);
+  const code = await runCli(['validate'], ctx);
+  return { code, lines: ctx.out.join('').trim().split('\n') };
+}
+
+function lineOf(file: string, text: string): number {
+  return readFileSync(join(repo, file), 'utf8').split('\n').findIndex((l) => l.includes(text)) + 1;
+}
+
+describe('myt validate and secrets files', () => {
+  it('passes the examples with the demo key', async () => {
+    const r = await validate(WITH_KEY);
+    expect(r.lines.at(-1)).toMatch(/^all valid/);
+    expect(r.code).toBe(0);
+  });
+
+  it('reports a secrets file missing a field at the line that references it, only when the key is available', async () => {
+    await writeNewSecrets(repo, 'secrets/grafana.enc.yaml', { password: 'wrong-field-name' });
+    const line = lineOf('platforms/greenhouse.yaml', 'credentials: secrets/grafana.enc.yaml');
+    const r = await validate(WITH_KEY);
+    expect(r.code).toBe(1);
+    expect(r.lines).toContainEqual(
+      expect.stringMatching(new RegExp(`^platforms/greenhouse\\.yaml:${line}:\\d+: error: spec\\.grafana\\.credentials: secrets/grafana\\.enc\\.yaml: field 'adminPassword' is missing`)),
+    );
+    expect(r.lines.join('\n')).not.toContain('wrong-field-name');
+    expect((await validate(NO_KEY)).code).toBe(0);
+  });
+
+  it('reports a plaintext secrets file even without a key', async () => {
+    writeFileSync(join(repo, 'secrets/aws.enc.yaml'), 'accessKeyId: AKIAPLAINTEXT0000001\nsecretAccessKey: committed-in-clear\n');
+    const line = lineOf('platforms/spaces/home-net.yaml', 'credentials: secrets/aws.enc.yaml');
+    const r = await validate(NO_KEY);
+    expect(r.code).toBe(1);
+    expect(r.lines).toContainEqual(
+      `platforms/spaces/home-net.yaml:${line}:16: error: spec.credentials: secrets/aws.enc.yaml: it is not encrypted (no 'sops' metadata): run 'myt secrets encrypt secrets/aws.enc.yaml' before committing it`,
+    );
+    expect(r.lines.join('\n')).not.toContain('committed-in-clear');
+  });
+
+  it("reports a platform's tampered SSH key file at its name", async () => {
+    const file = join(repo, 'secrets/keys/weather.enc.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/lastmodified: "\d{4}/, 'lastmodified: "1999'));
+    const r = await validate(WITH_KEY);
+    expect(r.code).toBe(1);
+    const line = lineOf('platforms/weather.yaml', 'name: weather');
+    expect(r.lines).toContainEqual(expect.stringMatching(new RegExp(`^platforms/weather\\.yaml:${line}:\\d+: error: secrets/keys/weather\\.enc\\.yaml: its MAC`)));
+  });
+});
