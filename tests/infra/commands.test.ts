@@ -8,6 +8,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliContext } from '../../src/cli/context.js';
 import { applyCommandWith } from '../../src/cli/commands/apply.js';
@@ -63,10 +64,14 @@ if (cmd === 'show') {
   console.log(JSON.stringify({ format_version: '1.2', resource_changes: [rc('aws_instance.instance', 'aws_instance'), rc('aws_ebs_volume.data_volume', 'aws_ebs_volume')] }));
   process.exit(0);
 }
+if (cmd === 'apply' && fs.existsSync(path.join(__dirname, 'fail-apply-' + path.basename(process.cwd())))) { console.error('Error: creating EC2 Instance: InsufficientInstanceCapacity'); process.exit(1); }
+if (cmd === 'state') { console.log('aws_ebs_volume.data_volume\\naws_key_pair.key_pair'); process.exit(0); }
 if (cmd === 'output') { console.log(JSON.stringify({ public_ip: { value: '203.0.113.9', type: 'string', sensitive: false } })); process.exit(0); }
 console.log('fake terraform ' + cmd + ' done');
 process.exit(0);
 `;
+
+const EXAMPLES = fileURLToPath(new URL('../..', import.meta.url));
 
 let repo: string;
 let fakeLog: string;
@@ -79,7 +84,8 @@ let answer: string;
 function ctx(interactive = false): CliContext {
   return {
     cwd: repo,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, UNRELATED_SECRET: 'never-for-terraform' },
+    // HOME is the test repository: no age key of this machine is found, so nothing is decrypted for real
+    env: { PATH: process.env.PATH, HOME: repo, UNRELATED_SECRET: 'never-for-terraform' },
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
     interactive,
@@ -119,8 +125,11 @@ beforeEach(() => {
   write('platforms/greenhouse.yaml', AWS('allow'));
   write('platforms/weather.yaml', GCP);
   write('platforms/minimal.yaml', SSH);
-  // The loader checks that referenced files exist; the fake secrets reader supplies their contents.
-  for (const f of ['secrets/aws.enc.yaml', 'secrets/gcp.enc.yaml', 'secrets/ssh.enc.yaml', 'secrets/keys/greenhouse.enc.yaml', 'secrets/keys/weather.enc.yaml']) write(f, 'sops: placeholder\n');
+  // The loader checks that referenced files exist and are SOPS files: copies of the shipped
+  // examples' encrypted files serve; the fake secrets reader supplies what they would decrypt to.
+  for (const f of ['secrets/aws.enc.yaml', 'secrets/gcp.enc.yaml', 'secrets/ssh.enc.yaml', 'secrets/keys/greenhouse.enc.yaml', 'secrets/keys/weather.enc.yaml']) {
+    write(f, readFileSync(join(EXAMPLES, f), 'utf8'));
+  }
   write('fake-terraform', FAKE_TERRAFORM);
   chmodSync(join(repo, 'fake-terraform'), 0o755);
 });
@@ -200,6 +209,17 @@ describe('myt apply (against a fake terraform: no provider download or cloud API
       const json = readFileSync(join(repo, '.myt/out', stack, 'cdk.tf.json'), 'utf8');
       for (const secret of secretStrings()) expect(json).not.toContain(secret);
     }
+  });
+
+  it('stops at a failed apply, keeps what exists and says which stacks were not applied', async () => {
+    write('fail-apply-greenhouse', '');
+    const error = (await applyCommandWith(deps()).run([], ctx()).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/apply of stack greenhouse failed; nothing was rolled back or destroyed/);
+    expect(error.message).toContain('aws_ebs_volume.data_volume\n  aws_key_pair.key_pair');
+    expect(error.message).toContain('InsufficientInstanceCapacity');
+    expect(out.join('')).toContain('Stopped: done: home-net; not done: greenhouse, weather.');
+    expect(calls().filter((c) => c.dir === 'weather')).toEqual([]);
+    expect(calls().some((c) => c.args.includes('destroy') || c.args.includes('-destroy'))).toBe(false);
   });
 
   it('warns that local state is lost with a CI runner', async () => {
