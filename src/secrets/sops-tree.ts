@@ -35,7 +35,9 @@ export function parseTree(text: string, format: SopsFormat): MapTree {
     try {
       JSON.parse(text);
     } catch (err) {
-      throw new TreeSyntaxError(`not valid JSON (${(err as Error).message.replace(/ in JSON at.*$/, '')})`);
+      // JSON.parse's message quotes the text around the fault, which may be a secret: keep the line only.
+      const at = /position (\d+)/.exec((err as Error).message)?.[1];
+      throw new TreeSyntaxError(at === undefined ? 'not valid JSON' : `not valid JSON at line ${text.slice(0, Number(at)).split('\n').length}`);
     }
   }
   // JSON is parsed by the YAML parser too: JSON.parse would move integer-like keys to the front,

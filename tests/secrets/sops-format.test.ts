@@ -234,6 +234,14 @@ describe('reading refuses', () => {
     expect(message).toBe("secrets/plain.yaml: it is not a SOPS file (there is no 'sops' metadata block) (encrypt it with 'myt secrets encrypt secrets/plain.yaml')");
   });
 
+  it('a malformed JSON or YAML file without quoting any of it', async () => {
+    repo = tempRepo([alice.recipient]);
+    repo.write('secrets/bad.enc.json', '{"password": s3cr3t-nested-value}');
+    repo.write('secrets/bad.enc.yaml', 'password: [s3cr3t-nested-value\n');
+    expect(await refusal('secrets/bad.enc.json', envWithKey(alice.identity))).toBe('secrets/bad.enc.json: not valid JSON');
+    expect(await refusal('secrets/bad.enc.yaml', envWithKey(alice.identity))).toMatch(/^secrets\/bad\.enc\.yaml: not valid YAML at line \d+ \([A-Z_]+\)$/);
+  });
+
   it('a path outside the repository', async () => {
     repo = tempRepo([alice.recipient]);
     await expect(readSecrets(repo.root, '../elsewhere.enc.yaml', { env: envWithKey(alice.identity) })).rejects.toThrow(/leads outside the repository/);
