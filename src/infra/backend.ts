@@ -61,7 +61,7 @@ export function remoteState(scope: Construct, id: string, at: StateLocation, nam
   }
 }
 
-/** Where `myt` keeps a stack's state file when the backend is local (for reports and tests). */
-export function localStateFile(at: StateLocation, name: string): string | undefined {
-  return at.backend.backend === 'local' ? join(at.root, at.backend.path, `${name}.tfstate`) : undefined;
+/** The folder of local state files, when the backend is local. */
+export function localStateDir(at: StateLocation): string | undefined {
+  return at.backend.backend === 'local' ? join(at.root, at.backend.path) : undefined;
 }

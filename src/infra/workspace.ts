@@ -1,7 +1,8 @@
+import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadRepository, type Repository } from '../config/repository.js';
 import { MytError } from '../errors.js';
-import type { StateLocation } from './backend.js';
+import { localStateDir, type StateLocation } from './backend.js';
 import { readPublicKeys } from './public-keys.js';
 import { loadRepoConfig, type ResolvedRepoConfig } from './repo-config.js';
 import type { SecretsReader } from './secrets-reader.js';
@@ -28,6 +29,8 @@ export interface PreparedStacks {
   readonly stacks: SynthesizedStack[];
   /** Working folder of each stack, by name. */
   readonly folders: Map<string, string>;
+  /** Stacks with local state that nothing declares any more (left running, never destroyed implicitly). */
+  readonly orphans: string[];
 }
 
 /**
@@ -48,5 +51,34 @@ export async function prepareStacks(opts: PrepareOptions): Promise<PreparedStack
   const publicKeys = await readPublicKeys(opts.root, wanted, opts.readSecrets, opts.env);
   const stacks = buildStacks({ platforms: repo.platforms, spaces: repo.spaces, publicKeys, state, only: opts.only, forDestroy: opts.forDestroy });
   const folders = writeStacks(outDir, stacks);
-  return { repo, config, state, stacks, folders };
+  const declared = new Set([...repo.platforms, ...repo.spaces].map((d) => d.doc.metadata.name));
+  return { repo, config, state, stacks, folders, orphans: orphanedStates(state, declared) };
+}
+
+/**
+ * Names of local state files whose Space or Platform is no longer declared. Only the local
+ * backend can be listed without credentials; remote backends report nothing here.
+ */
+export function orphanedStates(state: StateLocation, declared: ReadonlySet<string>): string[] {
+  const dir = localStateDir(state);
+  if (dir === undefined) return [];
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return files
+    .filter((f) => f.endsWith('.tfstate'))
+    .map((f) => f.slice(0, -'.tfstate'.length))
+    .filter((name) => !declared.has(name))
+    .sort();
+}
+
+/** What to tell a person about orphaned state: it is left alone, and how to remove it on purpose. */
+export function orphanNotice(name: string): string {
+  return (
+    `${name}: its Terraform state exists but nothing under platforms/ declares it. Its infrastructure is left running: ` +
+    `MyT never destroys what a deleted file declared. To remove it, restore the file with 'spec.destroy: allow' and run 'myt destroy ${name}'.`
+  );
 }

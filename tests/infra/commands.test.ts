@@ -154,6 +154,16 @@ describe('myt plan', () => {
     }
   });
 
+  it('says that state left by a deleted platform is left running, and how to remove it on purpose', async () => {
+    write('.myt/state/old-site.tfstate', '{}');
+    write('.myt/state/weather.tfstate', '{}');
+    expect(await planCommandWith(deps()).run([], ctx())).toBe(0);
+    const text = out.join('');
+    expect(text).toContain("old-site: its Terraform state exists but nothing under platforms/ declares it. Its infrastructure is left running");
+    expect(text).toContain("restore the file with 'spec.destroy: allow' and run 'myt destroy old-site'");
+    expect(text).not.toMatch(/^weather: its Terraform state/m);
+  });
+
   it('writes to --out and reports JSON with --format json', async () => {
     const code = await planCommandWith(deps()).run(['--out', 'elsewhere', '--format', 'json', 'weather'], ctx());
     expect(code).toBe(0);

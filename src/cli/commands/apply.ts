@@ -1,6 +1,6 @@
 import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, timeoutOption, type InfraDeps } from '../../infra/cli-support.js';
 import { runStacks } from '../../infra/run-stacks.js';
-import { prepareStacks } from '../../infra/workspace.js';
+import { orphanNotice, prepareStacks } from '../../infra/workspace.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 
@@ -50,6 +50,7 @@ export function applyCommandWith(deps: InfraDeps = realInfraDeps): Command {
             'Choose an s3 or gcs state backend in myt.yaml.\n',
         );
       }
+      for (const name of prepared.orphans) ctx.stderr(`note: ${orphanNotice(name)}\n`);
       const done: string[] = [];
       try {
         await runStacks({

@@ -3,7 +3,7 @@ import { resolvePlatform } from '../../config/defaults.js';
 import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, type InfraDeps } from '../../infra/cli-support.js';
 import { openPorts } from '../../infra/ports.js';
 import type { SynthesizedStack } from '../../infra/stacks.js';
-import { prepareStacks } from '../../infra/workspace.js';
+import { orphanNotice, prepareStacks } from '../../infra/workspace.js';
 import type { Declared, Platform } from '../../config/repository.js';
 import { oneOf, parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
@@ -59,6 +59,7 @@ export function planCommandWith(deps: InfraDeps = realInfraDeps): Command {
               outDir: shownOut,
               stacks: prepared.stacks.map((s, i) => ({ ...rows[i], dependsOn: s.dependsOn, dir: shownPath(ctx.cwd, prepared.folders.get(s.name)!), synthMs: Math.round(s.synthMs) })),
               withoutStack: existing.map((p) => ({ platform: p.doc.metadata.name, reason: 'existing server (cloud provider ssh)' })),
+              orphanedState: prepared.orphans,
             },
             null,
             2,
@@ -69,6 +70,7 @@ export function planCommandWith(deps: InfraDeps = realInfraDeps): Command {
       ctx.stdout(`Synthesized ${prepared.stacks.length} stack${prepared.stacks.length === 1 ? '' : 's'} into ${shownOut}/ in ${Math.round(ms)} ms (offline: nothing was contacted or changed).\n\n`);
       ctx.stdout(`${table(rows)}\n`);
       for (const p of existing) ctx.stdout(`${p.doc.metadata.name}: an existing server (cloud provider ssh), no infrastructure to create.\n`);
+      for (const name of prepared.orphans) ctx.stdout(`${orphanNotice(name)}\n`);
       ctx.stdout(`\nApply with 'myt apply${positionals.length ? ` ${positionals.join(' ')}` : ''}': it plans against the real state first and shows what would change.\n`);
       return 0;
     },
