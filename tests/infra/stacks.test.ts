@@ -145,6 +145,15 @@ describe('AWS Platform stack', () => {
   it.each([false, true])('matches its snapshot (TLS %s)', (tls) => {
     expect(withTls(tls, 20)).toMatchSnapshot();
   });
+
+  it.each<Platform['spec']['database']>([
+    { engine: 'mongodb', sizeGb: 20 },
+    { engine: 'timescaledb', sizeGb: 20, tables: { climate: { temperature: 'double' } } },
+    { engine: 'mysql', sizeGb: 20, tables: { climate: { temperature: 'double' } } },
+  ])('builds the same infrastructure for $engine as for influxdb: only the size matters to it', (database) => {
+    const influx = stack(build([platform('zeta', AWS_CLOUD, { database: { engine: 'influxdb', sizeGb: 20 } })]), 'zeta');
+    expect(stack(build([platform('zeta', AWS_CLOUD, { database })]), 'zeta')).toEqual(influx);
+  });
 });
 
 describe('GCP Platform stack', () => {
