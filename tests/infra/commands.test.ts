@@ -211,7 +211,7 @@ describe('myt apply (against a fake terraform: no provider download or cloud API
       }
     }
     // the plan that was shown is the plan that was applied
-    for (const a of applies) expect(a.args).toEqual(['apply', '-input=false', '-no-color', 'myt.tfplan']);
+    for (const a of applies) expect(a.args).toEqual(['apply', '-input=false', '-no-color', '-lock-timeout=5m', 'myt.tfplan']);
     expect(out.join('')).toContain('greenhouse: applied (2 added, 0 changed, 0 destroyed), public IP 203.0.113.9');
     expect(JSON.parse(readFileSync(join(repo, '.myt/out/greenhouse/outputs.json'), 'utf8'))).toEqual({ public_ip: '203.0.113.9' });
     // no credential ever reached the disk

@@ -86,7 +86,7 @@ describe.skipIf(!haveTerraform)(`Terraform runner against the real Terraform CLI
     expect(existsSync(stateFile())).toBe(true);
     expect(existsSync(join(dir, PLAN_FILE))).toBe(false);
     // progress was streamed line by line, commands included
-    expect(lines).toContain(`$ terraform apply -input=false -no-color ${PLAN_FILE}`);
+    expect(lines).toContain(`$ terraform apply -input=false -no-color -lock-timeout=5m ${PLAN_FILE}`);
     expect(lines.some((l) => l.includes('Apply complete! Resources: 2 added'))).toBe(true);
   });
 

@@ -42,6 +42,9 @@ export class TerraformError extends MytError {
   }
 }
 
+/** Wait this long for another run's state lock (two CI jobs at once) instead of failing at once. */
+const LOCK_TIMEOUT = '-lock-timeout=5m';
+
 export type TerraformOutputs = Record<string, { value: unknown; type: unknown; sensitive: boolean }>;
 
 const SAFE_PARENT_ENV = [
@@ -80,7 +83,7 @@ export class TerraformRunner {
 
   /** Saves a plan to `planFile`; true when it would change something (-detailed-exitcode 2). */
   async plan(planFile: string, { destroy = false }: { destroy?: boolean } = {}): Promise<boolean> {
-    const args = ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${planFile}`];
+    const args = ['plan', '-input=false', '-no-color', '-detailed-exitcode', LOCK_TIMEOUT, `-out=${planFile}`];
     if (destroy) args.push('-destroy');
     const result = await this.run('plan', args, { okCodes: [0, 2] });
     return result.code === 2;
@@ -94,7 +97,7 @@ export class TerraformRunner {
 
   /** Applies exactly the saved plan: nothing is re-planned, so what was reviewed is what happens. */
   async apply(planFile: string): Promise<void> {
-    await this.run('apply', ['apply', '-input=false', '-no-color', planFile]);
+    await this.run('apply', ['apply', '-input=false', '-no-color', LOCK_TIMEOUT, planFile]);
   }
 
   async output(): Promise<TerraformOutputs> {
