@@ -7,7 +7,7 @@ import { defaultKeysFile, generateAgeKeyPair, keysFileText } from './age-keys.js
 import { registerLeaves } from './masking.js';
 import { isPublicField } from './shapes.js';
 import { SOPS_CONFIG, sopsConfigText } from './sops-config.js';
-import { encryptForRepo, formatFor, hasSopsMetadata, openSopsFile, parseFile, readText, reencrypt, writeEncrypted, type StoreOptions } from './sops-store.js';
+import { encryptForRepo, encryptForRepoWithRule, formatFor, hasSopsMetadata, openSopsFile, parseFile, readText, reencrypt, writeEncrypted, type StoreOptions } from './sops-store.js';
 import { emitTree, fromPlain, toPlain, type MapTree } from './sops-tree.js';
 import { withShmFile, DEFAULT_SHM } from './shm.js';
 import { generateSshKeyPair } from './ssh-keys.js';
@@ -42,9 +42,9 @@ export async function encryptInPlace(root: string, ref: FileRef, now?: Date): Pr
   const doc = parseFile(await readText(ref.absolute, ref.label), format, ref.label);
   if (hasSopsMetadata(doc)) throw new MytError(`${ref.label}: it is already encrypted (it has 'sops' metadata); use 'myt secrets edit ${ref.label}' to change it`);
   registerLeaves(toPlain(doc), isPublicField);
-  const text = await encryptForRepo(root, repoPath, doc, format, now);
+  const { text, recipients } = await encryptForRepoWithRule(root, repoPath, doc, format, now);
   await writeEncrypted(ref.absolute, text);
-  return { recipients: (text.match(/recipient/g) ?? []).length };
+  return { recipients };
 }
 
 /** Writes data that only ever existed in memory as a new encrypted file of the repository. */
@@ -76,7 +76,7 @@ export const spawnEditor: EditorRunner = (command, file) =>
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
 
-/** $VISUAL or $EDITOR split into words (no shell: a path with spaces must be quoted… so it cannot be), else vi. */
+/** $VISUAL or $EDITOR split on spaces into a program and its arguments (no shell runs it), else vi. */
 export function editorCommand(env: NodeJS.ProcessEnv): string[] {
   const text = env.VISUAL?.trim() || env.EDITOR?.trim() || 'vi';
   return text.split(/\s+/);

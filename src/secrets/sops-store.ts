@@ -121,9 +121,14 @@ export async function writeEncrypted(path: string, text: string): Promise<void> 
 
 /** Encrypts in-memory data to the recipients `.sops.yaml` names for the file, returning the file text. */
 export async function encryptForRepo(root: string, repoPath: string, data: MapTree, format: SopsFormat, now?: Date): Promise<string> {
+  return (await encryptForRepoWithRule(root, repoPath, data, format, now)).text;
+}
+
+/** As encryptForRepo, also saying how many recipients the matching rule named. */
+export async function encryptForRepoWithRule(root: string, repoPath: string, data: MapTree, format: SopsFormat, now?: Date): Promise<{ text: string; recipients: number }> {
   const rule = await creationRuleFor(root, repoPath);
   try {
-    return emitTree(await encryptData(data, { recipients: rule.recipients, rules: rule.rules, now }), format);
+    return { text: emitTree(await encryptData(data, { recipients: rule.recipients, rules: rule.rules, now }), format), recipients: rule.recipients.length };
   } catch (err) {
     if (err instanceof SopsError || err instanceof TreeSyntaxError) throw new MytError(`${repoPath}: ${err.message}`);
     throw err;

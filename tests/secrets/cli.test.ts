@@ -229,6 +229,12 @@ describe('myt keys', () => {
     expect(bad.err).toContain("'../etc' is not a valid name");
   });
 
+  it('show says how to make a key that does not exist', async () => {
+    repo = tempRepo([key.recipient]);
+    const r = await myt(['keys', 'show', 'nowhere'], envWithKey(key.identity));
+    expect(r).toEqual({ code: 1, out: '', err: "myt keys: error: secrets/keys/nowhere.enc.yaml does not exist: make the key pair with 'myt keys generate nowhere'\n" });
+  });
+
   it('has --help', async () => {
     repo = tempRepo([]);
     expect((await myt(['keys', '--help'], {})).out).toMatch(/^Usage: myt keys <generate\|show> NAME/);

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { findRepoRoot } from '../../config/find-root.js';
 import { MytError, UsageError } from '../../errors.js';
 import { readSecrets } from '../../secrets/index.js';
@@ -47,6 +48,7 @@ export const keysCommand: Command = {
       return 0;
     }
     const file = sshKeyFile(name);
+    if (!existsSync(join(root, file))) throw new MytError(`${file} does not exist: make the key pair with 'myt keys generate ${name}'`);
     const data = await readSecrets(root, file, { env: ctx.env });
     if (typeof data.publicKey !== 'string' || typeof data.privateKey !== 'string') {
       throw new MytError(`${file}: it lacks privateKey or publicKey (make one with 'myt keys generate ${name}')`);
