@@ -8,6 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readSecrets, resetSecretRegistry } from '../../src/secrets/index.js';
 import { encryptInPlace, fileRef } from '../../src/secrets/operations.js';
 import { goFloat } from '../../src/secrets/sops-cipher.js';
+import { macAad } from '../../src/secrets/sops-file.js';
 import { realSopsBinary } from '../../src/secrets/sops-binary.js';
 import type { AgeKeyPair } from '../../src/secrets/age-keys.js';
 import { envWithKey, keyPair, tempRepo, type TempRepo } from './helpers.js';
@@ -162,6 +163,27 @@ describe('SOPS files written by MyT', () => {
     expect(message).toContain('secrets/two.enc.yaml');
     expect(message).toContain(alice.recipient);
     expect(message).toContain(bob.recipient);
+  });
+});
+
+describe('SOPS metadata as older sops versions write it', () => {
+  it('opens with empty lists for the other key services and a single-quoted lastmodified', async () => {
+    const text = await encrypted('secrets/old.enc.yaml', 'password: from-an-older-sops\n');
+    const older = text
+      .replace('sops:\n', 'sops:\n    kms: []\n    gcp_kms: []\n    azure_kv: []\n    hc_vault: []\n')
+      .replace(/lastmodified: "([^"]+)"/, "lastmodified: '$1'")
+      .replace('    unencrypted_suffix:', '    pgp: []\n    unencrypted_suffix:');
+    expect(older).toContain('    pgp: []\n');
+    repo.write('secrets/old.enc.yaml', older);
+    expect(await readSecrets(repo.root, 'secrets/old.enc.yaml', { env: envWithKey(alice.identity) })).toEqual({ password: 'from-an-older-sops' });
+  });
+
+  it('binds the MAC to lastmodified as Go formats RFC 3339 (whole seconds, Z for UTC)', () => {
+    expect(macAad('2024-05-01T10:20:30Z')).toBe('2024-05-01T10:20:30Z');
+    expect(macAad('2024-05-01T10:20:30.123456Z')).toBe('2024-05-01T10:20:30Z');
+    expect(macAad('2024-05-01T10:20:30+00:00')).toBe('2024-05-01T10:20:30Z');
+    expect(macAad('2024-05-01T12:20:30+02:00')).toBe('2024-05-01T12:20:30+02:00');
+    expect(() => macAad('yesterday')).toThrow("its 'sops.lastmodified' is not an RFC 3339 time");
   });
 });
 
