@@ -6,7 +6,7 @@
 // export against the deep imports MyT uses.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -53,6 +53,8 @@ function measure(): boolean {
     const barrel = timeNode(['--input-type=module', '-e', "const m = await import('@cdktf/provider-aws'); void m.instance; void m.provider;"]).ms;
     console.log(`loading @cdktf/provider-aws (process incl. cdktf): deep imports ${deep.toFixed(0)} ms, barrel ${barrel.toFixed(0)} ms, barrel/deep ${(barrel / deep).toFixed(1)}x`);
 
+    // Other work on the machine slows every figure here alike; the load says how busy it was.
+    console.log(`load average during the run: ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} CPUs`);
     const ok = stacks.length > 0 && slowest < TARGET_MS;
     console.log(ok ? 'target met' : 'TARGET MISSED');
     return ok;

@@ -18,19 +18,21 @@ export async function readPublicKeys(
   readSecrets: SecretsReader,
   env?: NodeJS.ProcessEnv,
 ): Promise<Map<string, string>> {
-  const keys = new Map<string, string>();
-  for (const p of platforms) {
-    const name = p.doc.metadata.name;
-    const file = platformKeyFile(name);
-    if (!existsSync(join(root, file))) {
-      throw new MytError(`platform ${name} (${p.file}) has no SSH key yet: ${file} does not exist. Run 'myt keys generate ${name}' and commit the file.`);
-    }
-    const values = await readSecrets(root, file, { env });
-    const key = secretField(values, file, 'publicKey', "the platform's OpenSSH public key; 'myt keys generate' writes it").trim();
-    if (!OPENSSH_PUBLIC_KEY.test(key)) {
-      throw new MytError(`${file}: field 'publicKey' is not an OpenSSH public key (expected one line such as 'ssh-ed25519 AAAA... comment')`);
-    }
-    keys.set(name, key);
+  // Each file is independent: decrypt them together.
+  const entries = await Promise.all(platforms.map(async (p) => [p.doc.metadata.name, await readPublicKey(root, p, readSecrets, env)] as const));
+  return new Map(entries);
+}
+
+async function readPublicKey(root: string, p: Declared<Platform>, readSecrets: SecretsReader, env: NodeJS.ProcessEnv | undefined): Promise<string> {
+  const name = p.doc.metadata.name;
+  const file = platformKeyFile(name);
+  if (!existsSync(join(root, file))) {
+    throw new MytError(`platform ${name} (${p.file}) has no SSH key yet: ${file} does not exist. Run 'myt keys generate ${name}' and commit the file.`);
   }
-  return keys;
+  const values = await readSecrets(root, file, { env });
+  const key = secretField(values, file, 'publicKey', "the platform's OpenSSH public key; 'myt keys generate' writes it").trim();
+  if (!OPENSSH_PUBLIC_KEY.test(key)) {
+    throw new MytError(`${file}: field 'publicKey' is not an OpenSSH public key (expected one line such as 'ssh-ed25519 AAAA... comment')`);
+  }
+  return key;
 }
