@@ -95,8 +95,11 @@ export function decryptLeaf(text: string, key: Uint8Array, aad: string): ScalarL
   }
   const value = plain.toString('utf8');
   switch (type) {
+    // Newer sops encrypts a YAML timestamp as its RFC 3339 text, type `time`; its MAC bytes are that
+    // same text, so reading it as a string keeps the MAC right.
     case 'str':
     case 'bytes':
+    case 'time':
       return { kind: 'str', value };
     case 'int':
     case 'int64': {
