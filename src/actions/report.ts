@@ -6,6 +6,7 @@ export interface Reporter {
   error(message: string, properties?: core.AnnotationProperties): void;
   info(message: string): void;
   setFailed(message: string): void;
+  setSecret(value: string): void;
   summary: Pick<typeof core.summary, 'addHeading' | 'addRaw' | 'addTable' | 'write'>;
 }
 

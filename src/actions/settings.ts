@@ -8,6 +8,8 @@ export interface ActionSettings {
   readonly workspace: string;
   /** Declaration paths to check, inside the workspace; empty means all of platforms/. */
   readonly paths: string[];
+  /** The environment the library may read (the age key for secrets checks, SOPS_AGE_KEY). */
+  readonly env: NodeJS.ProcessEnv;
 }
 
 export interface InputSource {
@@ -22,5 +24,5 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, inputs: Input
     if (inside.startsWith('..') || isAbsolute(inside)) throw new MytError(`input 'paths': '${p}' is outside the repository`);
     return absolute;
   });
-  return { workspace, paths };
+  return { workspace, paths, env };
 }

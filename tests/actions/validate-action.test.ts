@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ const MAIN = join(import.meta.dirname, '../../dist/actions/validate/main.js');
 const SECRET = { 'secrets/ssh.enc.yaml': 'sops: {}\n' };
 
 async function runAction(root: string, inputs: Record<string, string> = {}) {
-  const summary = join(root, 'summary.md');
+  const summary = join(mkdtempSync(join(tmpdir(), 'myt-summary-')), 'summary.md');
   writeFileSync(summary, '');
   const env = { PATH: process.env.PATH, GITHUB_WORKSPACE: root, GITHUB_STEP_SUMMARY: summary, ...inputs };
   const result = await promisify(execFile)(process.execPath, [MAIN], { env, cwd: root }).then(
@@ -22,6 +23,19 @@ async function runAction(root: string, inputs: Record<string, string> = {}) {
 }
 
 describe.skipIf(!existsSync(MAIN))('the validate action (built by `npm run build`)', () => {
+  it('masks the age key and every decrypted value in the log, and checks the secrets with it', async () => {
+    const project = join(import.meta.dirname, '../..');
+    const key = readFileSync(join(project, 'examples/demo.agekey'), 'utf8');
+    const run = await runAction(project, { SOPS_AGE_KEY: key });
+    expect(run.code).toBe(0);
+    const secretLine = key.split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-'))!;
+    const lines = run.stdout.split('\n');
+    expect(lines).toContain(`::add-mask::${secretLine}`);
+    // the key shows only in the runner's mask commands, and values were decrypted and masked too
+    expect(lines.filter((l) => l.includes(secretLine)).every((l) => l.startsWith('::add-mask::'))).toBe(true);
+    expect(lines.filter((l) => l.startsWith('::add-mask::')).length).toBeGreaterThan(5);
+  });
+
   it('annotates each problem on its file, line and column, summarises, and fails the step', async () => {
     const root = tempRepo({ ...SECRET, 'platforms/p.yaml': SSH_PLATFORM.replace('engine: influxdb', 'engine: oracle') });
     const run = await runAction(root);

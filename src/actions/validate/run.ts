@@ -1,5 +1,6 @@
 import { loadRepository } from '../../config/repository.js';
 import { messageOf, MytError } from '../../errors.js';
+import { maskSecretsInLog } from '../masking.js';
 import { actionsReporter, annotate, cell, type Reporter } from '../report.js';
 import { readSettings, type ActionSettings } from '../settings.js';
 
@@ -9,8 +10,10 @@ import { readSettings, type ActionSettings } from '../settings.js';
  */
 export async function run(settings?: ActionSettings, reporter: Reporter = actionsReporter): Promise<void> {
   try {
-    const { workspace, paths } = settings ?? readSettings();
-    const repo = await loadRepository(workspace, paths.length ? paths : undefined);
+    const resolved = settings ?? readSettings();
+    maskSecretsInLog(resolved, reporter);
+    const { workspace, paths, env } = resolved;
+    const repo = await loadRepository(workspace, paths.length ? paths : undefined, env);
     annotate(reporter, repo.problems);
     const s = reporter.summary.addHeading('MyT: validate', 2);
     if (repo.problems.length === 0) {
