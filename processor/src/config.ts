@@ -18,6 +18,8 @@ export interface ProcessorConfig {
   readonly batchSize: number;
   readonly batchMs: number;
   readonly prefetch: number;
+  /** Batches in flight at once (database connections used). */
+  readonly concurrency: number;
   readonly scriptTimeoutMs: number;
   readonly drainMs: number;
   readonly retryMaxMs: number;
@@ -41,7 +43,8 @@ export const ENV_HELP: Readonly<Record<string, string>> = {
   MYT_METRICS_HOST: 'address /healthz and /metrics listen on (default 0.0.0.0)',
   MYT_BATCH_SIZE: 'rows per database write (default 500)',
   MYT_BATCH_MS: 'longest wait before a partial batch is written, ms (default 50)',
-  MYT_PREFETCH: 'unacknowledged messages the broker may send ahead (default 3 x MYT_BATCH_SIZE)',
+  MYT_CONCURRENCY: 'batches written at the same time, one database connection each (default 2)',
+  MYT_PREFETCH: 'unacknowledged messages the broker may send ahead (default 10 x MYT_BATCH_SIZE, at least (MYT_CONCURRENCY + 1) x)',
   MYT_SCRIPT_TIMEOUT_MS: 'time the script may take per message before it is dead-lettered (default 5000)',
   MYT_DRAIN_MS: 'on SIGTERM, how long to finish, commit and acknowledge the batch in flight (default 8000)',
   MYT_RETRY_MAX_MS: 'longest wait between retries while the database is down, ms (default 10000)',
@@ -148,6 +151,7 @@ export function loadConfig(env: Env): ProcessorConfig {
   }
   const engine = engineRaw as Engine;
   const batchSize = integer(env, 'MYT_BATCH_SIZE', 500, 1, 10_000);
+  const concurrency = integer(env, 'MYT_CONCURRENCY', 2, 1, 16);
   const queueType = env.MYT_QUEUE_TYPE?.trim() || 'quorum';
   if (queueType !== 'quorum' && queueType !== 'classic') {
     throw new ConfigError(`MYT_QUEUE_TYPE must be quorum or classic (got '${queueType}')`);
@@ -164,7 +168,10 @@ export function loadConfig(env: Env): ProcessorConfig {
     metricsHost,
     batchSize,
     batchMs: integer(env, 'MYT_BATCH_MS', 50, 1, 60_000),
-    prefetch: integer(env, 'MYT_PREFETCH', Math.min(3 * batchSize, 65_535), 1, 65_535),
+    // Acks come only after commits, so the window must cover the batches being written and the ones
+    // filling meanwhile; too small a window starves the pipeline (measured: 1500 → ~22k msg/s, 5000 → ~35k).
+    prefetch: integer(env, 'MYT_PREFETCH', Math.min(Math.max(10, concurrency + 1) * batchSize, 65_535), 1, 65_535),
+    concurrency,
     scriptTimeoutMs: integer(env, 'MYT_SCRIPT_TIMEOUT_MS', 5000, 1, 600_000),
     drainMs: integer(env, 'MYT_DRAIN_MS', 8000, 100, 600_000),
     retryMaxMs: integer(env, 'MYT_RETRY_MAX_MS', 10_000, 10, 600_000),

@@ -41,6 +41,8 @@ export async function declareTopology(ch: amqp.Channel, t: Topology): Promise<vo
 export class Session {
   open = true;
   consumerTag = '';
+  /** Set once a batch of this session went unacknowledged: later acks must then name each message. */
+  ackGap = false;
   constructor(
     readonly connection: amqp.ChannelModel,
     readonly channel: amqp.ConfirmChannel,

@@ -1,5 +1,5 @@
 // What a device message is, how one is recognised, and the id that makes storing it idempotent.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { parseTimestamp } from './schema.js';
 
 /** A device message (the older system's shape, plus optional `ts` and `id`), as scripts see it. */
@@ -61,5 +61,5 @@ export function parseBody(body: Buffer): Parsed<DeviceMessage> {
 export function messageKey(message: DeviceMessage, delivery: Delivery): string {
   if (message.id !== undefined && message.id !== null) return String(message.id);
   if (delivery.messageId) return delivery.messageId.slice(0, 200);
-  return `sha256:${createHash('sha256').update(delivery.body).digest('hex').slice(0, 40)}`;
+  return `sha256:${hash('sha256', delivery.body, 'hex').slice(0, 40)}`;
 }

@@ -51,12 +51,7 @@ export class Pipeline {
     const given = item.ts ?? original.ts;
     const explicit = given === undefined || given === null ? undefined : parseTimestamp(given);
     if (given !== undefined && given !== null && !explicit) return { ok: false, reason: `'ts' is neither ISO 8601 nor epoch milliseconds`, stage: 'schema' };
-    let tsNanos: string;
-    if (explicit) tsNanos = `${BigInt(explicit.getTime()) * 1_000_000n}`;
-    else {
-      this.sequence = (this.sequence + 1) % 1_000_000;
-      tsNanos = `${BigInt(delivery.receivedAt) * 1_000_000n + BigInt(this.sequence)}`;
-    }
+    if (!explicit) this.sequence = (this.sequence + 1) % 1_000_000;
     const sensor = item.sensor === undefined || item.sensor === null ? null : String(item.sensor);
     return {
       ok: true,
@@ -66,7 +61,7 @@ export class Pipeline {
           measurement: item.measurement,
           sensor,
           ts: explicit ?? new Date(delivery.receivedAt),
-          tsNanos,
+          seq: explicit ? 0 : this.sequence,
           tsFromMessage: explicit !== undefined,
           redelivered: delivery.redelivered,
           fields: checked.fields,
@@ -75,20 +70,24 @@ export class Pipeline {
     };
   }
 
-  /** Parses one delivery and runs the script on it: records to store, or why it cannot be stored. */
-  async prepare(delivery: Delivery): Promise<Prepared> {
+  /**
+   * Parses one delivery and runs the script on it: records to store, or why it cannot be stored.
+   * Synchronous without a script (no promise per message on the hot path).
+   */
+  prepare(delivery: Delivery): Prepared | Promise<Prepared> {
     const parsed = parseBody(delivery.body);
     if (!parsed.ok) return { ...parsed, stage: 'parse' };
     const message = parsed.value;
+    // The key comes from the message as received, before the script can change it.
     const key = messageKey(message, delivery);
     const inputId = message.id === undefined || message.id === null ? undefined : String(message.id);
-    let outputs: DeviceMessage[];
-    if (this.options.script === identityScript) outputs = [message];
-    else {
-      const result = await runScript(this.options.script, message, this.options.scriptTimeoutMs);
-      if (!result.ok) return { ...result, stage: 'script' };
-      outputs = result.messages;
-    }
+    if (this.options.script === identityScript) return this.toRecords([message], message, key, inputId, delivery);
+    return runScript(this.options.script, message, this.options.scriptTimeoutMs).then(
+      (result): Prepared => (result.ok ? this.toRecords(result.messages, message, key, inputId, delivery) : { ...result, stage: 'script' }),
+    );
+  }
+
+  private toRecords(outputs: readonly DeviceMessage[], message: DeviceMessage, key: string, inputId: string | undefined, delivery: Delivery): Prepared {
     const records: StoredRecord[] = [];
     const many = outputs.length > 1;
     for (const [i, item] of outputs.entries()) {
@@ -145,7 +144,8 @@ export class Pipeline {
 
   /** Processes a batch; undefined when abandoned (nothing to acknowledge). */
   async process(deliveries: readonly Delivery[], giveUp: () => boolean): Promise<Outcome[] | undefined> {
-    const prepared = await Promise.all(deliveries.map((d) => this.prepare(d)));
+    const results = deliveries.map((d) => this.prepare(d));
+    const prepared = results.some((r) => r instanceof Promise) ? await Promise.all(results.map((r) => Promise.resolve(r))) : (results as Prepared[]);
     const records: StoredRecord[] = [];
     const owner: number[] = [];
     prepared.forEach((p, i) => {

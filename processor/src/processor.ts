@@ -26,7 +26,7 @@ export interface ProcessorDeps {
 
 export class Processor {
   private readonly log: Logger;
-  private readonly writer: Writer;
+  private writer: Writer | undefined;
   private readonly consumer: Consumer;
   private readonly batcher: Batcher<Received>;
   private readonly metrics: Metrics;
@@ -34,13 +34,15 @@ export class Processor {
   private server: HealthServer | undefined;
   private stopping = false;
   private abandoned = false;
+  /** Settles when the previous batch has been acknowledged (or given up): acks go out in order. */
+  private ackTurn: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly config: ProcessorConfig,
     private readonly deps: ProcessorDeps = {},
   ) {
     this.log = deps.log ?? jsonLogger();
-    this.writer = deps.writer ?? createWriter(config, this.log);
+    this.writer = deps.writer;
     this.metrics = createMetrics(async () => {
       const s = this.consumer.current;
       if (!s) return null;
@@ -50,6 +52,7 @@ export class Processor {
     this.batcher = new Batcher<Received>({
       maxSize: config.batchSize,
       maxWaitMs: config.batchMs,
+      concurrency: config.concurrency,
       handle: (batch) => this.handleBatch(batch),
       onError: (err) => this.log.error('batch failed; its messages stay in the broker', { error: (err as Error).message }),
     });
@@ -59,10 +62,7 @@ export class Processor {
       retryMaxMs: config.retryMaxMs,
       log: this.log,
       connect: deps.connect,
-      onMessage: (received) => {
-        this.metrics.consumed.inc();
-        this.batcher.add(received);
-      },
+      onMessage: (received) => this.batcher.add(received),
       onSessionLost: (session) => this.batcher.discard((r) => r.session === session),
     });
   }
@@ -77,9 +77,10 @@ export class Processor {
     const { config } = this;
     const script = config.scriptPath ? await loadScript(config.scriptPath) : (this.deps.script ?? identityScript);
     this.log.info('starting', { engine: config.engine, script: config.scriptPath ?? (this.deps.script ? 'built in' : 'none'), queue: config.queue });
+    const writer = (this.writer ??= await createWriter(config, this.log));
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.writer.start();
+        await writer.start();
         break;
       } catch (err) {
         if (this.stopping) return;
@@ -92,7 +93,7 @@ export class Processor {
     this.pipeline = new Pipeline({
       engine: config.engine,
       schema: config.schema,
-      writer: this.writer,
+      writer,
       script,
       scriptTimeoutMs: config.scriptTimeoutMs,
       retryMaxMs: config.retryMaxMs,
@@ -106,7 +107,7 @@ export class Processor {
 
   async health(): Promise<Health> {
     let database = false;
-    if (this.pipeline) {
+    if (this.pipeline && this.writer) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('ping timed out')), 2000)));
       database = await Promise.race([this.writer.ping(), timeout]).then(
@@ -120,44 +121,72 @@ export class Processor {
   }
 
   private async handleBatch(batch: Received[]): Promise<void> {
+    // Batches start in delivery order; take this batch's turn to acknowledge now, use it later.
+    const previous = this.ackTurn;
+    let done!: () => void;
+    this.ackTurn = new Promise<void>((resolve) => (done = resolve));
+    let acked = false;
+    try {
+      acked = await this.processBatch(batch, previous);
+    } finally {
+      if (!acked) for (const r of batch) r.session.ackGap = true;
+      done();
+    }
+  }
+
+  /** Returns true when every message of the batch was acknowledged. */
+  private async processBatch(batch: Received[], previous: Promise<void>): Promise<boolean> {
     const pipeline = this.pipeline;
-    if (!pipeline) return;
+    if (!pipeline) return false;
     const started = performance.now();
+    this.metrics.consumed.inc(batch.length);
     const outcomes = await pipeline.process(
       batch.map((r) => r.delivery),
       () => this.abandoned || !batch.some((r) => r.session.open),
     );
-    if (!outcomes) return; // abandoned: nothing acknowledged, the broker redelivers
+    await previous;
+    if (!outcomes) return false; // abandoned: nothing acknowledged, the broker redelivers
     // Normally one session per batch; after a reconnect the old one's messages are redelivered anyway.
-    const sessions = new Map<Session, { last: Received; letters: { message: amqp.ConsumeMessage; reason: string }[] }>();
+    const sessions = new Map<Session, { items: Received[]; letters: { message: amqp.ConsumeMessage; reason: string }[] }>();
     batch.forEach((r, i) => {
-      const entry = sessions.get(r.session) ?? { last: r, letters: [] };
-      entry.last = r;
+      const entry = sessions.get(r.session) ?? { items: [], letters: [] };
+      entry.items.push(r);
       const outcome = outcomes[i]!;
       if (outcome.kind === 'dead') entry.letters.push({ message: r.message, reason: outcome.reason });
       sessions.set(r.session, entry);
     });
-    for (const [session, { last, letters }] of sessions) {
-      if (!session.open) continue;
-      try {
-        await publishDeadLetters(session, this.config.deadExchange, letters);
-        // Batches are handled in delivery order, so "all up to this tag" is exactly this batch.
-        session.channel.ack(last.message, true);
-      } catch (err) {
-        this.log.warn('could not acknowledge a batch; the broker will redeliver it', { error: (err as Error).message });
+    let acked = true;
+    for (const [session, { items, letters }] of sessions) {
+      if (!session.open) {
+        acked = false;
         continue;
       }
+      try {
+        await publishDeadLetters(session, this.config.deadExchange, letters);
+        // Acks go out in delivery order, so while no batch was skipped, "all up to this tag" is
+        // exactly this batch; after a gap, each message is acknowledged by itself.
+        if (!session.ackGap) session.channel.ack(items[items.length - 1]!.message, true);
+        else for (const r of items) session.channel.ack(r.message);
+      } catch (err) {
+        acked = false;
+        this.log.warn('could not acknowledge a batch; the broker will redeliver it', { error: (err as Error).message });
+      }
     }
+    let stored = 0;
+    let dropped = 0;
     for (const [i, outcome] of outcomes.entries()) {
       if (!batch[i]!.session.open) continue;
-      if (outcome.kind === 'stored') this.metrics.stored.inc();
-      else if (outcome.kind === 'dropped') this.metrics.dropped.inc();
+      if (outcome.kind === 'stored') stored++;
+      else if (outcome.kind === 'dropped') dropped++;
       else {
         this.metrics.deadLettered.inc({ stage: outcome.stage });
         this.log.warn('dead-lettered a message', { stage: outcome.stage, reason: outcome.reason });
       }
     }
+    this.metrics.stored.inc(stored);
+    this.metrics.dropped.inc(dropped);
     this.metrics.batchSeconds.observe((performance.now() - started) / 1000);
+    return acked;
   }
 
   /**
@@ -179,7 +208,7 @@ export class Processor {
       this.log.warn('drain time-out: leaving unacknowledged messages in the broker', { drainMs: this.config.drainMs });
     }
     await this.consumer.close();
-    await this.writer.close().catch((err: Error) => this.log.warn('closing the database failed', { error: err.message }));
+    await this.writer?.close().catch((err: Error) => this.log.warn('closing the database failed', { error: err.message }));
     await this.server?.close();
     this.log.info('stopped', { drained });
     return drained;

@@ -105,7 +105,8 @@ export class InfluxWriter implements Writer {
       const key = `${r.measurement}\n${r.id}`;
       if (skip.has(key) || seen.has(key)) continue;
       seen.add(key);
-      const time = r.tsFromMessage ? r.tsNanos : (this.recent.get(key) ?? r.tsNanos);
+      const nanos = `${r.ts.getTime()}${String(r.seq).padStart(6, '0')}`;
+      const time = r.tsFromMessage ? nanos : (this.recent.get(key) ?? nanos);
       if (!r.tsFromMessage) times.push([key, time]);
       const fields: Record<string, unknown> = { msg_id: r.id };
       for (const [name, value] of Object.entries(r.fields)) if (value !== null) fields[name] = influxValue(value);

@@ -24,6 +24,8 @@ export interface MysqlWriterOptions {
   readonly url: string;
   readonly schema: Schema;
   readonly log: Logger;
+  /** Pool size: one connection per batch in flight. Default 2. */
+  readonly connections?: number;
 }
 
 export function quoteIdent(name: string): string {
@@ -66,7 +68,7 @@ export class MysqlWriter implements Writer {
     } finally {
       await admin.end();
     }
-    this.pool = mysql.createPool({ ...settings, connectionLimit: 2 });
+    this.pool = mysql.createPool({ ...settings, connectionLimit: this.options.connections ?? 2 });
     for (const [table, fields] of Object.entries(this.options.schema)) {
       const t = quoteIdent(table);
       await this.pool.query(
@@ -104,14 +106,16 @@ export class MysqlWriter implements Writer {
         await conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'");
         this.prepared.add(conn.connection);
       }
-      await conn.beginTransaction();
+      // One INSERT is atomic by itself; a transaction is needed only when the batch spans tables.
+      const several = byTable.size > 1;
+      if (several) await conn.beginTransaction();
       for (const [table, rows] of byTable) {
         const fields = Object.keys(this.options.schema[table] ?? {});
         const columns = ['ts', 'sensor', 'msg_id', ...fields].map(quoteIdent).join(', ');
         const values = rows.map((r) => [r.ts, r.sensor, r.id, ...fields.map((f) => sqlValue(r.fields[f]))]);
         await conn.query(`INSERT INTO ${quoteIdent(table)} (${columns}) VALUES ? ON DUPLICATE KEY UPDATE msg_id = msg_id`, [values]);
       }
-      await conn.commit();
+      if (several) await conn.commit();
     } catch (err) {
       await conn.rollback().catch(() => (broken = true));
       throw err;

@@ -32,6 +32,8 @@ export interface TimescaleWriterOptions {
   readonly url: string;
   readonly schema: Schema;
   readonly log: Logger;
+  /** Pool size: one connection per batch in flight. Default 2. */
+  readonly connections?: number;
   /** Default: 'ledger' when the timescaledb extension is available, else 'unique'. Tests force it. */
   readonly dedupe?: DedupeMode;
   /** Default: create hypertables when the extension is available. */
@@ -43,11 +45,23 @@ export function quoteIdent(name: string): string {
   return pg.escapeIdentifier(name);
 }
 
-function sqlValue(value: FieldValue | undefined): unknown {
-  if (value === undefined || value === null) return null;
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'object') return value.json;
-  return value;
+/** One element of a PostgreSQL array literal; text is always double-quoted (escaping \\ and "). */
+function arrayElement(value: FieldValue | undefined): string {
+  if (value === undefined || value === null) return 'NULL';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  const text = value instanceof Date ? value.toISOString() : typeof value === 'object' ? value.json : value;
+  return /["\\]/.test(text) ? `"${text.replace(/["\\]/g, '\\$&')}"` : `"${text}"`;
+}
+
+/**
+ * A column's values as one array literal, sent as a single text parameter ($n::type[]): the same
+ * escaping node-postgres applies to JS arrays, without its per-element overhead (hot path).
+ */
+export function arrayLiteral(values: readonly (FieldValue | undefined)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) out += (i > 0 ? ',' : '') + arrayElement(values[i]);
+  return `${out}}`;
 }
 
 export class TimescaleWriter implements Writer {
@@ -59,7 +73,7 @@ export class TimescaleWriter implements Writer {
 
   async start(): Promise<void> {
     await this.createDatabase();
-    const pool = new pg.Pool({ connectionString: this.options.url, max: 2, connectionTimeoutMillis: 5000, query_timeout: 60_000 });
+    const pool = new pg.Pool({ connectionString: this.options.url, max: this.options.connections ?? 2, connectionTimeoutMillis: 5000, query_timeout: 60_000 });
     // A dropped idle connection is an outage to retry, never a crash.
     pool.on('error', (err) => this.options.log.warn('postgres connection lost', { error: err.message }));
     this.pool = pool;
@@ -114,29 +128,29 @@ export class TimescaleWriter implements Writer {
     if (sql) return sql;
     const fields = Object.entries(this.options.schema[table] ?? {});
     const columns = ['ts', 'sensor', 'msg_id', ...fields.map(([f]) => f)].map(quoteIdent);
-    const types = ['timestamptz', 'text', 'text', ...fields.map(([, type]) => PG_TYPES[type])];
+    // ts travels as epoch milliseconds (float8): cheaper to send than ISO text, exact to the ms.
+    const types = ['float8', 'text', 'text', ...fields.map(([, type]) => PG_TYPES[type])];
     const arrays = types.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
+    const list = columns.join(', ');
+    const values = ['to_timestamp(v.ts / 1000.0)', ...columns.slice(1).map((c) => `v.${c}`)].join(', ');
     const t = quoteIdent(table);
     sql =
       this.dedupe === 'unique'
-        ? `INSERT INTO ${t} (${columns.join(', ')}) SELECT * FROM unnest(${arrays}) ON CONFLICT (msg_id) DO NOTHING`
+        ? `INSERT INTO ${t} (${list}) SELECT ${values} FROM unnest(${arrays}) AS v(${list}) ON CONFLICT (msg_id) DO NOTHING`
         : `WITH fresh AS (INSERT INTO ${quoteIdent(LEDGER)} (msg_id) SELECT DISTINCT unnest($3::text[]) ON CONFLICT DO NOTHING RETURNING msg_id) ` +
-          `INSERT INTO ${t} (${columns.join(', ')}) SELECT * FROM unnest(${arrays}) AS v(${columns.join(', ')}) ` +
-          `WHERE v.msg_id IN (SELECT msg_id FROM fresh)`;
+          `INSERT INTO ${t} (${list}) SELECT ${values} FROM unnest(${arrays}) AS v(${list}) WHERE v.msg_id IN (SELECT msg_id FROM fresh)`;
     this.statements.set(table, sql);
     return sql;
   }
 
-  private parameters(table: string, records: readonly StoredRecord[]): unknown[][] {
+  private parameters(table: string, records: readonly StoredRecord[]): string[] {
     const fields = Object.keys(this.options.schema[table] ?? {});
-    const columns: unknown[][] = [[], [], [], ...fields.map(() => [])];
-    for (const r of records) {
-      columns[0]!.push(r.ts.toISOString());
-      columns[1]!.push(r.sensor);
-      columns[2]!.push(r.id);
-      fields.forEach((f, i) => columns[i + 3]!.push(sqlValue(r.fields[f])));
-    }
-    return columns;
+    return [
+      arrayLiteral(records.map((r) => r.ts.getTime())),
+      arrayLiteral(records.map((r) => r.sensor)),
+      arrayLiteral(records.map((r) => r.id)),
+      ...fields.map((f) => arrayLiteral(records.map((r) => r.fields[f]))),
+    ];
   }
 
   async write(records: readonly StoredRecord[]): Promise<void> {
@@ -151,12 +165,14 @@ export class TimescaleWriter implements Writer {
     if (byTable.size === 0) return;
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // One INSERT is atomic by itself; a transaction is needed only when the batch spans tables.
+    const several = byTable.size > 1;
     try {
-      await client.query('BEGIN');
+      if (several) await client.query('BEGIN');
       for (const [table, rows] of byTable) await client.query(this.statement(table), this.parameters(table, rows));
-      await client.query('COMMIT');
+      if (several) await client.query('COMMIT');
     } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      if (several) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       throw err;
     } finally {
       client.release(broken);

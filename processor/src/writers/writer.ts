@@ -9,10 +9,10 @@ export interface StoredRecord {
   readonly sensor: string | null;
   readonly ts: Date;
   /**
-   * Nanoseconds since the epoch as digits: `ts` when the message carried one, else the receive time
-   * plus a per-process sequence so messages received in the same millisecond stay distinct points.
+   * Sub-millisecond sequence (0-999999) for records without a `ts` of their own, so messages received
+   * in the same millisecond stay distinct InfluxDB points; 0 when `ts` came from the message.
    */
-  readonly tsNanos: string;
+  readonly seq: number;
   /** True when `ts` came from the message (or its AMQP timestamp), so a redelivery repeats it. */
   readonly tsFromMessage: boolean;
   readonly redelivered: boolean;

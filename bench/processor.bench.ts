@@ -1,0 +1,340 @@
+// Processor throughput on loopback, per SQL engine (PostgreSQL, MariaDB), in one run:
+//   broker raw   a no-op consumer with the processor's prefetch, acknowledging per batch
+//   db raw       bulk INSERTs of the processor's batch size into the same table, no broker
+//   one-by-one   the older design: per message parse, INSERT, commit, then ack
+//   processor    the bundled processor (child process), default settings, no script
+// Targets: processor >= 60% of min(broker raw, db raw), >= 20x one-by-one, RSS < 150 MB.
+import { hash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import amqp from 'amqplib';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import {
+  AMQP_URL,
+  bundleForTest,
+  declareLikeProcessor,
+  deleteBrokerObjects,
+  freePort,
+  processorEnv,
+  startChild,
+  uniqueNames,
+  waitFor,
+  type Names,
+} from '../tests/processor/support.js';
+
+const N = 30_000;
+const N_ONE_BY_ONE = 2_000;
+const ROUNDS = 2;
+const BATCH = 500; // the processor's default MYT_BATCH_SIZE
+const PREFETCH = 5_000; // and its default MYT_PREFETCH
+const SCHEMA = { room_climate: { temperature: 'double', humidity: 'double' } };
+
+const body = (i: number, sensor: string) =>
+  Buffer.from(`{"measurement": "room_climate", "sensor": "${sensor}", "data": {"temperature": 21.5, "humidity": ${i}}}`);
+
+interface Sql {
+  readonly name: 'timescaledb' | 'mysql';
+  readonly label: string;
+  readonly url: (db: string) => string;
+  create(db: string): Promise<void>;
+  drop(db: string): Promise<void>;
+  /** Inserts rows in one multi-row statement per batch, each batch its own transaction. */
+  bulk(db: string, rows: [Date, string, string, number, number][]): Promise<void>;
+  /** Opens a connection for one-row autocommitted INSERTs. */
+  single(db: string): Promise<{ insert: (row: [Date, string, string, number, number]) => Promise<void>; close: () => Promise<void> }>;
+  /** A connection that counts the table's rows (polled while the processor runs). */
+  counter(db: string): Promise<{ count: () => Promise<number>; close: () => Promise<void> }>;
+}
+
+const TABLE_PG = `CREATE TABLE IF NOT EXISTS room_climate (ts timestamptz NOT NULL, sensor text, msg_id text NOT NULL, UNIQUE (msg_id), temperature double precision, humidity double precision); CREATE INDEX IF NOT EXISTS room_climate_ts ON room_climate (ts)`;
+const TABLE_MY = `CREATE TABLE IF NOT EXISTS room_climate (ts DATETIME(3) NOT NULL, sensor VARCHAR(255), msg_id VARCHAR(255) NOT NULL, UNIQUE KEY msg_id (msg_id), KEY ts (ts), temperature DOUBLE, humidity DOUBLE) ENGINE=InnoDB`;
+
+const postgres: Sql = {
+  name: 'timescaledb',
+  label: 'PostgreSQL',
+  url: (db) => `postgres://postgres@127.0.0.1:5432/${db}`,
+  async create(db) {
+    await pgRun('postgres', `CREATE DATABASE ${pg.escapeIdentifier(db)}`);
+    await pgRun(db, TABLE_PG);
+  },
+  async drop(db) {
+    await pgRun('postgres', `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(db)} WITH (FORCE)`);
+  },
+  async bulk(db, rows) {
+    const c = new pg.Client({ connectionString: this.url(db) });
+    await c.connect();
+    try {
+      for (let i = 0; i < rows.length; i += BATCH) {
+        const b = rows.slice(i, i + BATCH);
+        await c.query('BEGIN');
+        await c.query(
+          'INSERT INTO room_climate (ts, sensor, msg_id, temperature, humidity) SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::float8[], $5::float8[])',
+          [b.map((r) => r[0].toISOString()), b.map((r) => r[1]), b.map((r) => r[2]), b.map((r) => r[3]), b.map((r) => r[4])],
+        );
+        await c.query('COMMIT');
+      }
+    } finally {
+      await c.end();
+    }
+  },
+  async single(db) {
+    const c = new pg.Client({ connectionString: this.url(db) });
+    await c.connect();
+    return {
+      insert: async (row) => void (await c.query('INSERT INTO room_climate (ts, sensor, msg_id, temperature, humidity) VALUES ($1, $2, $3, $4, $5)', row)),
+      close: () => c.end(),
+    };
+  },
+  async counter(db) {
+    const c = new pg.Client({ connectionString: this.url(db) });
+    await c.connect();
+    return {
+      count: async () => Number((await c.query<{ n: number }>('SELECT count(*)::int AS n FROM room_climate')).rows[0]?.n ?? 0),
+      close: () => c.end(),
+    };
+  },
+};
+
+async function pgRun(db: string, sql: string): Promise<Record<string, unknown>[]> {
+  const c = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${db}` });
+  await c.connect();
+  try {
+    const result = await c.query(sql);
+    return (Array.isArray(result) ? [] : result.rows) as Record<string, unknown>[];
+  } finally {
+    await c.end();
+  }
+}
+
+const mariadb: Sql = {
+  name: 'mysql',
+  label: 'MariaDB',
+  url: (db) => `mysql://root@127.0.0.1:3306/${db}`,
+  async create(db) {
+    await myRun(undefined, `CREATE DATABASE ${mysql.escapeId(db)}`);
+    await myRun(db, TABLE_MY);
+  },
+  async drop(db) {
+    await myRun(undefined, `DROP DATABASE IF EXISTS ${mysql.escapeId(db)}`);
+  },
+  async bulk(db, rows) {
+    const c = await mysql.createConnection({ host: '127.0.0.1', user: 'root', database: db, timezone: 'Z' });
+    try {
+      for (let i = 0; i < rows.length; i += BATCH) {
+        await c.beginTransaction();
+        await c.query('INSERT INTO room_climate (ts, sensor, msg_id, temperature, humidity) VALUES ?', [rows.slice(i, i + BATCH)]);
+        await c.commit();
+      }
+    } finally {
+      await c.end();
+    }
+  },
+  async single(db) {
+    const c = await mysql.createConnection({ host: '127.0.0.1', user: 'root', database: db, timezone: 'Z' });
+    return {
+      insert: async (row) => void (await c.execute('INSERT INTO room_climate (ts, sensor, msg_id, temperature, humidity) VALUES (?, ?, ?, ?, ?)', row)),
+      close: () => c.end(),
+    };
+  },
+  async counter(db) {
+    const c = await mysql.createConnection({ host: '127.0.0.1', user: 'root', database: db });
+    return {
+      count: async () => {
+        const [rows] = await c.query('SELECT count(*) AS n FROM room_climate');
+        return Number((rows as { n: number }[])[0]?.n ?? 0);
+      },
+      close: () => c.end(),
+    };
+  },
+};
+
+async function myRun(db: string | undefined, sql: string): Promise<Record<string, unknown>[]> {
+  const c = await mysql.createConnection({ host: '127.0.0.1', user: 'root', database: db });
+  try {
+    const [rows] = await c.query(sql);
+    return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
+  } finally {
+    await c.end();
+  }
+}
+
+/** Publishes n messages into the queue (through the exchange) and waits for every confirm. */
+async function preload(names: Names, n: number, sensor: string): Promise<void> {
+  await declareLikeProcessor(names);
+  const c = await amqp.connect(AMQP_URL);
+  const ch = await c.createConfirmChannel();
+  for (let i = 0; i < n; i += 1000) {
+    for (let j = i; j < Math.min(n, i + 1000); j++) ch.publish(names.exchange, '', body(j, sensor));
+    await ch.waitForConfirms();
+  }
+  await c.close();
+}
+
+/** Messages per second of a no-op consumer with the processor's prefetch, acknowledging per batch. */
+async function brokerRaw(names: Names): Promise<number> {
+  await preload(names, N, 'raw');
+  const c = await amqp.connect(AMQP_URL);
+  const ch = await c.createChannel();
+  await ch.prefetch(PREFETCH);
+  const started = performance.now();
+  let seen = 0;
+  await new Promise<void>((resolve) => {
+    void ch.consume(names.queue, (m) => {
+      if (!m) return;
+      seen++;
+      if (seen % BATCH === 0 || seen === N) ch.ack(m, true);
+      if (seen === N) resolve();
+    });
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await ch.close();
+  await c.close();
+  return N / seconds;
+}
+
+/** The database alone, bulk-inserting the rows the processor would store for the same messages (same msg_ids). */
+async function dbRaw(sql: Sql, db: string, round: number): Promise<number> {
+  const now = Date.now();
+  const sensor = `raw-${round}`;
+  const rows = Array.from({ length: N }, (_, i): [Date, string, string, number, number] => [
+    new Date(now + i),
+    sensor,
+    `sha256:${hash('sha256', body(i, sensor), 'hex').slice(0, 40)}`,
+    21.5,
+    i,
+  ]);
+  const started = performance.now();
+  await sql.bulk(db, rows);
+  return N / ((performance.now() - started) / 1000);
+}
+
+/** The older design, one message at a time: parse, INSERT (autocommit), then ack. */
+async function oneByOne(sql: Sql, db: string, names: Names): Promise<number> {
+  await preload(names, N_ONE_BY_ONE, 'old');
+  const conn = await sql.single(db);
+  const c = await amqp.connect(AMQP_URL);
+  const ch = await c.createChannel();
+  await ch.prefetch(PREFETCH);
+  let seen = 0;
+  let chain = Promise.resolve();
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    void ch.consume(names.queue, (m) => {
+      if (!m) return;
+      chain = chain
+        .then(async () => {
+          const msg = JSON.parse(m.content.toString()) as { sensor: string; data: { temperature: number; humidity: number } };
+          await conn.insert([new Date(), msg.sensor, `old-${seen}`, msg.data.temperature, msg.data.humidity]);
+          ch.ack(m);
+          if (++seen === N_ONE_BY_ONE) resolve();
+        })
+        .catch(reject);
+    });
+  });
+  const rate = N_ONE_BY_ONE / ((performance.now() - started) / 1000);
+  await ch.close();
+  await c.close();
+  await conn.close();
+  return rate;
+}
+
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/**
+ * The bundled processor on a preloaded queue, with peak RSS. The clock runs from the first committed
+ * rows to the last (start-up is not throughput): rate = rows after the first sample / time between.
+ */
+async function processorRate(sql: Sql, db: string, names: Names, bundle: string, round: number): Promise<{ rate: number; rss: number }> {
+  await preload(names, N, `proc-${round}`);
+  const port = await freePort();
+  const counter = await sql.counter(db);
+  // MYT_BENCH_NODE_OPTIONS reaches the child (e.g. --cpu-prof) for profiling.
+  const extra = process.env.MYT_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.MYT_BENCH_NODE_OPTIONS } : undefined;
+  const child = startChild(bundle, processorEnv(names, { engine: sql.name, dbUrl: sql.url(db), schema: SCHEMA, port, extra }));
+  let rss = 0;
+  const sampler = setInterval(() => {
+    try {
+      rss = Math.max(rss, rssOf(child.process.pid!));
+    } catch {
+      // exited
+    }
+  }, 20);
+  try {
+    // Progress comes from the processor's own stored counter: polling the table with count(*) would
+    // load the database the processor is writing to. The table is counted once at the end.
+    const stored = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return Number(/^myt_processor_stored_total (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    const base = await counter.count();
+    const first = await waitFor('the first rows from the processor', async () => {
+      const n = await stored();
+      return n > 0 ? { n, at: performance.now() } : undefined;
+    }, 60_000, 5);
+    const end = await waitFor(`${N} rows from the processor`, async () => ((await stored()) >= N ? performance.now() : undefined), 120_000, 5);
+    const rows = (await counter.count()) - base;
+    if (rows !== N) throw new Error(`the processor stored ${rows} rows for ${N} messages`);
+    return { rate: (N - first.n) / ((end - first.at) / 1000), rss };
+  } finally {
+    clearInterval(sampler);
+    await counter.close();
+    await child.stop('SIGTERM');
+  }
+}
+
+/** Broker names of a side measurement: its own exchange and queues, apart from the processor's. */
+const side = (names: Names, tag: string): Names => ({
+  ...names,
+  exchange: `${names.exchange}.${tag}`,
+  queue: `${names.queue}.${tag}`,
+  deadExchange: `${names.deadExchange}.${tag}`,
+  deadQueue: `${names.deadQueue}.${tag}`,
+});
+
+const fmt = (n: number) => `${Math.round(n).toLocaleString('en-US')} msg/s`;
+
+export default async function bench(): Promise<boolean> {
+  const bundle = await bundleForTest();
+  let ok = true;
+  for (const sql of [postgres, mariadb]) {
+    const names = uniqueNames(`bench_${sql.name}`);
+    const dbs = { raw: `${names.db}_raw`, old: `${names.db}_old`, proc: `${names.db}_proc` };
+    try {
+      for (const db of Object.values(dbs)) await sql.create(db);
+      // Best of ROUNDS for each figure: the machine is shared, and a slow round says little.
+      let broker = 0;
+      let db = 0;
+      let proc = { rate: 0, rss: 0 };
+      for (let round = 0; round < ROUNDS; round++) {
+        broker = Math.max(broker, await brokerRaw(side(names, 'raw')));
+        db = Math.max(db, await dbRaw(sql, dbs.raw, round));
+        const p = await processorRate(sql, dbs.proc, names, bundle, round);
+        proc = { rate: Math.max(proc.rate, p.rate), rss: Math.max(proc.rss, p.rss) };
+      }
+      const old = await oneByOne(sql, dbs.old, side(names, 'old'));
+      const floor = Math.min(broker, db);
+      const vsRaw = proc.rate / floor;
+      const vsOld = proc.rate / old;
+      const rssMb = proc.rss / 1024 / 1024;
+      const pass = vsRaw >= 0.6 && vsOld >= 20 && rssMb < 150;
+      ok &&= pass;
+      console.log(`${sql.label} (${N} messages, batch ${BATCH}, prefetch ${PREFETCH}, quorum queue, best of ${ROUNDS}):`);
+      console.log(`  broker raw consume      ${fmt(broker)}`);
+      console.log(`  database raw bulk insert ${fmt(db)}`);
+      console.log(`  one-at-a-time (older)   ${fmt(old)}  (${N_ONE_BY_ONE} messages)`);
+      console.log(`  processor               ${fmt(proc.rate)}`);
+      console.log(`  processor / min(raw)    ${vsRaw.toFixed(2)}  (target >= 0.60)`);
+      console.log(`  processor / one-at-a-time ${vsOld.toFixed(1)}x  (target >= 20x)`);
+      console.log(`  processor peak RSS      ${rssMb.toFixed(1)} MB  (target < 150 MB)`);
+      console.log(`  ${pass ? 'PASS' : 'FAIL'}`);
+    } finally {
+      for (const q of ['raw', 'old']) await deleteBrokerObjects(side(names, q));
+      await deleteBrokerObjects(names);
+      for (const db of Object.values(dbs)) await sql.drop(db).catch(() => {});
+    }
+  }
+  return ok;
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../processor/src/config.js';
+
+const base = {
+  MYT_AMQP_URL: 'amqp://u:p@127.0.0.1:5672',
+  MYT_DB_ENGINE: 'timescaledb',
+  MYT_DB_URL: 'postgres://u:secret-pw@127.0.0.1:5432/MyTData',
+  MYT_SCHEMA: '{"room_climate":{"temperature":"double","humidity":"double"}}',
+};
+
+describe('processor configuration (the only reader of MYT_* variables)', () => {
+  it('reads the contract variables and applies documented defaults', () => {
+    const c = loadConfig(base);
+    expect(c).toMatchObject({
+      engine: 'timescaledb',
+      schema: { room_climate: { temperature: 'double', humidity: 'double' } },
+      metricsPort: 9464,
+      batchSize: 500,
+      prefetch: 5000,
+      concurrency: 2,
+      scriptTimeoutMs: 5000,
+      exchange: 'data',
+      queue: 'myt.processor',
+      deadExchange: 'myt.dead',
+      deadQueue: 'myt.dead',
+      queueType: 'quorum',
+      scriptPath: undefined,
+    });
+  });
+
+  it.each([
+    [{ MYT_AMQP_URL: undefined }, /MYT_AMQP_URL is not set/],
+    [{ MYT_AMQP_URL: 'http://x' }, /MYT_AMQP_URL must start with amqp/],
+    [{ MYT_DB_ENGINE: 'oracle' }, /MYT_DB_ENGINE must be one of influxdb, mongodb, timescaledb, mysql/],
+    [{ MYT_DB_URL: 'mysql://127.0.0.1/MyTData' }, /must start with postgres: or postgresql:/],
+    [{ MYT_DB_URL: 'postgres://127.0.0.1:5432/' }, /must name the database/],
+    [{ MYT_SCHEMA: undefined }, /MYT_SCHEMA is not set/],
+    [{ MYT_SCHEMA: '{oops' }, /MYT_SCHEMA is not valid JSON/],
+    [{ MYT_SCHEMA: '{"Bad-Name":{"x":"double"}}' }, /table 'Bad-Name' is not a valid name/],
+    [{ MYT_SCHEMA: '{"t":{"x":"float"}}' }, /field 't.x' has type "float"/],
+    [{ MYT_SCHEMA: '{"t":{"msg_id":"text"}}' }, /built-in column/],
+    [{ MYT_BATCH_SIZE: '0' }, /MYT_BATCH_SIZE must be a whole number from 1 to 10000/],
+    [{ MYT_METRICS_PORT: 'http' }, /MYT_METRICS_PORT must be a whole number/],
+    [{ MYT_QUEUE: 'amq.mine' }, /MYT_QUEUE must be/],
+    [{ MYT_QUEUE_TYPE: 'stream' }, /MYT_QUEUE_TYPE must be quorum or classic/],
+  ])('refuses %o with a message naming the variable', (change, message) => {
+    expect(() => loadConfig({ ...base, ...change })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, ...change })).toThrow(message);
+  });
+
+  it('never echoes a database password in its errors', () => {
+    let message = '';
+    try {
+      loadConfig({ ...base, MYT_DB_URL: 'postgres://u:secret-pw@127.0.0.1:5432/bad name' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/MYT_DB_URL/);
+    expect(message).not.toContain('secret-pw');
+  });
+
+  it('lets InfluxDB and MongoDB run without a schema (they declare no tables)', () => {
+    expect(loadConfig({ ...base, MYT_DB_ENGINE: 'influxdb', MYT_DB_URL: 'http://127.0.0.1:8086/MyTData', MYT_SCHEMA: undefined }).schema).toBeUndefined();
+    expect(loadConfig({ ...base, MYT_DB_ENGINE: 'mongodb', MYT_DB_URL: 'mongodb://127.0.0.1/MyTData', MYT_SCHEMA: '' }).schema).toBeUndefined();
+  });
+});

@@ -1,0 +1,99 @@
+// Pure parts of the processor: message checks, idempotency keys, schema checks, the script runner.
+import { describe, expect, it } from 'vitest';
+import { checkMessage, messageKey, parseBody, type Delivery, type DeviceMessage } from '../../processor/src/message.js';
+import { checkFields, checkFreeFields, parseTimestamp, type Schema } from '../../processor/src/schema.js';
+import { runScript } from '../../processor/src/script.js';
+import { arrayLiteral } from '../../processor/src/writers/timescale.js';
+
+const delivery = (body: string, messageId?: string): Delivery => ({ body: Buffer.from(body), messageId, redelivered: false, receivedAt: 0 });
+
+describe('device messages', () => {
+  it('accepts the older system message and refuses what lacks measurement or data', () => {
+    expect(parseBody(Buffer.from('{"measurement": "m", "sensor": "s", "data": {"t": 1}}')).ok).toBe(true);
+    expect(parseBody(Buffer.from('nope'))).toMatchObject({ ok: false, reason: expect.stringMatching(/not JSON/) as unknown });
+    expect(checkMessage({ data: {} }, 'message')).toMatchObject({ ok: false, reason: "message has no 'measurement' string" });
+    expect(checkMessage({ measurement: 'm', data: [] }, 'message')).toMatchObject({ ok: false, reason: "message has no 'data' object" });
+    expect(checkMessage({ measurement: 'm', data: {}, ts: 'noon' }, 'message').ok).toBe(false);
+  });
+
+  it('keys a message by its id, else the AMQP message-id, else a hash that a redelivery repeats', () => {
+    const body = '{"measurement": "m", "data": {"t": 1}}';
+    const parsed = (b: string): DeviceMessage => {
+      const p = parseBody(Buffer.from(b));
+      if (!p.ok) throw new Error(p.reason);
+      return p.value;
+    };
+    expect(messageKey(parsed('{"measurement":"m","data":{},"id":42}'), delivery('x', 'amqp-1'))).toBe('42');
+    expect(messageKey(parsed(body), delivery(body, 'amqp-1'))).toBe('amqp-1');
+    const a = messageKey(parsed(body), delivery(body));
+    expect(a).toMatch(/^sha256:[0-9a-f]{40}$/);
+    expect(messageKey(parsed(body), delivery(body))).toBe(a);
+    expect(messageKey(parsed(body), delivery(body.replace('1', '2')))).not.toBe(a);
+  });
+
+  it('reads ts as ISO 8601 or epoch milliseconds, and nothing else', () => {
+    expect(parseTimestamp('2024-05-01T12:00:00.123Z')?.getTime()).toBe(Date.parse('2024-05-01T12:00:00.123Z'));
+    expect(parseTimestamp(1714564800456)?.getTime()).toBe(1714564800456);
+    expect(parseTimestamp('1714564800456')).toBeUndefined();
+    expect(parseTimestamp(-5)).toBeUndefined();
+    expect(parseTimestamp(true)).toBeUndefined();
+  });
+});
+
+describe('schema checks', () => {
+  const schema: Schema = { t: { i: 'int', b: 'bigint', d: 'double', s: 'text', ok: 'bool', at: 'timestamp', j: 'json' } };
+
+  it('accepts values of the declared types and stores absent fields as NULL', () => {
+    const r = checkFields(schema, 't', { i: 5, b: '9007199254740993', d: 1.5, s: 'x', ok: true, at: 1714564800456, j: { a: [1] } });
+    expect(r).toEqual({ ok: true, fields: { i: 5, b: '9007199254740993', d: 1.5, s: 'x', ok: true, at: new Date(1714564800456), j: { json: '{"a":[1]}' } } });
+  });
+
+  it.each([
+    [{ i: 1.5 }, "field 't.i' must be int"],
+    [{ i: 2 ** 31 }, "field 't.i' must be int"],
+    [{ d: 'warm' }, "field 't.d' must be double"],
+    [{ ok: 1 }, "field 't.ok' must be bool"],
+    [{ b: '12ab' }, "field 't.b' must be bigint"],
+    [{ nope: 1 }, "field 'nope' is not declared for measurement 't'"],
+  ])('refuses %o', (data, reason) => {
+    expect(checkFields(schema, 't', data)).toEqual({ ok: false, reason: expect.stringContaining(reason) as unknown });
+  });
+
+  it('refuses an undeclared measurement, including names inherited from Object', () => {
+    expect(checkFields(schema, 'other', {})).toMatchObject({ ok: false, reason: "measurement 'other' is not declared in spec.database.tables" });
+    expect(checkFields(schema, 'constructor', {}).ok).toBe(false);
+  });
+
+  it('without a schema keeps scalars, and refuses nested values for InfluxDB only', () => {
+    expect(checkFreeFields({ a: 1, b: 'x', c: { d: 1 } }, false)).toEqual({ ok: true, fields: { a: 1, b: 'x', c: { json: '{"d":1}' } } });
+    expect(checkFreeFields({ a: 1, c: { d: 1 } }, true).ok).toBe(false);
+    expect(checkFreeFields({ 'bad name': 1 }, false).ok).toBe(false);
+  });
+});
+
+describe('script runner', () => {
+  const msg = { measurement: 'm', data: { t: 1 } };
+
+  it('passes through a message, an array, or null (dropped on purpose)', async () => {
+    expect(await runScript((m) => m, msg, 100)).toEqual({ ok: true, messages: [msg] });
+    expect(await runScript((m) => Promise.resolve([m, m]), msg, 100)).toEqual({ ok: true, messages: [msg, msg] });
+    expect(await runScript(() => null, msg, 100)).toEqual({ ok: true, messages: [] });
+  });
+
+  it('turns a throw, a rejection, a time-out and a wrong shape into reasons', async () => {
+    expect(await runScript(() => { throw new TypeError('bad'); }, msg, 100)).toEqual({ ok: false, reason: 'script threw TypeError: bad' });
+    expect(await runScript(() => Promise.reject(new Error('no')), msg, 100)).toEqual({ ok: false, reason: 'script threw Error: no' });
+    expect(await runScript(() => new Promise(() => {}), msg, 50)).toEqual({ ok: false, reason: 'script took longer than 50 ms' });
+    expect((await runScript(() => undefined, msg, 100)).ok).toBe(false);
+    expect(await runScript(() => [msg, { data: {} }], msg, 100)).toMatchObject({ ok: false, reason: expect.stringMatching(/^script result \[1\] has no 'measurement'/) as unknown });
+  });
+});
+
+describe('PostgreSQL array literals (values travel as one parameter per column)', () => {
+  it('quotes and escapes text, and writes numbers, booleans, NULL and times plainly', () => {
+    expect(arrayLiteral([1, 2.5, null, undefined])).toBe('{1,2.5,NULL,NULL}');
+    expect(arrayLiteral([true, false])).toBe('{t,f}');
+    expect(arrayLiteral(['a', 'b,c', 'q"uote', 'back\\slash', '{x}'])).toBe('{"a","b,c","q\\"uote","back\\\\slash","{x}"}');
+    expect(arrayLiteral([new Date(0), { json: '{"k":"v"}' }])).toBe('{"1970-01-01T00:00:00.000Z","{\\"k\\":\\"v\\"}"}');
+  });
+});
