@@ -1,4 +1,6 @@
 import { MytError, UsageError, messageOf } from '../errors.js';
+import { maskSecrets } from '../secrets/masking.js';
+import type { CommandEntry } from './command.js';
 import { commands } from './commands/index.js';
 import { processContext, type CliContext } from './context.js';
 
@@ -18,13 +20,13 @@ function overview(): string {
 }
 
 /** Runs one CLI invocation and returns its exit code. Bad input never escapes as a stack trace. */
-export async function runCli(argv: string[], ctx: CliContext = processContext()): Promise<number> {
+export async function runCli(argv: string[], ctx: CliContext = processContext(), registry: readonly CommandEntry[] = commands): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? ctx.stderr : ctx.stdout)(overview());
     return name === undefined ? 2 : 0;
   }
-  const entry = commands.find((c) => c.name === name);
+  const entry = registry.find((c) => c.name === name);
   if (!entry) {
     ctx.stderr(`myt: unknown command '${name}'\n\n${overview()}`);
     return 2;
@@ -37,18 +39,21 @@ export async function runCli(argv: string[], ctx: CliContext = processContext())
     }
     return await command.run(rest, ctx);
   } catch (err) {
-    if (err instanceof UsageError) {
-      ctx.stderr(`myt ${err.message}\nRun 'myt ${name} --help' for usage.\n`);
-      return 2;
-    }
-    if (err instanceof MytError) {
-      ctx.stderr(`myt ${name}: error: ${err.message}\n`);
-      return 1;
-    }
-    // A bug, not bad input: say so plainly, and show the stack only on request.
-    ctx.stderr(`myt ${name}: internal error: ${messageOf(err)}\n`);
-    if (ctx.env.MYT_DEBUG && err instanceof Error && err.stack) ctx.stderr(`${err.stack}\n`);
-    else ctx.stderr('Set MYT_DEBUG=1 to see the stack trace, and please report it.\n');
-    return 1;
+    reportFailure(name, err, ctx);
+    return err instanceof UsageError ? 2 : 1;
   }
+}
+
+/**
+ * Prints why a command failed. Every line goes through the secrets mask: an error raised deep in a
+ * library could quote a value the process decrypted, and that must not reach a terminal or a log.
+ */
+function reportFailure(name: string, err: unknown, ctx: CliContext): void {
+  const stderr = (text: string) => ctx.stderr(maskSecrets(text));
+  if (err instanceof UsageError) return stderr(`myt ${err.message}\nRun 'myt ${name} --help' for usage.\n`);
+  if (err instanceof MytError) return stderr(`myt ${name}: error: ${err.message}\n`);
+  // A bug, not bad input: say so plainly, and show the stack only on request.
+  stderr(`myt ${name}: internal error: ${messageOf(err)}\n`);
+  if (ctx.env.MYT_DEBUG && err instanceof Error && err.stack) stderr(`${err.stack}\n`);
+  else stderr('Set MYT_DEBUG=1 to see the stack trace, and please report it.\n');
 }

@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import type { CommandEntry } from '../../src/cli/command.js';
+import { runCli } from '../../src/cli/main.js';
 import { runMyt } from '../helpers/cli.js';
 import { SSH_PLATFORM, tempRepo } from '../helpers/temp-repo.js';
 
@@ -105,5 +107,27 @@ describe.skipIf(!existsSync(join(PROJECT, 'dist/cli/main.js')))('the installed b
     const failed = await promisify(execFile)(process.execPath, [bin, 'validate'], { cwd: root }).catch((e: unknown) => e as { code: number; stdout: string; stderr: string });
     expect(failed).toMatchObject({ code: 1, stderr: '' });
     expect((failed as { stdout: string }).stdout).toBe('platforms/solo.yaml:1:1: error: not a text file: expected UTF-8 YAML, found binary data\n1 problem in 1 file (1 file checked)\n');
+  });
+});
+
+describe('failures', () => {
+  it('never print a registered secret value, even when a library quotes it in an error', async () => {
+    const { registerSecret, resetSecretRegistry } = await import('../../src/secrets/masking.js');
+    registerSecret('hunter2-very-secret');
+    // A command whose library throws with a decrypted value in its message.
+    const leaky: CommandEntry = {
+      name: 'leaky',
+      summary: '',
+      load: () => Promise.resolve({ name: 'leaky', help: '', run: () => Promise.reject(new Error('bad token hunter2-very-secret')) }),
+    };
+    try {
+      let stderr = '';
+      const code = await runCli(['leaky'], { cwd: PROJECT, env: {}, stdout: () => {}, stderr: (t) => void (stderr += t), interactive: false }, [leaky]);
+      expect(code).toBe(1);
+      expect(stderr).toContain('internal error: bad token ***');
+      expect(stderr).not.toContain('hunter2');
+    } finally {
+      resetSecretRegistry();
+    }
   });
 });
