@@ -93,7 +93,9 @@ export class MongoWriter implements Writer {
     if (err instanceof MongoRecordError) return true;
     // A document the server refuses (too large, invalid field name…) fails validation codes; a
     // bulk error that is not a connection problem is about the data.
-    return err instanceof MongoBulkWriteError && !(err as { writeConcernError?: unknown }).writeConcernError;
+    // (Checked by name as well as class: the contract, not the driver's class identity, is what counts.)
+    const bulk = err instanceof MongoBulkWriteError || (err as { name?: unknown }).name === 'MongoBulkWriteError';
+    return bulk && !(err as { writeConcernError?: unknown }).writeConcernError;
   }
 
   async ping(): Promise<void> {

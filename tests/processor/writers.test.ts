@@ -1,0 +1,157 @@
+// The writers against the real servers, below the broker: schema evolution, the hypertable dedupe
+// path, and records the database itself refuses (isolated by halving and dead-lettered alone).
+import { InfluxDB } from 'influx';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../processor/src/log.js';
+import type { Delivery } from '../../processor/src/message.js';
+import { createMetrics } from '../../processor/src/metrics.js';
+import { Pipeline } from '../../processor/src/pipeline.js';
+import type { Schema } from '../../processor/src/schema.js';
+import { identityScript } from '../../processor/src/script.js';
+import { InfluxWriter } from '../../processor/src/writers/influx.js';
+import { MysqlWriter } from '../../processor/src/writers/mysql.js';
+import { TimescaleWriter, quoteIdent } from '../../processor/src/writers/timescale.js';
+import type { StoredRecord, Writer } from '../../processor/src/writers/writer.js';
+import { uniqueNames } from './support.js';
+
+const names = uniqueNames('t_writers');
+const PG = (db: string) => `postgres://postgres@127.0.0.1:5432/${db}`;
+const MY = (db: string) => `mysql://root@127.0.0.1:3306/${db}`;
+
+const record = (id: string, fields: StoredRecord['fields'], ts = 1714564800000, measurement = 'm'): StoredRecord => ({
+  id,
+  measurement,
+  sensor: 's',
+  ts: new Date(ts),
+  seq: 0,
+  tsFromMessage: true,
+  redelivered: false,
+  fields,
+});
+
+const delivery = (body: object): Delivery => ({ body: Buffer.from(JSON.stringify(body)), messageId: undefined, redelivered: false, receivedAt: Date.now() });
+
+function pipelineFor(writer: Writer, schema: Schema | undefined, engine: 'timescaledb' | 'mysql' | 'influxdb'): Pipeline {
+  return new Pipeline({ engine, schema, writer, script: identityScript, scriptTimeoutMs: 1000, retryMaxMs: 100, log: silentLogger, metrics: createMetrics(() => Promise.resolve(null)) });
+}
+
+async function pgRows(db: string, sql: string): Promise<Record<string, unknown>[]> {
+  const c = new pg.Client({ connectionString: PG(db) });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows as Record<string, unknown>[];
+  } finally {
+    await c.end();
+  }
+}
+
+async function myRows(db: string | undefined, sql: string): Promise<Record<string, unknown>[]> {
+  const c = await mysql.createConnection({ host: '127.0.0.1', user: 'root', database: db });
+  try {
+    return (await c.query(sql))[0] as Record<string, unknown>[];
+  } finally {
+    await c.end();
+  }
+}
+
+afterAll(async () => {
+  for (const db of [names.db, `${names.db}_ledger`]) await pgRows('postgres', `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(db)} WITH (FORCE)`).catch(() => {});
+  await myRows(undefined, `DROP DATABASE IF EXISTS ${mysql.escapeId(names.db)}`).catch(() => {});
+  await new InfluxDB({ host: '127.0.0.1' }).dropDatabase(names.db).catch(() => {});
+});
+
+describe('PostgreSQL writer (plain PostgreSQL: no timescaledb extension on this machine)', () => {
+  it('adds a field declared later as a column on the next start, keeping the rows', async () => {
+    const first = new TimescaleWriter({ url: PG(names.db), schema: { m: { a: 'double' } }, log: silentLogger });
+    await first.start();
+    await first.write([record('r1', { a: 1 })]);
+    await first.close();
+    const second = new TimescaleWriter({ url: PG(names.db), schema: { m: { a: 'double', b: 'json', c: 'bool' } }, log: silentLogger });
+    await second.start();
+    await second.write([record('r2', { a: 2, b: { json: '{"k":[1,2]}' }, c: true })]);
+    await second.close();
+    const rows = await pgRows(names.db, 'SELECT msg_id, a, b, c FROM m ORDER BY msg_id');
+    expect(rows).toEqual([
+      { msg_id: 'r1', a: 1, b: null, c: null },
+      { msg_id: 'r2', a: 2, b: { k: [1, 2] }, c: true },
+    ]);
+  });
+
+  it('hypertable dedupe path (msg_id ledger), run on plain PostgreSQL: a repeated id never makes a second row, even with another ts', async () => {
+    const writer = new TimescaleWriter({ url: PG(`${names.db}_ledger`), schema: { m: { a: 'double' } }, log: silentLogger, dedupe: 'ledger', hypertables: false });
+    await writer.start();
+    await writer.write([record('x1', { a: 1 }), record('x2', { a: 2 }), record('x1', { a: 1 })]);
+    await writer.write([record('x1', { a: 1 }, 1714564999000), record('x3', { a: 3 })]);
+    await writer.close();
+    const rows = await pgRows(`${names.db}_ledger`, 'SELECT msg_id FROM m ORDER BY msg_id');
+    expect(rows.map((r) => r.msg_id)).toEqual(['x1', 'x2', 'x3']);
+  });
+
+  it('isolates a record PostgreSQL refuses (a NUL character in text) and stores the rest of the batch', async () => {
+    const writer = new TimescaleWriter({ url: PG(names.db), schema: { n: { note: 'text' } }, log: silentLogger });
+    await writer.start();
+    const bodies = ['ok 1', 'bad \u0000 byte', 'ok 2', 'ok 3'].map((note, i) => ({ measurement: 'n', sensor: 's', id: `n${i}`, data: { note } }));
+    const outcomes = await pipelineFor(writer, { n: { note: 'text' } }, 'timescaledb').process(bodies.map(delivery), () => false);
+    await writer.close();
+    expect(outcomes?.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored', 'stored']);
+    expect(outcomes?.[1]).toMatchObject({ stage: 'database', reason: expect.stringMatching(/database refused the record/) as unknown });
+    expect((await pgRows(names.db, 'SELECT msg_id FROM n ORDER BY msg_id')).map((r) => r.msg_id)).toEqual(['n0', 'n2', 'n3']);
+  });
+
+  it('refuses identifiers outside the allowed pattern before any SQL is built', () => {
+    expect(() => quoteIdent('m"; DROP TABLE m; --')).toThrow(/refusing SQL identifier/);
+    expect(quoteIdent('room_climate')).toBe('"room_climate"');
+  });
+});
+
+describe('MySQL writer (MariaDB)', () => {
+  it('adds a field declared later as a column on the next start (no ADD COLUMN IF NOT EXISTS in MySQL)', async () => {
+    const first = new MysqlWriter({ url: MY(names.db), schema: { m: { a: 'double' } }, log: silentLogger });
+    await first.start();
+    await first.write([record('r1', { a: 1 })]);
+    await first.close();
+    const second = new MysqlWriter({ url: MY(names.db), schema: { m: { a: 'double', b: 'text', c: 'bigint' } }, log: silentLogger });
+    await second.start();
+    await second.start(); // a second start with nothing new to add is a no-op
+    await second.write([record('r2', { a: 2, b: 'hello', c: '9007199254740993' }), record('r2', { a: 2 })]);
+    await second.close();
+    const rows = await myRows(names.db, 'SELECT msg_id, a, b, CAST(c AS CHAR) AS c FROM m ORDER BY msg_id');
+    expect(rows).toEqual([
+      { msg_id: 'r1', a: 1, b: null, c: null },
+      { msg_id: 'r2', a: 2, b: 'hello', c: '9007199254740993' },
+    ]);
+  });
+
+  it('isolates a record MariaDB refuses in strict mode (text longer than TEXT holds) and stores the rest', async () => {
+    const writer = new MysqlWriter({ url: MY(names.db), schema: { n: { note: 'text' } }, log: silentLogger });
+    await writer.start();
+    const bodies = ['ok 1', 'x'.repeat(70_000), 'ok 2'].map((note, i) => ({ measurement: 'n', sensor: 's', id: `n${i}`, data: { note } }));
+    const outcomes = await pipelineFor(writer, { n: { note: 'text' } }, 'mysql').process(bodies.map(delivery), () => false);
+    await writer.close();
+    expect(outcomes?.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored']);
+    expect(outcomes?.[1]).toMatchObject({ reason: expect.stringMatching(/Data too long/) as unknown });
+  });
+});
+
+describe('InfluxDB writer', () => {
+  it('isolates a point InfluxDB refuses (field type conflict) and stores the rest', async () => {
+    const writer = new InfluxWriter({ url: `http://127.0.0.1:8086/${names.db}`, schema: undefined, log: silentLogger, dedupeHours: 24 });
+    await writer.start();
+    const pipeline = pipelineFor(writer, undefined, 'influxdb');
+    await pipeline.process([delivery({ measurement: 'c', sensor: 's', ts: 1000, data: { v: 1.5 } })], () => false);
+    const outcomes = await pipeline.process(
+      [
+        delivery({ measurement: 'c', sensor: 's', ts: 2000, data: { v: 2.5 } }),
+        delivery({ measurement: 'c', sensor: 's', ts: 3000, data: { v: 'warm' } }),
+        delivery({ measurement: 'c', sensor: 's', ts: 4000, data: { v: 4.5 } }),
+      ],
+      () => false,
+    );
+    expect(outcomes?.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored']);
+    expect(outcomes?.[1]).toMatchObject({ reason: expect.stringMatching(/field type conflict/) as unknown });
+    const rows = await new InfluxDB({ host: '127.0.0.1', database: names.db }).query<{ v: number }>('SELECT v FROM c');
+    expect(rows.map((r) => r.v)).toEqual([1.5, 2.5, 4.5]);
+  });
+});
