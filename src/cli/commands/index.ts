@@ -31,6 +31,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./secrets.js')).secretsCommand,
   },
   {
+    name: 'dev',
+    summary: "run a platform's processor here against local services, with its script, until Ctrl-C",
+    load: async () => (await import('./dev.js')).devCommand,
+  },
+  {
     name: 'keys',
     summary: "generate or show the SSH key pair of a platform's VM, kept encrypted in secrets/keys/",
     load: async () => (await import('./keys.js')).keysCommand,
