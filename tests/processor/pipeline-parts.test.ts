@@ -1,8 +1,14 @@
 // Pure parts of the processor: message checks, idempotency keys, schema checks, the script runner.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkMessage, messageKey, parseBody, type Delivery, type DeviceMessage } from '../../processor/src/message.js';
 import { checkFields, checkFreeFields, parseTimestamp, type Schema } from '../../processor/src/schema.js';
-import { runScript } from '../../processor/src/script.js';
+import { runScript, type ScriptFunction } from '../../processor/src/script.js';
+import { bundleProcessor } from '../../src/processor/bundle.js';
+import template from '../../templates/processor/script.js';
 import { arrayLiteral } from '../../processor/src/writers/timescale.js';
 
 const delivery = (body: string, messageId?: string): Delivery => ({ body: Buffer.from(body), messageId, redelivered: false, receivedAt: 0 });
@@ -95,5 +101,17 @@ describe('PostgreSQL array literals (values travel as one parameter per column)'
     expect(arrayLiteral([true, false])).toBe('{t,f}');
     expect(arrayLiteral(['a', 'b,c', 'q"uote', 'back\\slash', '{x}'])).toBe('{"a","b,c","q\\"uote","back\\\\slash","{x}"}');
     expect(arrayLiteral([new Date(0), { json: '{"k":"v"}' }])).toBe('{"1970-01-01T00:00:00.000Z","{\\"k\\":\\"v\\"}"}');
+  });
+});
+
+describe('templates/processor/script.ts (the starter script users copy)', () => {
+  it('behaves as its comments say and bundles with the processor', async () => {
+    expect(template({ measurement: 'm', sensor: 'legacy-1', data: { temperature: 215 } })).toEqual({ measurement: 'm', sensor: 'legacy-1', data: { temperature: 21.5 } });
+    expect(template({ measurement: 'm', sensor: 's', data: {} })).toBeNull();
+    const msg = { measurement: 'm', sensor: 's', data: { temperature: 20 } };
+    expect(await runScript(template as ScriptFunction, msg, 100)).toEqual({ ok: true, messages: [msg] });
+    const out = join(mkdtempSync(join(tmpdir(), 'myt-template-')), 'p.mjs');
+    const script = fileURLToPath(new URL('../../templates/processor/script.ts', import.meta.url));
+    await expect(bundleProcessor({ outfile: out, script })).resolves.toMatchObject({ outfile: out });
   });
 });
