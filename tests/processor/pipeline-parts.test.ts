@@ -9,6 +9,7 @@ import { checkFields, checkFreeFields, parseTimestamp, type Schema } from '../..
 import { runScript, type ScriptFunction } from '../../processor/src/script.js';
 import { bundleProcessor } from '../../src/processor/bundle.js';
 import template from '../../templates/processor/script.js';
+import { sqlLiteral } from '../../processor/src/writers/mysql.js';
 import { arrayLiteral } from '../../processor/src/writers/timescale.js';
 
 const delivery = (body: string, messageId?: string): Delivery => ({ body: Buffer.from(body), messageId, redelivered: false, receivedAt: 0 });
@@ -101,6 +102,16 @@ describe('PostgreSQL array literals (values travel as one parameter per column)'
     expect(arrayLiteral([true, false])).toBe('{t,f}');
     expect(arrayLiteral(['a', 'b,c', 'q"uote', 'back\\slash', '{x}'])).toBe('{"a","b,c","q\\"uote","back\\\\slash","{x}"}');
     expect(arrayLiteral([new Date(0), { json: '{"k":"v"}' }])).toBe('{"1970-01-01T00:00:00.000Z","{\\"k\\":\\"v\\"}"}');
+  });
+});
+
+describe('MySQL value literals (the VALUES list is built with mysql2 escaping)', () => {
+  it('escapes text and writes numbers, booleans, NULL and times plainly', () => {
+    expect([1.5, -2, null, undefined, true, false].map(sqlLiteral)).toEqual(['1.5', '-2', 'NULL', 'NULL', 'TRUE', 'FALSE']);
+    expect(sqlLiteral("it's a \\ test\u0000")).toBe("'it\\'s a \\\\ test\\0'");
+    expect(sqlLiteral("x'); DROP TABLE m; --")).toBe("'x\\'); DROP TABLE m; --'");
+    expect(sqlLiteral(new Date(Date.UTC(2024, 4, 1, 12, 0, 0, 123)))).toBe("'2024-05-01 12:00:00.123'");
+    expect(sqlLiteral({ json: '{"a":"b"}' })).toBe('\'{\\"a\\":\\"b\\"}\'');
   });
 });
 

@@ -48,10 +48,17 @@ function connectionOptions(url: string): mysql.PoolOptions {
   };
 }
 
-function sqlValue(value: FieldValue | undefined): unknown {
-  if (value === undefined) return null;
-  if (value !== null && typeof value === 'object' && !(value instanceof Date)) return value.json;
-  return value;
+/**
+ * One value as SQL text. Text goes through mysql2's escape (quotes and backslashes); numbers,
+ * booleans, NULL and times are written plainly. Building the VALUES list here instead of with
+ * mysql2's placeholder formatting halves the processor's CPU per row (hot path).
+ */
+export function sqlLiteral(value: FieldValue | undefined): string {
+  if (value === undefined || value === null) return 'NULL';
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'NULL';
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  if (value instanceof Date) return `'${value.toISOString().slice(0, 23).replace('T', ' ')}'`;
+  return mysql.escape(typeof value === 'object' ? value.json : value);
 }
 
 export class MysqlWriter implements Writer {
@@ -102,7 +109,8 @@ export class MysqlWriter implements Writer {
     let broken = false;
     try {
       if (!this.prepared.has(conn.connection)) {
-        // Strict mode: a bad value is an error (dead-lettered), never silently truncated.
+        // Strict mode: a bad value is an error (dead-lettered), never silently truncated. The mode is
+        // set whole, so NO_BACKSLASH_ESCAPES (which would change how escaped text reads) is off.
         await conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'");
         this.prepared.add(conn.connection);
       }
@@ -112,8 +120,8 @@ export class MysqlWriter implements Writer {
       for (const [table, rows] of byTable) {
         const fields = Object.keys(this.options.schema[table] ?? {});
         const columns = ['ts', 'sensor', 'msg_id', ...fields].map(quoteIdent).join(', ');
-        const values = rows.map((r) => [r.ts, r.sensor, r.id, ...fields.map((f) => sqlValue(r.fields[f]))]);
-        await conn.query(`INSERT INTO ${quoteIdent(table)} (${columns}) VALUES ? ON DUPLICATE KEY UPDATE msg_id = msg_id`, [values]);
+        const values = rows.map((r) => `(${[r.ts, r.sensor, r.id, ...fields.map((f) => r.fields[f])].map(sqlLiteral).join(',')})`).join(',');
+        await conn.query(`INSERT INTO ${quoteIdent(table)} (${columns}) VALUES ${values} ON DUPLICATE KEY UPDATE msg_id = msg_id`);
       }
       if (several) await conn.commit();
     } catch (err) {
