@@ -24,7 +24,7 @@ import {
 
 const N = 30_000;
 const N_ONE_BY_ONE = 2_000;
-const ROUNDS = 2;
+const ROUNDS = 3;
 const BATCH = 500; // the processor's default MYT_BATCH_SIZE
 const PREFETCH = 5_000; // and its default MYT_PREFETCH
 const SCHEMA = { room_climate: { temperature: 'double', humidity: 'double' } };
@@ -273,8 +273,8 @@ async function processorRate(sql: Sql, db: string, names: Names, bundle: string,
     const first = await waitFor('the first rows from the processor', async () => {
       const n = await stored();
       return n > 0 ? { n, at: performance.now() } : undefined;
-    }, 60_000, 5);
-    const end = await waitFor(`${N} rows from the processor`, async () => ((await stored()) >= N ? performance.now() : undefined), 120_000, 5);
+    }, 60_000, 20);
+    const end = await waitFor(`${N} rows from the processor`, async () => ((await stored()) >= N ? performance.now() : undefined), 120_000, 20);
     const rows = (await counter.count()) - base;
     if (rows !== N) throw new Error(`the processor stored ${rows} rows for ${N} messages`);
     return { rate: (N - first.n) / ((end - first.at) / 1000), rss };

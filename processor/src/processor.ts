@@ -43,11 +43,14 @@ export class Processor {
   ) {
     this.log = deps.log ?? jsonLogger();
     this.writer = deps.writer;
-    this.metrics = createMetrics(async () => {
+    // Queue depth costs the broker a round trip: asked at most once a second however often /metrics is scraped.
+    let depth: { at: number; value: Promise<number | null> } | undefined;
+    this.metrics = createMetrics(() => {
+      if (depth && Date.now() - depth.at < 1000) return depth.value;
       const s = this.consumer.current;
-      if (!s) return null;
-      const q = await s.channel.checkQueue(config.queue).catch(() => undefined);
-      return q ? q.messageCount : null;
+      const value = s ? s.channel.checkQueue(config.queue).then((q) => q.messageCount, () => null) : Promise.resolve(null);
+      depth = { at: Date.now(), value };
+      return value;
     });
     this.batcher = new Batcher<Received>({
       maxSize: config.batchSize,
