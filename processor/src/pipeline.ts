@@ -11,7 +11,11 @@ import { identityScript, runScript, type ScriptFunction } from './script.js';
 import type { StoredRecord, Writer } from './writers/writer.js';
 
 export type DeadStage = 'parse' | 'script' | 'schema' | 'database';
-export type Outcome = { kind: 'stored' } | { kind: 'dropped' } | { kind: 'dead'; reason: string; stage: DeadStage };
+export type Outcome = { readonly kind: 'stored' } | { readonly kind: 'dropped' } | { readonly kind: 'dead'; readonly reason: string; readonly stage: DeadStage };
+
+// Shared: one object per outcome kind rather than one per message (hot path).
+const STORED: Outcome = { kind: 'stored' };
+const DROPPED: Outcome = { kind: 'dropped' };
 
 export interface PipelineOptions {
   readonly engine: Engine;
@@ -163,7 +167,7 @@ export class Pipeline {
       if (!p.ok) return { kind: 'dead', reason: p.reason, stage: p.stage };
       const reason = refused.get(i);
       if (reason !== undefined) return { kind: 'dead', reason, stage: 'database' };
-      return p.records.length === 0 ? { kind: 'dropped' } : { kind: 'stored' };
+      return p.records.length === 0 ? DROPPED : STORED;
     });
   }
 }

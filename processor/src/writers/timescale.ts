@@ -145,12 +145,17 @@ export class TimescaleWriter implements Writer {
 
   private parameters(table: string, records: readonly StoredRecord[]): string[] {
     const fields = Object.keys(this.options.schema[table] ?? {});
-    return [
-      arrayLiteral(records.map((r) => r.ts.getTime())),
-      arrayLiteral(records.map((r) => r.sensor)),
-      arrayLiteral(records.map((r) => r.id)),
-      ...fields.map((f) => arrayLiteral(records.map((r) => r.fields[f]))),
-    ];
+    // One pass over the records, appending to each column's literal (no per-column arrays).
+    const columns = Array.from({ length: 3 + fields.length }, () => '');
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const sep = i === 0 ? '' : ',';
+      columns[0] += sep + String(r.ts.getTime());
+      columns[1] += sep + arrayElement(r.sensor);
+      columns[2] += sep + arrayElement(r.id);
+      for (let f = 0; f < fields.length; f++) columns[f + 3] += sep + arrayElement(r.fields[fields[f]!]);
+    }
+    return columns.map((c) => `{${c}}`);
   }
 
   async write(records: readonly StoredRecord[]): Promise<void> {
