@@ -70,7 +70,10 @@ export class Publisher {
 
   static async open(exchange: string, url = AMQP_URL): Promise<Publisher> {
     const connection = await amqp.connect(url);
+    // A broker restart (some tests cause one) must fail the awaiting call, not crash the runner.
+    connection.on('error', () => {});
     const channel = await connection.createConfirmChannel();
+    channel.on('error', () => {});
     await channel.assertExchange(exchange, 'fanout', { durable: false, autoDelete: false });
     return new Publisher(connection, channel, exchange);
   }
