@@ -174,7 +174,8 @@ export class TimescaleWriter implements Writer {
     const several = byTable.size > 1;
     try {
       if (several) await client.query('BEGIN');
-      for (const [table, rows] of byTable) await client.query(this.statement(table), this.parameters(table, rows));
+      // Named: PostgreSQL parses and plans each table's INSERT once per connection.
+      for (const [table, rows] of byTable) await client.query({ name: `myt_insert_${table}`, text: this.statement(table), values: this.parameters(table, rows) });
       if (several) await client.query('COMMIT');
     } catch (err) {
       if (several) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
