@@ -5,7 +5,7 @@ import pg from 'pg';
 import { databaseName } from '../config.js';
 import type { Logger } from '../log.js';
 import { isIdentifier, type FieldType, type FieldValue, type Schema } from '../schema.js';
-import { uniqueById, type StoredRecord, type Writer } from './writer.js';
+import { groupByTable, type StoredRecord, type Writer } from './writer.js';
 
 const PG_TYPES: Record<FieldType, string> = {
   int: 'integer',
@@ -160,13 +160,7 @@ export class TimescaleWriter implements Writer {
 
   async write(records: readonly StoredRecord[]): Promise<void> {
     if (!this.pool) throw new Error('writer not started');
-    const byTable = new Map<string, StoredRecord[]>();
-    for (const r of uniqueById(records)) {
-      if (!Object.hasOwn(this.options.schema, r.measurement)) throw new Error(`measurement '${r.measurement}' is not declared`);
-      const list = byTable.get(r.measurement) ?? [];
-      list.push(r);
-      byTable.set(r.measurement, list);
-    }
+    const byTable = groupByTable(records, this.options.schema);
     if (byTable.size === 0) return;
     const client = await this.pool.connect();
     let broken: Error | undefined;

@@ -39,3 +39,19 @@ export function uniqueById(records: readonly StoredRecord[]): StoredRecord[] {
   const seen = new Set<string>();
   return records.filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)));
 }
+
+/**
+ * The batch's records by table (SQL engines: one table per declared measurement), duplicates
+ * dropped. A record for an undeclared measurement is a programming error here: the pipeline
+ * dead-letters those before a batch reaches a writer.
+ */
+export function groupByTable(records: readonly StoredRecord[], schema: object): Map<string, StoredRecord[]> {
+  const byTable = new Map<string, StoredRecord[]>();
+  for (const r of uniqueById(records)) {
+    if (!Object.hasOwn(schema, r.measurement)) throw new Error(`measurement '${r.measurement}' is not declared`);
+    const list = byTable.get(r.measurement);
+    if (list) list.push(r);
+    else byTable.set(r.measurement, [r]);
+  }
+  return byTable;
+}
