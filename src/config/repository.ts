@@ -1,6 +1,7 @@
-import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { crossChecks } from './checks.js';
+import { checkRepoConfig, REPO_CONFIG_FILE } from './repo-config.js';
 import type { Declared, Platform, Space } from './declared.js';
 import { byLocation, problemAt, START, type Problem } from './problem.js';
 import { validateAgainst, type SchemaName } from './schemas.js';
@@ -47,6 +48,11 @@ export async function loadRepository(root: string, paths?: readonly string[], en
   }
   // With `env`, secrets files are decrypted when it holds an age key; without, only their form is checked.
   problems.push(...(await crossChecks(root, platforms, spaces, env)));
+  // The repository-wide settings are checked with the whole repository, not for chosen paths.
+  if (paths === undefined && existsSync(join(root, REPO_CONFIG_FILE))) {
+    files.push(REPO_CONFIG_FILE);
+    problems.push(...checkRepoConfig(root).problems);
+  }
   if (paths !== undefined) {
     const wanted = new Set(chosen);
     problems = problems.filter((p) => wanted.has(p.file) || !files.includes(p.file));

@@ -10,7 +10,7 @@ import {
   type TerraformRemoteState,
   type TerraformStack,
 } from 'cdktf';
-import type { ResolvedStateBackend } from './repo-config.js';
+import type { ResolvedStateBackend } from '../config/repo-config.js';
 
 /**
  * Where each stack keeps its state: one key per stack in the backend myt.yaml chose. Backend

@@ -1,5 +1,5 @@
 import { MytError } from '../errors.js';
-import type { ResolvedStateBackend } from './repo-config.js';
+import type { ResolvedStateBackend } from '../config/repo-config.js';
 import { secretField, type SecretsReader } from './secrets-reader.js';
 import type { CredentialSource } from './stacks.js';
 

@@ -1,7 +1,7 @@
 import type { SpawnFn } from './terraform/run-process.js';
 import { runStack, type StackRunResult } from './apply-stack.js';
 import { backendEnv, mergeEnv, providerEnv } from './credentials.js';
-import type { ResolvedStateBackend } from './repo-config.js';
+import type { ResolvedStateBackend } from '../config/repo-config.js';
 import type { SecretsModule } from './secrets-reader.js';
 import type { SynthesizedStack } from './stacks.js';
 import type { TerraformBinary } from './terraform/find-binary.js';

@@ -4,7 +4,7 @@ import { loadRepository, type Repository } from '../config/repository.js';
 import { MytError } from '../errors.js';
 import { localStateDir, type StateLocation } from './backend.js';
 import { readPublicKeys } from './public-keys.js';
-import { loadRepoConfig, type ResolvedRepoConfig } from './repo-config.js';
+import { loadRepoConfig, type ResolvedRepoConfig } from '../config/repo-config.js';
 import type { SecretsReader } from './secrets-reader.js';
 import { buildStacks, platformsWithStacks, writeStacks, type SynthesizedStack } from './stacks.js';
 

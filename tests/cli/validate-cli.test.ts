@@ -79,6 +79,13 @@ describe('myt validate', () => {
     expect(run.stdout).toContain('--format text|json');
   });
 
+  it('checks myt.yaml with the rest of the repository', async () => {
+    const root = tempRepo({ ...SECRET, 'platforms/solo.yaml': SSH_PLATFORM, 'myt.yaml': 'state:\n  backend: s3\n  bucket: UPPER\n  region: eu-west-1\n' });
+    const run = await runMyt(['validate'], root);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('myt.yaml:3:11: error: state.bucket: must be an S3 bucket name\n1 problem in 1 file (2 files checked)\n');
+  });
+
   it('finds the repository root from a subfolder', async () => {
     const root = tempRepo({ ...SECRET, 'platforms/solo.yaml': SSH_PLATFORM, 'platforms/deep/er/.keep': '' });
     const run = await runMyt(['validate'], join(root, 'platforms/deep/er'));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MytError } from '../../src/errors.js';
-import { loadRepoConfig } from '../../src/infra/repo-config.js';
+import { loadRepoConfig } from '../../src/config/repo-config.js';
 
 let root: string;
 const write = (text: string) => writeFileSync(join(root, 'myt.yaml'), text);
