@@ -99,11 +99,24 @@ export class Pipeline {
       // One output keeps the message's key; several get `${key}#${index}` unless the script gave an
       // item an id of its own (one that is not just the input's id copied along).
       const id = !many ? (own ?? key) : own !== undefined && own !== inputId ? own : `${key}#${i}`;
-      const prepared = this.toRecord(item, message, id, delivery);
+      const prepared = this.checkedRecord(item, message, id, delivery);
       if (!prepared.ok) return { ...prepared, reason: many ? `item ${i}: ${prepared.reason}` : prepared.reason };
       records.push(...prepared.records);
     }
     return { ok: true, records };
+  }
+
+  /**
+   * toRecord, with anything it throws turned into a dead letter: a script can return values the
+   * checks cannot even inspect (a BigInt, a circular object), and one such message must not stall
+   * its whole batch.
+   */
+  private checkedRecord(item: DeviceMessage, original: DeviceMessage, id: string, delivery: Delivery): Prepared {
+    try {
+      return this.toRecord(item, original, id, delivery);
+    } catch (err) {
+      return { ok: false, reason: `the script returned a value that cannot be stored: ${(err as Error).message}`.slice(0, 500), stage: 'script' };
+    }
   }
 
   /** Writes records; a record the database refuses is isolated by halving and reported by index. */

@@ -131,6 +131,17 @@ export class Processor {
     let acked = false;
     try {
       acked = await this.processBatch(batch, previous);
+    } catch (err) {
+      // Unexpected: hand the batch back to the broker now rather than leave it unacknowledged
+      // (and the prefetch window shrinking) until the connection drops.
+      this.log.error('batch failed; returning its messages to the queue', { error: (err as Error).message });
+      for (const r of batch) {
+        try {
+          if (r.session === this.consumer.current) r.session.channel.nack(r.message, false, true);
+        } catch {
+          // the channel is gone: the broker requeues them itself
+        }
+      }
     } finally {
       if (!acked) for (const r of batch) r.session.ackGap = true;
       done();

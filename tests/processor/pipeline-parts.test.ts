@@ -126,3 +126,29 @@ describe('templates/processor/script.ts (the starter script users copy)', () => 
     await expect(bundleProcessor({ outfile: out, script })).resolves.toMatchObject({ outfile: out });
   });
 });
+
+describe('a script output the checks cannot inspect', () => {
+  it('is dead-lettered alone; the rest of its batch is stored (writer: a FAKE that records batches)', async () => {
+    const { Pipeline } = await import('../../processor/src/pipeline.js');
+    const { createMetrics } = await import('../../processor/src/metrics.js');
+    const { silentLogger } = await import('../../processor/src/log.js');
+    // The fake stands in for the Writer interface (processor/src/writers/writer.ts): write() stores
+    // a batch or throws; nothing here needs a database.
+    const written: string[] = [];
+    const writer = {
+      start: () => Promise.resolve(),
+      write: (records: readonly { id: string }[]) => (written.push(...records.map((r) => r.id)), Promise.resolve()),
+      isPermanent: () => false,
+      ping: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    // BigInt cannot go through JSON: the schema checks throw on it.
+    const script: ScriptFunction = (m) => (m.id === 'b' ? { ...m, data: { v: 2n } } : m);
+    const pipeline = new Pipeline({ engine: 'timescaledb', schema: { m: { v: 'bigint' } }, writer, script, scriptTimeoutMs: 100, retryMaxMs: 10, log: silentLogger, metrics: createMetrics(() => Promise.resolve(null)) });
+    const body = (id: string) => delivery(JSON.stringify({ measurement: 'm', sensor: 's', id, data: { v: 1 } }));
+    const outcomes = await pipeline.process([body('a'), body('b'), body('c')], () => false);
+    expect(outcomes?.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored']);
+    expect(outcomes?.[1]).toMatchObject({ stage: 'script', reason: expect.stringContaining('cannot be stored') as string });
+    expect(written).toEqual(['a', 'c']);
+  });
+});
