@@ -33,7 +33,7 @@ export function parseSource(bytes: Uint8Array): ParsedFile {
   } catch {
     return failure(START, 'not a text file: expected UTF-8 YAML, found binary data');
   }
-  const deep = tooDeep(text);
+  const deep = flowDepthProblem(text);
   if (deep !== undefined) return failure(deep, `nesting is deeper than ${MAX_FLOW_DEPTH} levels of [ ] or { }: not a declaration`);
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
@@ -65,7 +65,7 @@ export function parseSource(bytes: Uint8Array): ParsedFile {
  * Where '['/'{' nesting first passes MAX_FLOW_DEPTH. Brackets inside quoted strings count too, so
  * this over-estimates; no real declaration comes near the limit either way.
  */
-function tooDeep(text: string): Position | undefined {
+export function flowDepthProblem(text: string): Position | undefined {
   let depth = 0;
   let line = 1;
   let lineStart = 0;

@@ -1,6 +1,7 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { MAX_FILE_BYTES } from '../config/yaml-source.js';
 import { MytError } from '../errors.js';
 import { findAgeIdentities, recipientOf, type AgeIdentities } from './age-keys.js';
 import { realSopsBinary, type SopsBinary } from './sops-binary.js';
@@ -36,8 +37,11 @@ export function formatFor(label: string): SopsFormat {
 
 export async function readText(path: string, label: string): Promise<string> {
   try {
+    // Secrets files are small; a huge one is a mistake or an attack, refused before it is read.
+    if ((await stat(path)).size > MAX_FILE_BYTES) throw new MytError(`${label}: larger than 1 MiB, which no secrets file needs`);
     return await readFile(path, 'utf8');
   } catch (err) {
+    if (err instanceof MytError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new MytError(code === 'ENOENT' ? `${label}: no such file` : `${label}: cannot be read (${code ?? 'error'})`);
   }

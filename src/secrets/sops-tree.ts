@@ -1,3 +1,4 @@
+import { flowDepthProblem } from '../config/yaml-source.js';
 import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, Document, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
 
 /**
@@ -42,6 +43,8 @@ export function parseTree(text: string, format: SopsFormat): MapTree {
   }
   // JSON is parsed by the YAML parser too: JSON.parse would move integer-like keys to the front,
   // and the MAC depends on the order written.
+  const deep = flowDepthProblem(text);
+  if (deep) throw new TreeSyntaxError(`nested more than 100 levels deep at line ${deep.line}`);
   const docs = parseAllDocuments(text, { uniqueKeys: true });
   if (!Array.isArray(docs)) throw new TreeSyntaxError('not a YAML document');
   if (docs.length !== 1) throw new TreeSyntaxError(docs.length === 0 ? 'the file is empty' : 'several YAML documents in one file are not supported');
@@ -55,7 +58,9 @@ export function parseTree(text: string, format: SopsFormat): MapTree {
 
 function fromNode(node: unknown, doc: Document.Parsed, format: SopsFormat, depth: number): Tree {
   if (depth > 100) throw new TreeSyntaxError('nested more than 100 levels deep');
-  if (isAlias(node)) return fromNode(node.resolve(doc), doc, format, depth + 1);
+  // sops writes every value out in full, so a secrets file with aliases was edited by hand; refusing
+  // them also rules out alias bombs (a few hundred bytes expanding without end).
+  if (isAlias(node)) throw new TreeSyntaxError(`YAML aliases (*${node.source}) are not supported in secrets files: write the value out`);
   if (isMap(node)) {
     const entries: [string, Tree][] = [];
     for (const pair of node.items) {
