@@ -139,9 +139,10 @@ export class InfluxWriter implements Writer {
   isPermanent(err: unknown): boolean {
     if (err instanceof InfluxRecordError) return true;
     // 400 = the server refused the points themselves (field type conflict, bad value); a partial
-    // write also answers 400, and re-writing the accepted points is harmless.
+    // write also answers 400, and re-writing the accepted points is harmless. 413 = the body is
+    // too large: a smaller batch is the cure, and retrying the same one never is.
     const status = (err as { res?: { statusCode?: number } }).res?.statusCode;
-    return status === 400;
+    return status === 400 || status === 413;
   }
 
   async ping(): Promise<void> {

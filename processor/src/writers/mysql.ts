@@ -18,7 +18,9 @@ const MYSQL_TYPES: Record<FieldType, string> = {
 
 // Errors caused by a value (retrying cannot help): out of range, truncated, bad date, bad integer,
 // too long, NULL in NOT NULL, invalid JSON (MySQL), CHECK failed (MariaDB's JSON_VALID).
-const DATA_ERRNOS = new Set([1048, 1264, 1265, 1292, 1366, 1406, 3140, 4025]);
+// 1153 (packet larger than max_allowed_packet) is the batch's size, not an outage: halving it is
+// the cure, and a single record that is still too large is dead-lettered.
+const DATA_ERRNOS = new Set([1048, 1153, 1264, 1265, 1292, 1366, 1406, 3140, 4025]);
 
 export interface MysqlWriterOptions {
   readonly url: string;
