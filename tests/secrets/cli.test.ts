@@ -98,11 +98,28 @@ describe('myt secrets', () => {
     await writeNewSecrets(repo.root, 'secrets/a.enc.yaml', { user: 'u-name', password: 'printed-on-request' });
     const r = await myt(['secrets', 'decrypt', 'secrets/a.enc.yaml'], envWithKey(key.identity));
     expect(r).toEqual({ code: 0, out: 'user: u-name\npassword: printed-on-request\n', err: '' });
-    const o = await myt(['secrets', 'decrypt', 'secrets/a.enc.yaml', '--out', 'plain.yaml'], envWithKey(key.identity));
+    const outside = join(mkdtempSync(join(tmpdir(), 'myt-plain-')), 'plain.yaml');
+    const o = await myt(['secrets', 'decrypt', 'secrets/a.enc.yaml', '--out', outside], envWithKey(key.identity));
     expect(o.code).toBe(0);
     expect(o.out).toBe('');
     expect(o.err).toMatch(/^warning: wrote the decrypted secrets of secrets\/a\.enc\.yaml to .*plain\.yaml in plain text/);
-    expect(statSync(join(repo.root, 'plain.yaml')).mode & 0o777).toBe(0o600);
+    expect(statSync(outside).mode & 0o777).toBe(0o600);
+    rmSync(outside);
+  });
+
+  it('decrypt --out refuses a file inside the repository and an existing file', async () => {
+    repo = tempRepo([key.recipient]);
+    await writeNewSecrets(repo.root, 'secrets/a.enc.yaml', { password: 'never-on-disk' });
+    const inRepo = await myt(['secrets', 'decrypt', 'secrets/a.enc.yaml', '--out', 'plain.yaml'], envWithKey(key.identity));
+    expect(inRepo.code).toBe(1);
+    expect(inRepo.err).toContain('is inside the repository');
+    expect(existsSync(join(repo.root, 'plain.yaml'))).toBe(false);
+    const taken = join(mkdtempSync(join(tmpdir(), 'myt-plain-')), 'taken.yaml');
+    writeFileSync(taken, 'keep me\n');
+    const over = await myt(['secrets', 'decrypt', 'secrets/a.enc.yaml', '--out', taken], envWithKey(key.identity));
+    expect(over.code).toBe(1);
+    expect(over.err).toContain('exists already');
+    rmSync(taken);
   });
 
   it('has --help, and rejects an unknown action as a usage error', async () => {

@@ -1,6 +1,6 @@
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { findRepoRoot } from '../../config/find-root.js';
-import { UsageError } from '../../errors.js';
+import { MytError, UsageError } from '../../errors.js';
 import { decryptToText, editSecrets, encryptInPlace, fileRef, initSecrets } from '../../secrets/operations.js';
 import { writeFile } from 'node:fs/promises';
 import { parseCommandArgs, type Command } from '../command.js';
@@ -28,7 +28,8 @@ Options:
   --root DIR       repository root (default: the nearest folder upwards with myt.yaml,
                    platforms/ or .git)
   --key-file PATH  init: where to append the private key
-  --out PATH       decrypt: write the plaintext to PATH instead (it will be on disk: avoid)
+  --out PATH       decrypt: write the plaintext to a new file outside the repository (it will be
+                   on disk: avoid)
   -h, --help       show this help
 `;
 
@@ -80,7 +81,18 @@ export const secretsCommand: Command = {
           ctx.stdout(text);
         } else {
           const out = resolve(ctx.cwd, values.out);
-          await writeFile(out, text, { mode: 0o600 });
+          // Plain text inside the repository is one `git add` from being committed; and never
+          // overwrite a file (it could be the encrypted original itself).
+          const inside = relative(root, out);
+          if (!inside.startsWith('..') && !isAbsolute(inside)) {
+            throw new MytError(`--out ${values.out} is inside the repository: write decrypted secrets outside it (or use 'myt secrets edit')`);
+          }
+          try {
+            await writeFile(out, text, { mode: 0o600, flag: 'wx' });
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new MytError(`--out ${values.out} exists already: choose a new file`);
+            throw err;
+          }
           ctx.stderr(`warning: wrote the decrypted secrets of ${ref.label} to ${out} in plain text; delete it when done, and never commit it\n`);
         }
         return 0;
