@@ -19,7 +19,10 @@ export function annotate(reporter: Reporter, problems: readonly Problem[]): void
   }
 }
 
-/** A Markdown table cell: pipes and line breaks would break the table. */
+/**
+ * Text for a job-summary table cell. core.summary writes cells into raw HTML, and problem messages
+ * quote what the user wrote, so markup must be escaped or a pull request could inject HTML.
+ */
 export function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/\r?\n/g, ' ');
 }

@@ -47,6 +47,14 @@ describe.skipIf(!existsSync(MAIN))('the validate action (built by `npm run build
     expect(run.summary).toContain('<td>platforms/p.yaml:12:13</td>');
   });
 
+  it('escapes what the user wrote in the job summary, which is HTML', async () => {
+    const root = tempRepo({ ...SECRET, 'platforms/p.yaml': SSH_PLATFORM.replace('engine: influxdb', 'engine: "<img src=x onerror=alert(1)>"') });
+    const run = await runAction(root);
+    expect(run.code).toBe(1);
+    expect(run.summary).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(run.summary).not.toContain('<img');
+  });
+
   it('passes and says so when every declaration is valid', async () => {
     const root = tempRepo({ ...SECRET, 'platforms/p.yaml': SSH_PLATFORM });
     const run = await runAction(root);
