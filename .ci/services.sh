@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 missing=()
 [ -x /usr/bin/influxd ] || missing+=(influxdb influxdb-client)
-[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -q
