@@ -70,11 +70,18 @@ export function terraformEnv(parent: NodeJS.ProcessEnv, credentials: Record<stri
 /** The Terraform CLI, driven one command at a time in one stack's working folder. */
 export class TerraformRunner {
   private readonly timeoutMs: number;
-  private readonly graceMs: number;
 
   constructor(private readonly options: RunnerOptions) {
     this.timeoutMs = options.timeoutMs ?? 30 * 60_000;
-    this.graceMs = options.graceMs ?? 30_000;
+  }
+
+  /**
+   * How long Terraform may take to stop after SIGINT. During apply and destroy it is waiting for cloud
+   * calls in flight (a VM can take minutes) before it writes state: killing it sooner would leave
+   * resources that exist but are missing from the state, so those get ten minutes.
+   */
+  private graceFor(command: string): number {
+    return this.options.graceMs ?? (command === 'apply' || command === 'destroy' ? 10 * 60_000 : 30_000);
   }
 
   async init(): Promise<void> {
@@ -126,7 +133,7 @@ export class TerraformRunner {
         captureStdout: capture,
         onLine: (line) => log(line),
         timeoutMs: this.timeoutMs,
-        graceMs: this.graceMs,
+        graceMs: this.graceFor(command),
         spawn: this.options.spawn,
         signals: this.options.signals,
       });
