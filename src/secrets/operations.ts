@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { MytError } from '../errors.js';
 import { defaultKeysFile, generateAgeKeyPair, keysFileText } from './age-keys.js';
 import { registerLeaves } from './masking.js';
 import { isPublicField } from './shapes.js';
+import { DEMO_RECIPIENT } from './demo-key.js';
 import { SOPS_CONFIG, sopsConfigText } from './sops-config.js';
 import { encryptForRepo, encryptForRepoWithRule, formatFor, hasSopsMetadata, openSopsFile, parseFile, readText, reencrypt, writeEncrypted, type StoreOptions } from './sops-store.js';
 import { emitTree, fromPlain, toPlain, type MapTree } from './sops-tree.js';
@@ -143,6 +144,8 @@ export interface InitResult {
   readonly keyFile: string;
   /** Whether `.sops.yaml` was written (false when one was there already). */
   readonly wroteConfig: boolean;
+  /** Whether the existing `.sops.yaml` named the demo recipient, now replaced by the new one. */
+  readonly replacedDemo: boolean;
 }
 
 /**
@@ -162,7 +165,11 @@ export async function initSecrets(root: string, env: NodeJS.ProcessEnv, keyFile?
   const config = join(root, SOPS_CONFIG);
   const wroteConfig = !existsSync(config);
   if (wroteConfig) await writeFile(config, sopsConfigText([pair.recipient]));
-  return { recipient: pair.recipient, keyFile: target, wroteConfig };
+  // A repository started from the examples encrypts to the public demo key: the new key takes its place.
+  const existing = wroteConfig ? '' : await readFile(config, 'utf8');
+  const replacedDemo = existing.includes(DEMO_RECIPIENT);
+  if (replacedDemo) await writeFile(config, existing.split(DEMO_RECIPIENT).join(pair.recipient));
+  return { recipient: pair.recipient, keyFile: target, wroteConfig, replacedDemo };
 }
 
 /** Where `myt keys` keeps the SSH key pair named NAME (a cloud platform's VM key uses the platform's name). */

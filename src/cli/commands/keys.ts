@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { findRepoRoot } from '../../config/find-root.js';
 import { MytError, UsageError } from '../../errors.js';
 import { readSecrets } from '../../secrets/index.js';
+import { demoKeyWarning } from '../../secrets/demo-key.js';
 import { generateKeys, sshKeyFile } from '../../secrets/operations.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
@@ -44,7 +45,7 @@ export const keysCommand: Command = {
     if (action === 'generate') {
       const r = await generateKeys(root, name, values.force === true);
       ctx.stdout(`${r.publicKey}\n`);
-      ctx.stderr(`wrote ${r.file} (encrypted); the public key is above\n`);
+      ctx.stderr(`wrote ${r.file} (encrypted); the public key is above\n${demoKeyWarning(root) ?? ''}`);
       return 0;
     }
     const file = sshKeyFile(name);

@@ -1,6 +1,7 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import { findRepoRoot } from '../../config/find-root.js';
 import { MytError, UsageError } from '../../errors.js';
+import { demoKeyWarning } from '../../secrets/demo-key.js';
 import { decryptToText, editSecrets, encryptInPlace, fileRef, initSecrets } from '../../secrets/operations.js';
 import { writeFile } from 'node:fs/promises';
 import { parseCommandArgs, type Command } from '../command.js';
@@ -59,7 +60,11 @@ export const secretsCommand: Command = {
         ctx.stderr(
           [
             `The public key (above) is the age recipient; the private key was appended to ${r.keyFile} (mode 0600).`,
-            r.wroteConfig ? `Wrote .sops.yaml: files under secrets/ are encrypted to this recipient.` : `.sops.yaml exists already: add ${r.recipient} to the age recipients of its rules, then re-encrypt each file with 'sops updatekeys'.`,
+            r.wroteConfig
+              ? `Wrote .sops.yaml: files under secrets/ are encrypted to this recipient.`
+              : r.replacedDemo
+                ? `Replaced the public demo recipient in .sops.yaml with this one. Files already encrypted to the demo key (the examples under secrets/) stay readable by anyone: re-create yours ('myt secrets edit', 'myt keys generate --force') and delete the examples.`
+                : `.sops.yaml exists already: add ${r.recipient} to the age recipients of its rules, then re-encrypt each file with 'sops updatekeys'.`,
             `In GitHub, set the repository secret SOPS_AGE_KEY to the private key line (AGE-SECRET-KEY-1…) from ${r.keyFile},`,
             `for example: grep AGE-SECRET-KEY ${r.keyFile} | tail -n 1 | gh secret set SOPS_AGE_KEY`,
             `Keep a copy of the private key somewhere safe: without it the secrets cannot be decrypted.`,
@@ -71,7 +76,7 @@ export const secretsCommand: Command = {
       case 'encrypt': {
         const ref = needFile();
         const r = await encryptInPlace(root, ref);
-        ctx.stderr(`encrypted ${ref.label} for ${r.recipients} age recipient${r.recipients === 1 ? '' : 's'}\n`);
+        ctx.stderr(`encrypted ${ref.label} for ${r.recipients} age recipient${r.recipients === 1 ? '' : 's'}\n${demoKeyWarning(root) ?? ''}`);
         return 0;
       }
       case 'decrypt': {
@@ -100,7 +105,7 @@ export const secretsCommand: Command = {
       case 'edit': {
         const ref = needFile();
         const result = await editSecrets(root, ref, { env: ctx.env, warn: ctx.stderr, retries: ctx.interactive ? 3 : 0 });
-        ctx.stderr(result === 'unchanged' ? `${ref.label}: no change\n` : `${ref.label}: ${result === 'created' ? 'created' : 're-encrypted'}\n`);
+        ctx.stderr(result === 'unchanged' ? `${ref.label}: no change\n` : `${ref.label}: ${result === 'created' ? 'created' : 're-encrypted'}\n${demoKeyWarning(root) ?? ''}`);
         return 0;
       }
       case undefined:
