@@ -31,13 +31,16 @@ export function registerSecret(value: string): void {
   }
 }
 
-/** Registers every string and number leaf of a decrypted document, except the keys given. */
-export function registerLeaves(value: unknown, skipKeys: (key: string) => boolean = () => false): void {
+/** Registers every string and number leaf of a decrypted document, except at the paths `skip` names. */
+export function registerLeaves(value: unknown, skip: (path: readonly string[]) => boolean = () => false, path: readonly string[] = []): void {
   if (typeof value === 'string') registerSecret(value);
   else if (typeof value === 'number' || typeof value === 'bigint') registerSecret(String(value));
-  else if (Array.isArray(value)) for (const item of value) registerLeaves(item, skipKeys);
+  else if (Array.isArray(value)) for (const item of value) registerLeaves(item, skip, path);
   else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) if (!skipKeys(k)) registerLeaves(v, skipKeys);
+    for (const [k, v] of Object.entries(value)) {
+      const at = [...path, k];
+      if (!skip(at)) registerLeaves(v, skip, at);
+    }
   }
 }
 

@@ -16,13 +16,15 @@ export const SHAPE_SUMMARY: Record<SecretUse, string> = {
 };
 
 /**
- * Fields that identify rather than protect (a public key, a service account's e-mail and project):
- * they legitimately appear in plans and infrastructure, so they are not registered for masking.
+ * Fields that identify rather than protect (an SSH public key, a service account's e-mail and
+ * project): they legitimately appear in plans and infrastructure, so they are not registered for
+ * masking. Only at these places: a broker user named `type` keeps its password masked.
  */
-const PUBLIC_FIELDS = new Set(['publicKey', 'client_email', 'client_id', 'project_id', 'type', 'auth_uri', 'token_uri', 'auth_provider_x509_cert_url', 'client_x509_cert_url', 'universe_domain']);
+const PUBLIC_SERVICE_ACCOUNT_FIELDS = new Set(['client_email', 'client_id', 'project_id', 'type', 'auth_uri', 'token_uri', 'auth_provider_x509_cert_url', 'client_x509_cert_url', 'universe_domain']);
 
-export function isPublicField(key: string): boolean {
-  return PUBLIC_FIELDS.has(key);
+export function isPublicField(path: readonly string[]): boolean {
+  if (path.length === 1) return path[0] === 'publicKey';
+  return path.length === 2 && path[0] === 'serviceAccountKey' && PUBLIC_SERVICE_ACCOUNT_FIELDS.has(path[1]!);
 }
 
 /** RabbitMQ accepts almost any user name; MyT keeps to names safe in URLs, shells and configs. */

@@ -58,3 +58,17 @@ describe('masking', () => {
     expect(maskSecrets('pw=masked-password-value item=masked-list-item pin=123456')).toBe('pw=*** item=*** pin=***');
   });
 });
+
+describe('which decrypted values stay unmasked', () => {
+  afterEach(() => resetSecretRegistry());
+
+  it('only public identifiers at their own places: a broker user named like one keeps its password masked', async () => {
+    const { registerLeaves } = await import('../../src/secrets/masking.js');
+    const { isPublicField } = await import('../../src/secrets/shapes.js');
+    registerLeaves({ users: { type: 'broker-password-1', publicKey: 'broker-password-2' } }, isPublicField);
+    registerLeaves({ privateKey: 'PRIVATE-KEY-TEXT', publicKey: 'ssh-ed25519 AAAAPUBLIC' }, isPublicField);
+    registerLeaves({ serviceAccountKey: { client_email: 'bot@proj.iam.example', private_key: 'GCP-PRIVATE' } }, isPublicField);
+    expect(maskSecrets('broker-password-1 broker-password-2 PRIVATE-KEY-TEXT GCP-PRIVATE')).toBe('*** *** *** ***');
+    expect(maskSecrets('ssh-ed25519 AAAAPUBLIC bot@proj.iam.example')).toBe('ssh-ed25519 AAAAPUBLIC bot@proj.iam.example');
+  });
+});
