@@ -2,6 +2,7 @@ import { CronExpressionParser } from 'cron-parser';
 import semver from 'semver';
 import validatePackageName from 'validate-npm-package-name';
 import type { Declared, Platform, Space } from './declared.js';
+import { platformKeyFile } from './key-file.js';
 import { problemAt, type Problem } from './problem.js';
 import { resolveRepoFile } from './repo-path.js';
 import { checkScript, relativeTo } from './script-check.js';
@@ -9,10 +10,6 @@ import { BUILT_IN_COLUMNS, isReservedWord } from './sql-names.js';
 import type { PathSegment } from './yaml-source.js';
 import type { SecretUse } from '../secrets/shapes.js';
 
-/** Where a cloud platform's VM SSH key lives; `myt keys generate NAME` writes it. */
-export function platformKeyFile(name: string): string {
-  return `secrets/keys/${name}.enc.yaml`;
-}
 
 /**
  * The checks a JSON Schema cannot express, over every schema-valid declaration at once:

@@ -42,7 +42,7 @@ export const COMMON_HELP = `  --root DIR          repository root (default: the 
                       (default: ${DEFAULT_OUT_DIR})`;
 
 export function rootAndOut(ctx: CliContext, values: { root?: string; out?: string }): { root: string; outDir: string } {
-  const root = values.root === undefined ? findRepoRoot(ctx.cwd) : resolve(ctx.cwd, values.root);
+  const root = findRepoRoot(ctx.cwd, values.root);
   const outDir = values.out === undefined ? resolve(root, DEFAULT_OUT_DIR) : resolve(ctx.cwd, values.out);
   return { root, outDir };
 }

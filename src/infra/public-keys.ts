@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Declared, Platform } from '../config/repository.js';
 import { MytError } from '../errors.js';
-import { platformKeyFile } from '../config/checks.js';
+import { platformKeyFile } from '../config/key-file.js';
 import { secretField, type SecretsReader } from './secrets-reader.js';
 
 /** One OpenSSH public key line: type, base64 body, optional comment (no line breaks). */

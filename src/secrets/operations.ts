@@ -6,6 +6,7 @@ import { MytError } from '../errors.js';
 import { defaultKeysFile, generateAgeKeyPair, keysFileText } from './age-keys.js';
 import { registerLeaves } from './masking.js';
 import { isPublicField } from './shapes.js';
+import { platformKeyFile } from '../config/key-file.js';
 import { DEMO_RECIPIENT } from './demo-key.js';
 import { SOPS_CONFIG, sopsConfigText } from './sops-config.js';
 import { encryptForRepo, encryptForRepoWithRule, formatFor, hasSopsMetadata, openSopsFile, parseFile, readText, reencrypt, writeEncrypted, type StoreOptions } from './sops-store.js';
@@ -172,17 +173,13 @@ export async function initSecrets(root: string, env: NodeJS.ProcessEnv, keyFile?
   return { recipient: pair.recipient, keyFile: target, wroteConfig, replacedDemo };
 }
 
-/** Where `myt keys` keeps the SSH key pair named NAME (a cloud platform's VM key uses the platform's name). */
-export function sshKeyFile(name: string): string {
-  return `secrets/keys/${name}.enc.yaml`;
-}
 
 export const KEY_NAME = /^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/;
 
 /** `myt keys generate NAME`: an ed25519 key pair made in memory and written straight into a SOPS file. */
 export async function generateKeys(root: string, name: string, force: boolean, now?: Date): Promise<{ file: string; publicKey: string }> {
   if (!KEY_NAME.test(name)) throw new MytError(`'${name}' is not a valid name: lowercase letters, digits and '-', starting with a letter (a platform's name)`);
-  const file = sshKeyFile(name);
+  const file = platformKeyFile(name);
   if (!force && existsSync(join(root, file))) {
     throw new MytError(`${file} exists already: a new key would lock MyT out of a VM that trusts the old one. Pass --force to replace it`);
   }

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { findOnPath } from '../find-on-path.js';
 
 /**
  * The `sops` program, for files whose data key MyT cannot unwrap itself (AWS KMS, GCP KMS, PGP,
@@ -15,19 +14,7 @@ export interface SopsBinary {
 }
 
 export const realSopsBinary: SopsBinary = {
-  find(env) {
-    for (const dir of (env.PATH ?? '').split(delimiter)) {
-      if (!dir) continue;
-      const candidate = join(dir, 'sops');
-      try {
-        accessSync(candidate, constants.X_OK);
-        return candidate;
-      } catch {
-        // not here
-      }
-    }
-    return undefined;
-  },
+  find: (env) => findOnPath('sops', env),
   decrypt(sops, file, env) {
     return new Promise((resolve, reject) => {
       execFile(sops, ['--decrypt', '--output-type', 'json', file], { env, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {

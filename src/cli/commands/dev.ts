@@ -114,7 +114,7 @@ export function makeDevCommand(deps: DevDeps = {}): Command {
       const name = positionals[0]!;
       const port = values['metrics-port'] ?? '9464';
       if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535) throw new UsageError(`dev: --metrics-port must be a port number (got '${port}')`);
-      const root = values.root === undefined ? findRepoRoot(ctx.cwd) : resolve(ctx.cwd, values.root);
+      const root = findRepoRoot(ctx.cwd, values.root);
 
       const repo = await loadRepository(root, undefined, ctx.env);
       if (repo.problems.length > 0) {

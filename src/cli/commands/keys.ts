@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { findRepoRoot } from '../../config/find-root.js';
 import { MytError, UsageError } from '../../errors.js';
 import { readSecrets } from '../../secrets/index.js';
 import { demoKeyWarning } from '../../secrets/demo-key.js';
-import { generateKeys, sshKeyFile } from '../../secrets/operations.js';
+import { platformKeyFile } from '../../config/key-file.js';
+import { generateKeys } from '../../secrets/operations.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 
@@ -41,14 +42,14 @@ export const keysCommand: Command = {
     if (name === undefined) throw new UsageError(`keys ${action}: NAME is required`);
     if (values.force && action !== 'generate') throw new UsageError('keys: --force applies to generate only');
     if (values.private && action !== 'show') throw new UsageError('keys: --private applies to show only');
-    const root = values.root === undefined ? findRepoRoot(ctx.cwd) : resolve(ctx.cwd, values.root);
+    const root = findRepoRoot(ctx.cwd, values.root);
     if (action === 'generate') {
       const r = await generateKeys(root, name, values.force === true);
       ctx.stdout(`${r.publicKey}\n`);
       ctx.stderr(`wrote ${r.file} (encrypted); the public key is above\n${demoKeyWarning(root) ?? ''}`);
       return 0;
     }
-    const file = sshKeyFile(name);
+    const file = platformKeyFile(name);
     if (!existsSync(join(root, file))) throw new MytError(`${file} does not exist: make the key pair with 'myt keys generate ${name}'`);
     const data = await readSecrets(root, file, { env: ctx.env });
     if (typeof data.publicKey !== 'string' || typeof data.privateKey !== 'string') {

@@ -45,7 +45,7 @@ export const secretsCommand: Command = {
     });
     const [action, file, ...extra] = positionals;
     if (extra.length) throw new UsageError(`secrets: unexpected argument '${extra[0]}'`);
-    const root = values.root === undefined ? findRepoRoot(ctx.cwd) : resolve(ctx.cwd, values.root);
+    const root = findRepoRoot(ctx.cwd, values.root);
     const needFile = () => {
       if (file === undefined) throw new UsageError(`secrets ${action}: FILE is required`);
       return fileRef(root, ctx.cwd, file);

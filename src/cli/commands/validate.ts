@@ -33,7 +33,7 @@ export const validateCommand: Command = {
       root: { type: 'string' },
     });
     const format = oneOf('validate', 'format', values.format, ['text', 'json'] as const, 'text');
-    const root = values.root === undefined ? findRepoRoot(ctx.cwd) : resolve(ctx.cwd, values.root);
+    const root = findRepoRoot(ctx.cwd, values.root);
     const repo = await loadRepository(root, positionals.length ? positionals.map((p) => resolve(ctx.cwd, p)) : undefined, ctx.env);
     const shown = (file: string) => relative(ctx.cwd, join(root, file)) || file;
 

@@ -1,20 +1,9 @@
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { MytError } from '../../errors.js';
+import { findOnPath, isExecutableFile } from '../../find-on-path.js';
 
 export interface TerraformBinary {
   readonly path: string;
   readonly flavor: 'terraform' | 'tofu';
-}
-
-function isExecutableFile(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -27,12 +16,9 @@ export function findTerraform(env: NodeJS.ProcessEnv, isExecutable: (path: strin
     if (!isExecutable(chosen)) throw new MytError(`MYT_TERRAFORM is set to '${chosen}', which is not an executable file`);
     return { path: chosen, flavor: /tofu[^/\\]*$/.test(chosen) ? 'tofu' : 'terraform' };
   }
-  const dirs = (env.PATH ?? '').split(delimiter).filter(Boolean);
   for (const flavor of ['terraform', 'tofu'] as const) {
-    for (const dir of dirs) {
-      const path = join(dir, flavor);
-      if (isExecutable(path)) return { path, flavor };
-    }
+    const path = findOnPath(flavor, env, isExecutable);
+    if (path) return { path, flavor };
   }
   throw new MytError(
     'neither terraform nor tofu was found on the PATH: install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install) ' +
