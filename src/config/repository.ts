@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from
 import { join, relative, resolve } from 'node:path';
 import { crossChecks } from './checks.js';
 import { checkRepoConfig, REPO_CONFIG_FILE } from './repo-config.js';
+import { resolveRepoFile } from './repo-path.js';
 import type { Declared, Platform, Space } from './declared.js';
 import { byLocation, problemAt, START, type Problem } from './problem.js';
 import { validateAgainst, type SchemaName } from './schemas.js';
@@ -38,8 +39,11 @@ export async function loadRepository(root: string, paths?: readonly string[], en
   const platforms: Declared<Platform>[] = [];
   const spaces: Declared<Space>[] = [];
   let problems: Problem[] = [];
+  const discovered = new Set(all);
   for (const file of files) {
-    const loaded = loadFile(root, file);
+    // A link under platforms/ must not pull in a file from outside the repository.
+    const inside = discovered.has(file) ? resolveRepoFile(root, file) : undefined;
+    const loaded = inside?.ok === false ? { declared: [], problems: [problemAt(file, START, inside.message)] } : loadFile(root, file);
     problems.push(...loaded.problems);
     for (const d of loaded.declared) {
       if (d.doc.kind === 'Platform') platforms.push(d as Declared<Platform>);

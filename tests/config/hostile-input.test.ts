@@ -59,6 +59,17 @@ describe('hostile input gets one clear error, quickly', () => {
   });
 });
 
+describe('links', () => {
+  it('refuses a declaration under platforms/ that is a link to a file outside the repository', async () => {
+    const outside = tempRepo({ 'secret-notes.yaml': SSH_PLATFORM });
+    const root = tempRepo({ ...SECRET, 'platforms/.keep': '' });
+    symlinkSync(join(outside, 'secret-notes.yaml'), join(root, 'platforms/linked.yaml'));
+    const repo = await loadRepository(root);
+    expect(repo.problems).toEqual([{ file: 'platforms/linked.yaml', line: 1, col: 1, message: "'platforms/linked.yaml' is a link that leads outside the repository" }]);
+    expect(repo.platforms).toEqual([]);
+  });
+});
+
 describe('every problem is reported, not just the first', () => {
   it('reports three independent schema problems in one file', async () => {
     const text = SSH_PLATFORM.replace('name: solo', 'name: Solo').replace('engine: influxdb', 'engine: influx') + '  destroy: always\n';
