@@ -191,17 +191,7 @@ describe.skipIf(!haveTerraform)(`Terraform runner against the real Terraform CLI
     expect((error as TerraformError).message).toMatch(/timed out after 4 s/);
     expect(Date.now() - started).toBeLessThan(25_000);
     // the provisioner's sleep, a grandchild, is gone too (bounded wait)
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    let alive = true;
-    for (let i = 0; i < 50 && alive; i++) {
-      try {
-        process.kill(pid, 0);
-        await new Promise((res) => setTimeout(res, 100));
-      } catch {
-        alive = false;
-      }
-    }
-    expect(alive).toBe(false);
+    expect(await goneWithin5s(Number(readFileSync(pidFile, 'utf8').trim()))).toBe(true);
   });
 
   it('passes an interrupt on to Terraform, which stops with its whole process group', async () => {
@@ -220,17 +210,7 @@ describe.skipIf(!haveTerraform)(`Terraform runner against the real Terraform CLI
     expect(error.result.interrupted).toBe(true);
     expect(error.message).toMatch(/terraform apply was interrupted and stopped/);
     expect(signals.listenerCount('SIGINT')).toBe(0);
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    let alive = true;
-    for (let i = 0; i < 50 && alive; i++) {
-      try {
-        process.kill(pid, 0);
-        await new Promise((res) => setTimeout(res, 100));
-      } catch {
-        alive = false;
-      }
-    }
-    expect(alive).toBe(false);
+    expect(await goneWithin5s(Number(readFileSync(pidFile, 'utf8').trim()))).toBe(true);
   });
 
   it('masks secrets in streamed lines and in the error it raises', async () => {
@@ -275,6 +255,20 @@ describe.skipIf(!haveTerraform)(`Terraform runner against the real Terraform CLI
     expect(env).not.toMatch(/UNRELATED_SECRET/);
   });
 });
+
+
+/** Whether the process is gone within 5 s (polled every 100 ms). */
+async function goneWithin5s(pid: number): Promise<boolean> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return false;
+}
 
 describe('finding the Terraform CLI', () => {
   it('finds terraform on the PATH, else tofu', () => {
