@@ -253,9 +253,10 @@ async function processorRate(sql: Sql, db: string, names: Names, bundle: string,
   await preload(names, N, `proc-${round}`);
   const port = await freePort();
   const counter = await sql.counter(db);
-  // MYT_BENCH_NODE_OPTIONS reaches the child (e.g. --cpu-prof) for profiling.
-  const extra = process.env.MYT_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.MYT_BENCH_NODE_OPTIONS } : undefined;
-  const child = startChild(bundle, processorEnv(names, { engine: sql.name, dbUrl: sql.url(db), schema: SCHEMA, port, extra }));
+  // MYT_BENCH_NODE_ARGS are passed to the child's node for profiling, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
+  // (Node 20 refuses --cpu-prof in NODE_OPTIONS).
+  const nodeArgs = process.env.MYT_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = startChild(bundle, processorEnv(names, { engine: sql.name, dbUrl: sql.url(db), schema: SCHEMA, port }), nodeArgs);
   let rss = 0;
   const sampler = setInterval(() => {
     try {

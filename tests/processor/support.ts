@@ -194,8 +194,8 @@ export interface Child {
 }
 
 /** Runs a bundled processor as a child process (so a test can kill -9 it). */
-export function startChild(bundle: string, env: NodeJS.ProcessEnv): Child {
-  const child = spawn(process.execPath, [bundle], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startChild(bundle: string, env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): Child {
+  const child = spawn(process.execPath, [...nodeArgs, bundle], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   child.stdout.on('data', (d: Buffer) => logs.push(d.toString()));
   child.stderr.on('data', (d: Buffer) => logs.push(d.toString()));
