@@ -33,6 +33,16 @@ export interface Row {
   readonly fields: Record<string, unknown>;
 }
 
+/** A SQL table row (columns ts, sensor, msg_id and the fields) as the suite compares it; NULL fields left out. */
+export function sqlRow({ ts, sensor, msg_id, ...fields }: Record<string, unknown>): Row {
+  return {
+    ts: (ts as Date).getTime(),
+    sensor: sensor as string | null,
+    msgId: msg_id as string,
+    fields: Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null)),
+  };
+}
+
 export interface EngineAdapter {
   readonly engine: 'timescaledb' | 'mysql' | 'influxdb';
   readonly dbUrl: (db: string) => string;

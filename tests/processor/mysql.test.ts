@@ -1,6 +1,6 @@
 // The processor against the real MariaDB here (the mysql engine; MariaDB speaks the same protocol).
 import mysql from 'mysql2/promise';
-import { engineSuite } from './engine-suite.js';
+import { engineSuite, sqlRow } from './engine-suite.js';
 import { ensureMariadb, sleep, stopMariadb } from './support.js';
 
 const url = (db: string) => `mysql://root@127.0.0.1:3306/${db}`;
@@ -20,12 +20,7 @@ engineSuite({
   dbUrl: url,
   rows: async (db, measurement, sensor) => {
     const rows = await query<Record<string, unknown>>(db, `SELECT * FROM ${mysql.escapeId(measurement)} WHERE sensor = ?`, [sensor]);
-    return rows.map(({ ts, sensor: s, msg_id, ...fields }) => ({
-      ts: (ts as Date).getTime(),
-      sensor: s as string | null,
-      msgId: msg_id as string,
-      fields: Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null)),
-    }));
+    return rows.map(sqlRow);
   },
   count: async (db, measurement, sensor) => {
     const [row] = await query<{ rows: number; distinct: number }>(

@@ -2,7 +2,7 @@
 // plain-PostgreSQL path (tables with UNIQUE (msg_id)); the hypertable path's dedupe SQL (the msg_id
 // ledger) is exercised on plain PostgreSQL in timescale-writer.test.ts, create_hypertable is not.
 import pg from 'pg';
-import { engineSuite } from './engine-suite.js';
+import { engineSuite, sqlRow } from './engine-suite.js';
 import { ensurePostgres, restartPostgres } from './support.js';
 
 const url = (db: string) => `postgres://postgres@127.0.0.1:5432/${db}`;
@@ -22,12 +22,7 @@ engineSuite({
   dbUrl: url,
   rows: async (db, measurement, sensor) => {
     const rows = await query<Record<string, unknown>>(db, `SELECT * FROM ${pg.escapeIdentifier(measurement)} WHERE sensor = $1`, [sensor]);
-    return rows.map(({ ts, sensor: s, msg_id, ...fields }) => ({
-      ts: (ts as Date).getTime(),
-      sensor: s as string | null,
-      msgId: msg_id as string,
-      fields: Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null)),
-    }));
+    return rows.map(sqlRow);
   },
   count: async (db, measurement, sensor) => {
     const [row] = await query<{ rows: number; distinct: number }>(
