@@ -36,7 +36,12 @@ function resolveInRepo(root: string, file: string): string {
  * Throws a MytError naming the file, and never holding secret material, on any failure.
  */
 export async function readSecrets(root: string, file: string, opts: ReadSecretsOptions = {}): Promise<Record<string, unknown>> {
-  const opened = await openSopsFile(resolveInRepo(root, file), file, opts);
+  return decryptAndRegister(resolveInRepo(root, file), file, opts);
+}
+
+/** The one place a decrypted document is turned into plain data and its values registered for masking. */
+async function decryptAndRegister(path: string, file: string, opts: Parameters<typeof openSopsFile>[2]): Promise<Record<string, unknown>> {
+  const opened = await openSopsFile(path, file, opts);
   const data = toPlain(opened.data) as Record<string, unknown>;
   registerLeaves(data, isPublicField);
   return data;
@@ -55,9 +60,7 @@ export async function checkSecretFile(root: string, file: string, use: SecretUse
     // Without a key, being a SOPS file is all that can be known; the metadata is read on decryption.
     const identities = await findAgeIdentities(env);
     if (identities.identities.length === 0) return [];
-    const opened = await openSopsFile(path, file, { env, identities, sops });
-    const data = toPlain(opened.data) as Record<string, unknown>;
-    registerLeaves(data, isPublicField);
+    const data = await decryptAndRegister(path, file, { env, identities, sops });
     return shapeProblems(use, data).map((p) => `${file}: ${p}`);
   } catch (err) {
     if (err instanceof MytError) return [err.message.startsWith(`${file}:`) ? err.message : `${file}: ${err.message}`];
