@@ -1,8 +1,10 @@
 // `myt dev <platform>`: the platform's processor, with its script, against the local services.
+import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeDevCommand } from '../../src/cli/commands/dev.js';
 import type { CliContext } from '../../src/cli/context.js';
+import { PROCESSOR_NODE_FLAGS } from '../../src/processor/node-flags.js';
 import { tempRepo } from '../helpers/temp-repo.js';
 import { Publisher, deleteBrokerObjects, freePort, uniqueNames, waitFor } from './support.js';
 
@@ -52,7 +54,12 @@ describe('myt dev', () => {
     const root = tempRepo({ 'platforms/lab.yaml': PLATFORM, 'processors/lab.ts': SCRIPT, 'secrets/ssh.enc.yaml': 'sops: {}\n' });
     const port = await freePort();
     let stop: (() => void) | undefined;
-    const command = makeDevCommand({ onStop: (s) => ((stop = s), () => (stop = undefined)) });
+    let started: string[] = [];
+    const command = makeDevCommand({
+      onStop: (s) => ((stop = s), () => (stop = undefined)),
+      // The real spawn, recording what it was asked to run.
+      spawn: (file, args, env) => ((started = args), spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })),
+    });
     const ctx = context(root, {
       PATH: process.env.PATH,
       MYT_EXCHANGE: names.exchange,
@@ -84,6 +91,9 @@ describe('myt dev', () => {
     expect(await running).toBe(0);
     expect(stop).toBeUndefined();
     expect(ctx.out.join('')).toMatch(/running the lab processor \(timescaledb, script processors\/lab\.ts\)/);
+    // The same memory caps as on the VM, ahead of the bundle.
+    expect(started.slice(0, PROCESSOR_NODE_FLAGS.length)).toEqual(PROCESSOR_NODE_FLAGS);
+    expect(started.at(-1)).toMatch(/processor\.mjs$/);
   }, 60_000);
 
   it('names the platforms there are when asked for one that does not exist', async () => {

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { createServer } from 'node:net';
 import amqp from 'amqplib';
 import { bundleProcessor } from '../../src/processor/bundle.js';
+import { PROCESSOR_NODE_FLAGS } from '../../src/processor/node-flags.js';
 
 const run = promisify(execFile);
 
@@ -193,9 +194,9 @@ export interface Child {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs a bundled processor as a child process (so a test can kill -9 it). */
+/** Runs a bundled processor as a child process (so a test can kill -9 it), with the flags it has on the VM. */
 export function startChild(bundle: string, env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): Child {
-  const child = spawn(process.execPath, [...nodeArgs, bundle], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...PROCESSOR_NODE_FLAGS, ...nodeArgs, bundle], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   child.stdout.on('data', (d: Buffer) => logs.push(d.toString()));
   child.stderr.on('data', (d: Buffer) => logs.push(d.toString()));
