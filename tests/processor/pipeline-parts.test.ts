@@ -11,6 +11,7 @@ import { bundleProcessor } from '../../src/processor/bundle.js';
 import template from '../../templates/processor/script.js';
 import { sqlLiteral } from '../../processor/src/writers/mysql.js';
 import { arrayLiteral } from '../../processor/src/writers/timescale.js';
+import { DuplicateGuard, type StoredRecord } from '../../processor/src/writers/writer.js';
 
 const delivery = (body: string, messageId?: string): Delivery => ({ body: Buffer.from(body), messageId, redelivered: false, receivedAt: 0 });
 
@@ -150,5 +151,35 @@ describe('a script output the checks cannot inspect', () => {
     expect(outcomes?.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored']);
     expect(outcomes?.[1]).toMatchObject({ stage: 'script', reason: expect.stringContaining('cannot be stored') as string });
     expect(written).toEqual(['a', 'c']);
+  });
+});
+
+describe('DuplicateGuard (when a SQL batch may skip the duplicate check)', () => {
+  const rec = (redelivered: boolean): StoredRecord => ({ id: 'x', measurement: 'm', sensor: null, ts: new Date(0), seq: 0, tsFromMessage: false, redelivered, fields: {} });
+  const duplicate = Object.assign(new Error('duplicate key'), { code: 'dup' });
+  const isDuplicate = (err: unknown) => (err as { code?: string }).code === 'dup';
+
+  it('tries plainly, repeats with the check on a duplicate, keeps checking for the hold time, then tries plainly again', async () => {
+    let clock = 0;
+    const guard = new DuplicateGuard(1000, () => clock);
+    const calls: boolean[] = [];
+    const failPlain = (checked: boolean) => (calls.push(checked), checked ? Promise.resolve() : Promise.reject(duplicate));
+    await guard.write([rec(false)], isDuplicate, failPlain);
+    expect(calls).toEqual([false, true]);
+    clock = 999;
+    await guard.write([rec(false)], isDuplicate, failPlain);
+    expect(calls).toEqual([false, true, true]);
+    clock = 1000;
+    await guard.write([rec(false)], isDuplicate, (checked) => (calls.push(checked), Promise.resolve()));
+    expect(calls).toEqual([false, true, true, false]);
+  });
+
+  it('checks redelivered batches straight away and passes other errors on without a second try', async () => {
+    const guard = new DuplicateGuard(1000, () => 0);
+    const calls: boolean[] = [];
+    await guard.write([rec(false), rec(true)], isDuplicate, (checked) => (calls.push(checked), Promise.resolve()));
+    expect(calls).toEqual([true]);
+    await expect(guard.write([rec(false)], isDuplicate, (checked) => (calls.push(checked), Promise.reject(new Error('down'))))).rejects.toThrow('down');
+    expect(calls).toEqual([true, false]);
   });
 });

@@ -89,6 +89,22 @@ describe('PostgreSQL writer (plain PostgreSQL: no timescaledb extension on this 
     expect(rows.map((r) => r.msg_id)).toEqual(['x1', 'x2', 'x3']);
   });
 
+  it('a batch repeating a stored id (not a redelivery) stores only the new rows: the plain INSERT fails whole and is repeated with the check', async () => {
+    const writer = new TimescaleWriter({ url: PG(names.db), schema: { d: { a: 'double' }, e: { a: 'double' } }, log: silentLogger });
+    await writer.start();
+    await writer.write([record('d1', { a: 1 }, undefined, 'd')]);
+    // Two tables: the failed plain INSERT also rolls back the transaction around both.
+    await writer.write([record('e1', { a: 1 }, undefined, 'e'), record('d1', { a: 9 }, undefined, 'd'), record('d2', { a: 2 }, undefined, 'd')]);
+    await writer.write([record('d2', { a: 9 }, undefined, 'd'), record('d3', { a: 3 }, undefined, 'd')]);
+    await writer.close();
+    expect(await pgRows(names.db, 'SELECT msg_id, a FROM d ORDER BY msg_id')).toEqual([
+      { msg_id: 'd1', a: 1 },
+      { msg_id: 'd2', a: 2 },
+      { msg_id: 'd3', a: 3 },
+    ]);
+    expect(await pgRows(names.db, 'SELECT msg_id FROM e')).toEqual([{ msg_id: 'e1' }]);
+  });
+
   it('isolates a record PostgreSQL refuses (a NUL character in text) and stores the rest of the batch', async () => {
     const writer = new TimescaleWriter({ url: PG(names.db), schema: { n: { note: 'text' } }, log: silentLogger });
     await writer.start();
@@ -122,6 +138,21 @@ describe('MySQL writer (MariaDB)', () => {
       { msg_id: 'r1', a: 1, b: null, c: null },
       { msg_id: 'r2', a: 2, b: 'hello', c: '9007199254740993' },
     ]);
+  });
+
+  it('a batch repeating a stored id (not a redelivery) stores only the new rows: the plain INSERT fails whole and is repeated with the check', async () => {
+    const writer = new MysqlWriter({ url: MY(names.db), schema: { d: { a: 'double' }, e: { a: 'double' } }, log: silentLogger });
+    await writer.start();
+    await writer.write([record('d1', { a: 1 }, undefined, 'd')]);
+    await writer.write([record('e1', { a: 1 }, undefined, 'e'), record('d1', { a: 9 }, undefined, 'd'), record('d2', { a: 2 }, undefined, 'd')]);
+    await writer.write([record('d2', { a: 9 }, undefined, 'd'), record('d3', { a: 3 }, undefined, 'd')]);
+    await writer.close();
+    expect(await myRows(names.db, 'SELECT msg_id, a FROM d ORDER BY msg_id')).toEqual([
+      { msg_id: 'd1', a: 1 },
+      { msg_id: 'd2', a: 2 },
+      { msg_id: 'd3', a: 3 },
+    ]);
+    expect(await myRows(names.db, 'SELECT msg_id FROM e')).toEqual([{ msg_id: 'e1' }]);
   });
 
   it('isolates a record MariaDB refuses in strict mode (text longer than TEXT holds) and stores the rest', async () => {

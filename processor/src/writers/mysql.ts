@@ -4,7 +4,7 @@
 import mysql from 'mysql2/promise';
 import type { Logger } from '../log.js';
 import { isIdentifier, type FieldType, type FieldValue, type Schema } from '../schema.js';
-import { groupByTable, type StoredRecord, type Writer } from './writer.js';
+import { DuplicateGuard, groupByTable, type StoredRecord, type Writer } from './writer.js';
 
 const MYSQL_TYPES: Record<FieldType, string> = {
   int: 'INT',
@@ -66,6 +66,7 @@ export function sqlLiteral(value: FieldValue | undefined): string {
 export class MysqlWriter implements Writer {
   private pool: mysql.Pool | undefined;
   private readonly prepared = new WeakSet<object>();
+  private readonly guard = new DuplicateGuard();
 
   constructor(private readonly options: MysqlWriterOptions) {}
 
@@ -98,10 +99,16 @@ export class MysqlWriter implements Writer {
   }
 
   async write(records: readonly StoredRecord[]): Promise<void> {
-    if (!this.pool) throw new Error('writer not started');
+    const pool = this.pool;
+    if (!pool) throw new Error('writer not started');
     const byTable = groupByTable(records, this.options.schema);
     if (byTable.size === 0) return;
-    const conn = await this.pool.getConnection();
+    // 1062 = duplicate entry: InnoDB rolls the whole statement back.
+    await this.guard.write(records, (err) => (err as { errno?: unknown }).errno === 1062, (checked) => this.insert(pool, byTable, checked));
+  }
+
+  private async insert(pool: mysql.Pool, byTable: Map<string, StoredRecord[]>, checked: boolean): Promise<void> {
+    const conn = await pool.getConnection();
     let broken = false;
     try {
       if (!this.prepared.has(conn.connection)) {
@@ -117,7 +124,7 @@ export class MysqlWriter implements Writer {
         const fields = Object.keys(this.options.schema[table] ?? {});
         const columns = ['ts', 'sensor', 'msg_id', ...fields].map(quoteIdent).join(', ');
         const values = rows.map((r) => `(${[r.ts, r.sensor, r.id, ...fields.map((f) => r.fields[f])].map(sqlLiteral).join(',')})`).join(',');
-        await conn.query(`INSERT INTO ${quoteIdent(table)} (${columns}) VALUES ${values} ON DUPLICATE KEY UPDATE msg_id = msg_id`);
+        await conn.query(`INSERT INTO ${quoteIdent(table)} (${columns}) VALUES ${values}${checked ? ' ON DUPLICATE KEY UPDATE msg_id = msg_id' : ''}`);
       }
       if (several) await conn.commit();
     } catch (err) {

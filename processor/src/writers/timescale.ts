@@ -5,7 +5,7 @@ import pg from 'pg';
 import { databaseName } from '../config.js';
 import type { Logger } from '../log.js';
 import { isIdentifier, type FieldType, type FieldValue, type Schema } from '../schema.js';
-import { groupByTable, type StoredRecord, type Writer } from './writer.js';
+import { DuplicateGuard, groupByTable, type StoredRecord, type Writer } from './writer.js';
 
 const PG_TYPES: Record<FieldType, string> = {
   int: 'integer',
@@ -68,6 +68,7 @@ export class TimescaleWriter implements Writer {
   private pool: pg.Pool | undefined;
   private dedupe: DedupeMode = 'unique';
   private readonly statements = new Map<string, string>();
+  private readonly guard = new DuplicateGuard();
 
   constructor(private readonly options: TimescaleWriterOptions) {}
 
@@ -122,10 +123,14 @@ export class TimescaleWriter implements Writer {
     return true;
   }
 
-  /** The INSERT for one table: parameters are one array per column, so its text never varies with data. */
-  private statement(table: string): string {
-    let sql = this.statements.get(table);
-    if (sql) return sql;
+  /**
+   * The INSERT for one table: parameters are one array per column, so its text never varies with
+   * data. `checked` adds the duplicate check (see DuplicateGuard); the ledger path always has it.
+   */
+  private statement(table: string, checked: boolean): { name: string; text: string } {
+    const name = `myt_insert_${checked || this.dedupe === 'ledger' ? 'checked' : 'plain'}_${table}`;
+    let text = this.statements.get(name);
+    if (text) return { name, text };
     const fields = Object.entries(this.options.schema[table] ?? {});
     const columns = ['ts', 'sensor', 'msg_id', ...fields.map(([f]) => f)].map(quoteIdent);
     // ts travels as epoch milliseconds (float8): cheaper to send than ISO text, exact to the ms.
@@ -134,13 +139,16 @@ export class TimescaleWriter implements Writer {
     const list = columns.join(', ');
     const values = ['to_timestamp(v.ts / 1000.0)', ...columns.slice(1).map((c) => `v.${c}`)].join(', ');
     const t = quoteIdent(table);
-    sql =
-      this.dedupe === 'unique'
-        ? `INSERT INTO ${t} (${list}) SELECT ${values} FROM unnest(${arrays}) AS v(${list}) ON CONFLICT (msg_id) DO NOTHING`
-        : `WITH fresh AS (INSERT INTO ${quoteIdent(LEDGER)} (msg_id) SELECT DISTINCT unnest($3::text[]) ON CONFLICT DO NOTHING RETURNING msg_id) ` +
-          `INSERT INTO ${t} (${list}) SELECT ${values} FROM unnest(${arrays}) AS v(${list}) WHERE v.msg_id IN (SELECT msg_id FROM fresh)`;
-    this.statements.set(table, sql);
-    return sql;
+    const insert = `INSERT INTO ${t} (${list}) SELECT ${values} FROM unnest(${arrays}) AS v(${list})`;
+    text =
+      this.dedupe === 'ledger'
+        ? `WITH fresh AS (INSERT INTO ${quoteIdent(LEDGER)} (msg_id) SELECT DISTINCT unnest($3::text[]) ON CONFLICT DO NOTHING RETURNING msg_id) ` +
+          `${insert} WHERE v.msg_id IN (SELECT msg_id FROM fresh)`
+        : checked
+          ? `${insert} ON CONFLICT (msg_id) DO NOTHING`
+          : insert;
+    this.statements.set(name, text);
+    return { name, text };
   }
 
   private parameters(table: string, records: readonly StoredRecord[]): string[] {
@@ -159,17 +167,22 @@ export class TimescaleWriter implements Writer {
   }
 
   async write(records: readonly StoredRecord[]): Promise<void> {
-    if (!this.pool) throw new Error('writer not started');
+    const pool = this.pool;
+    if (!pool) throw new Error('writer not started');
     const byTable = groupByTable(records, this.options.schema);
     if (byTable.size === 0) return;
-    const client = await this.pool.connect();
+    await this.guard.write(records, (err) => (err as { code?: unknown }).code === '23505', (checked) => this.insert(pool, byTable, checked));
+  }
+
+  private async insert(pool: pg.Pool, byTable: Map<string, StoredRecord[]>, checked: boolean): Promise<void> {
+    const client = await pool.connect();
     let broken: Error | undefined;
     // One INSERT is atomic by itself; a transaction is needed only when the batch spans tables.
     const several = byTable.size > 1;
     try {
       if (several) await client.query('BEGIN');
-      // Named: PostgreSQL parses and plans each table's INSERT once per connection.
-      for (const [table, rows] of byTable) await client.query({ name: `myt_insert_${table}`, text: this.statement(table), values: this.parameters(table, rows) });
+      // Named: PostgreSQL parses and plans each statement once per connection.
+      for (const [table, rows] of byTable) await client.query({ ...this.statement(table, checked), values: this.parameters(table, rows) });
       if (several) await client.query('COMMIT');
     } catch (err) {
       if (several) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
