@@ -47,7 +47,16 @@ function connectionOptions(url: string): mysql.PoolOptions {
     connectTimeout: 5000,
     supportBigNumbers: true,
     bigNumberStrings: true,
+    queryFormat: formatQuery,
   };
+}
+
+/**
+ * mysql2 scans every statement for `?` placeholders, even one sent without values; the batch INSERT
+ * is tens of kB whose values are already escaped, so statements without values skip that scan.
+ */
+function formatQuery(sql: string, values: Parameters<typeof mysql.format>[1] | undefined): string {
+  return values === undefined || (Array.isArray(values) && values.length === 0) ? sql : mysql.format(sql, values);
 }
 
 /**
@@ -61,6 +70,22 @@ export function sqlLiteral(value: FieldValue | undefined): string {
   if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
   if (value instanceof Date) return `'${value.toISOString().slice(0, 23).replace('T', ' ')}'`;
   return mysql.escape(typeof value === 'object' ? value.json : value);
+}
+
+/**
+ * The rows as a VALUES list, `(ts,sensor,msg_id,fields…),(…)`. One loop appending to one string:
+ * per-row arrays and joins made MariaDB runs spend a quarter of the processor's time collecting
+ * garbage (hot path).
+ */
+export function valuesList(rows: readonly StoredRecord[], fields: readonly string[]): string {
+  let out = '';
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    out += `${i === 0 ? '(' : ',('}${sqlLiteral(r.ts)},${sqlLiteral(r.sensor)},${sqlLiteral(r.id)}`;
+    for (let f = 0; f < fields.length; f++) out += `,${sqlLiteral(r.fields[fields[f]!])}`;
+    out += ')';
+  }
+  return out;
 }
 
 export class MysqlWriter implements Writer {
@@ -123,8 +148,7 @@ export class MysqlWriter implements Writer {
       for (const [table, rows] of byTable) {
         const fields = Object.keys(this.options.schema[table] ?? {});
         const columns = ['ts', 'sensor', 'msg_id', ...fields].map(quoteIdent).join(', ');
-        const values = rows.map((r) => `(${[r.ts, r.sensor, r.id, ...fields.map((f) => r.fields[f])].map(sqlLiteral).join(',')})`).join(',');
-        await conn.query(`INSERT INTO ${quoteIdent(table)} (${columns}) VALUES ${values}${checked ? ' ON DUPLICATE KEY UPDATE msg_id = msg_id' : ''}`);
+        await conn.query(`INSERT INTO ${quoteIdent(table)} (${columns}) VALUES ${valuesList(rows, fields)}${checked ? ' ON DUPLICATE KEY UPDATE msg_id = msg_id' : ''}`);
       }
       if (several) await conn.commit();
     } catch (err) {
