@@ -3,6 +3,7 @@
 //   db raw       bulk INSERTs of the processor's batch size into the same table, no broker
 //   one-by-one   the older design: per message parse, INSERT, commit, then ack
 //   processor    the bundled processor (child process), default settings, no script
+// Before each timed part the machine is left to settle (see settle()).
 // Targets: processor >= 60% of min(broker raw, db raw), >= 20x one-by-one, RSS < 150 MB.
 import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -16,13 +17,14 @@ import {
   deleteBrokerObjects,
   freePort,
   processorEnv,
+  sleep,
   startChild,
   uniqueNames,
   waitFor,
   type Names,
 } from '../tests/processor/support.js';
 
-const N = 30_000;
+const N = 100_000;
 const N_ONE_BY_ONE = 2_000;
 const ROUNDS = 3;
 const BATCH = 500; // the processor's default MYT_BATCH_SIZE
@@ -175,6 +177,7 @@ async function preload(names: Names, n: number, sensor: string): Promise<void> {
 /** Messages per second of a no-op consumer with the processor's prefetch, acknowledging per batch. */
 async function brokerRaw(names: Names): Promise<number> {
   await preload(names, N, 'raw');
+  await settle();
   const c = await amqp.connect(AMQP_URL);
   const ch = await c.createChannel();
   await ch.prefetch(PREFETCH);
@@ -205,6 +208,7 @@ async function dbRaw(sql: Sql, db: string, round: number): Promise<number> {
     21.5,
     i,
   ]);
+  await settle();
   const started = performance.now();
   await sql.bulk(db, rows);
   return N / ((performance.now() - started) / 1000);
@@ -213,6 +217,7 @@ async function dbRaw(sql: Sql, db: string, round: number): Promise<number> {
 /** The older design, one message at a time: parse, INSERT (autocommit), then ack. */
 async function oneByOne(sql: Sql, db: string, names: Names): Promise<number> {
   await preload(names, N_ONE_BY_ONE, 'old');
+  await settle();
   const conn = await sql.single(db);
   const c = await amqp.connect(AMQP_URL);
   const ch = await c.createChannel();
@@ -240,6 +245,29 @@ async function oneByOne(sql: Sql, db: string, names: Names): Promise<number> {
   return rate;
 }
 
+/** Busy and total CPU ticks of the whole machine so far (/proc/stat). */
+function cpuTicks(): { busy: number; total: number } {
+  const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const at = (i: number) => ticks[i] ?? 0;
+  // user nice system idle iowait irq softirq steal
+  const busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
+  return { busy, total: busy + at(3) + at(4) };
+}
+
+/**
+ * Waits (at most 20 s) until the machine has been quiet for half a second: after a burst of inserts
+ * the database flushes and purges for a while, and whatever is measured next would pay for it.
+ */
+async function settle(): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (Date.now() < end) {
+    const a = cpuTicks();
+    await sleep(500);
+    const b = cpuTicks();
+    if ((b.busy - a.busy) / Math.max(1, b.total - a.total) < 0.1) return;
+  }
+}
+
 function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
@@ -251,6 +279,7 @@ function rssOf(pid: number): number {
  */
 async function processorRate(sql: Sql, db: string, names: Names, bundle: string, round: number): Promise<{ rate: number; rss: number }> {
   await preload(names, N, `proc-${round}`);
+  await settle();
   const port = await freePort();
   const counter = await sql.counter(db);
   // MYT_BENCH_NODE_ARGS are passed to the child's node for profiling, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
