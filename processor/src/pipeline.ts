@@ -94,7 +94,8 @@ export class Pipeline {
   private toRecords(outputs: readonly DeviceMessage[], message: DeviceMessage, key: string, inputId: string | undefined, delivery: Delivery): Prepared {
     const records: StoredRecord[] = [];
     const many = outputs.length > 1;
-    for (const [i, item] of outputs.entries()) {
+    for (let i = 0; i < outputs.length; i++) {
+      const item = outputs[i]!;
       const own = item.id === undefined || item.id === null ? undefined : String(item.id);
       // One output keeps the message's key; several get `${key}#${index}` unless the script gave an
       // item an id of its own (one that is not just the input's id copied along).

@@ -188,7 +188,8 @@ export class Processor {
     }
     let stored = 0;
     let dropped = 0;
-    for (const [i, outcome] of outcomes.entries()) {
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i]!;
       if (!batch[i]!.session.open) continue;
       if (outcome.kind === 'stored') stored++;
       else if (outcome.kind === 'dropped') dropped++;
