@@ -9,7 +9,7 @@ import { checkFields, checkFreeFields, parseTimestamp, type Schema } from '../..
 import { runScript, type ScriptFunction } from '../../processor/src/script.js';
 import { bundleProcessor } from '../../src/processor/bundle.js';
 import template from '../../templates/processor/script.js';
-import { sqlLiteral, valuesList } from '../../processor/src/writers/mysql.js';
+import { sqlLiteral, sqlTime, valuesList } from '../../processor/src/writers/mysql.js';
 import { arrayLiteral } from '../../processor/src/writers/timescale.js';
 import { DuplicateGuard, type StoredRecord } from '../../processor/src/writers/writer.js';
 
@@ -112,6 +112,10 @@ describe('MySQL value literals (the VALUES list is built with mysql2 escaping)',
     expect(sqlLiteral("it's a \\ test\u0000")).toBe("'it\\'s a \\\\ test\\0'");
     expect(sqlLiteral("x'); DROP TABLE m; --")).toBe("'x\\'); DROP TABLE m; --'");
     expect(sqlLiteral(new Date(Date.UTC(2024, 4, 1, 12, 0, 0, 123)))).toBe("'2024-05-01 12:00:00.123'");
+    // sqlTime formats only the seconds per call: the same as toISOString at every edge of a minute.
+    for (const ms of [0, 7, 59_999, 60_000, 1_714_564_800_123, 1_714_564_859_999, 253_402_300_799_999]) {
+      expect(sqlTime(new Date(ms))).toBe(`'${new Date(ms).toISOString().slice(0, 23).replace('T', ' ')}'`);
+    }
     expect(sqlLiteral({ json: '{"a":"b"}' })).toBe('\'{\\"a\\":\\"b\\"}\'');
     const row = (id: string, fields: StoredRecord['fields']): StoredRecord => ({ id, measurement: 'm', sensor: "o'k", ts: new Date(Date.UTC(2024, 4, 1)), seq: 0, tsFromMessage: true, redelivered: false, fields });
     expect(valuesList([row('a', { t: 1.5 }), row('b', { u: 'x' })], ['t', 'u'])).toBe(

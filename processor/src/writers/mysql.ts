@@ -64,11 +64,28 @@ function formatQuery(sql: string, values: Parameters<typeof mysql.format>[1] | u
  * booleans, NULL and times are written plainly. Building the VALUES list here instead of with
  * mysql2's placeholder formatting halves the processor's CPU per row (hot path).
  */
+// The text of the minute last formatted: a batch's times mostly share it (see sqlTime).
+let minute = { number: Number.NaN, text: '' };
+
+/**
+ * A time as a DATETIME(3) literal, 'YYYY-MM-DD HH:MM:SS.mmm' in UTC. Only the seconds are formatted
+ * per row; toISOString per row was a twentieth of the processor's time on MariaDB (hot path).
+ */
+export function sqlTime(value: Date): string {
+  const ms = value.getTime();
+  const number = Math.floor(ms / 60_000);
+  if (number !== minute.number) minute = { number, text: `'${new Date(number * 60_000).toISOString().slice(0, 17).replace('T', ' ')}` };
+  const within = ms - number * 60_000;
+  const seconds = Math.floor(within / 1000);
+  const millis = within % 1000;
+  return `${minute.text}${seconds < 10 ? '0' : ''}${seconds}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}'`;
+}
+
 export function sqlLiteral(value: FieldValue | undefined): string {
   if (value === undefined || value === null) return 'NULL';
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'NULL';
   if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
-  if (value instanceof Date) return `'${value.toISOString().slice(0, 23).replace('T', ' ')}'`;
+  if (value instanceof Date) return sqlTime(value);
   return mysql.escape(typeof value === 'object' ? value.json : value);
 }
 
