@@ -28,7 +28,7 @@ const N = 100_000;
 const N_ONE_BY_ONE = 2_000;
 const ROUNDS = 5;
 const BATCH = 500; // the processor's default MYT_BATCH_SIZE
-const PREFETCH = 5_000; // and its default MYT_PREFETCH
+const PREFETCH = 2_000; // and its default MYT_PREFETCH
 const SCHEMA = { room_climate: { temperature: 'double', humidity: 'double' } };
 
 const body = (i: number, sensor: string) =>
