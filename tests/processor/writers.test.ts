@@ -56,6 +56,26 @@ async function myRows(db: string | undefined, sql: string): Promise<Record<strin
   }
 }
 
+const DE: Schema = { d: { a: 'double' }, e: { a: 'double' } };
+
+/**
+ * Writes d1, then a batch over two tables repeating d1 (the failed plain INSERT must roll back the
+ * transaction around both), then one repeating d2; expects each id once with its first values.
+ */
+async function repeatsStoredId(writer: Writer, rows: (sql: string) => Promise<Record<string, unknown>[]>): Promise<void> {
+  await writer.start();
+  await writer.write([record('d1', { a: 1 }, undefined, 'd')]);
+  await writer.write([record('e1', { a: 1 }, undefined, 'e'), record('d1', { a: 9 }, undefined, 'd'), record('d2', { a: 2 }, undefined, 'd')]);
+  await writer.write([record('d2', { a: 9 }, undefined, 'd'), record('d3', { a: 3 }, undefined, 'd')]);
+  await writer.close();
+  expect(await rows('SELECT msg_id, a FROM d ORDER BY msg_id')).toEqual([
+    { msg_id: 'd1', a: 1 },
+    { msg_id: 'd2', a: 2 },
+    { msg_id: 'd3', a: 3 },
+  ]);
+  expect(await rows('SELECT msg_id FROM e')).toEqual([{ msg_id: 'e1' }]);
+}
+
 afterAll(async () => {
   for (const db of [names.db, `${names.db}_ledger`]) await pgRows('postgres', `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(db)} WITH (FORCE)`).catch(() => {});
   await myRows(undefined, `DROP DATABASE IF EXISTS ${mysql.escapeId(names.db)}`).catch(() => {});
@@ -90,19 +110,7 @@ describe('PostgreSQL writer (plain PostgreSQL: no timescaledb extension on this 
   });
 
   it('a batch repeating a stored id (not a redelivery) stores only the new rows: the plain INSERT fails whole and is repeated with the check', async () => {
-    const writer = new TimescaleWriter({ url: PG(names.db), schema: { d: { a: 'double' }, e: { a: 'double' } }, log: silentLogger });
-    await writer.start();
-    await writer.write([record('d1', { a: 1 }, undefined, 'd')]);
-    // Two tables: the failed plain INSERT also rolls back the transaction around both.
-    await writer.write([record('e1', { a: 1 }, undefined, 'e'), record('d1', { a: 9 }, undefined, 'd'), record('d2', { a: 2 }, undefined, 'd')]);
-    await writer.write([record('d2', { a: 9 }, undefined, 'd'), record('d3', { a: 3 }, undefined, 'd')]);
-    await writer.close();
-    expect(await pgRows(names.db, 'SELECT msg_id, a FROM d ORDER BY msg_id')).toEqual([
-      { msg_id: 'd1', a: 1 },
-      { msg_id: 'd2', a: 2 },
-      { msg_id: 'd3', a: 3 },
-    ]);
-    expect(await pgRows(names.db, 'SELECT msg_id FROM e')).toEqual([{ msg_id: 'e1' }]);
+    await repeatsStoredId(new TimescaleWriter({ url: PG(names.db), schema: DE, log: silentLogger }), (sql) => pgRows(names.db, sql));
   });
 
   it('isolates a record PostgreSQL refuses (a NUL character in text) and stores the rest of the batch', async () => {
@@ -141,18 +149,7 @@ describe('MySQL writer (MariaDB)', () => {
   });
 
   it('a batch repeating a stored id (not a redelivery) stores only the new rows: the plain INSERT fails whole and is repeated with the check', async () => {
-    const writer = new MysqlWriter({ url: MY(names.db), schema: { d: { a: 'double' }, e: { a: 'double' } }, log: silentLogger });
-    await writer.start();
-    await writer.write([record('d1', { a: 1 }, undefined, 'd')]);
-    await writer.write([record('e1', { a: 1 }, undefined, 'e'), record('d1', { a: 9 }, undefined, 'd'), record('d2', { a: 2 }, undefined, 'd')]);
-    await writer.write([record('d2', { a: 9 }, undefined, 'd'), record('d3', { a: 3 }, undefined, 'd')]);
-    await writer.close();
-    expect(await myRows(names.db, 'SELECT msg_id, a FROM d ORDER BY msg_id')).toEqual([
-      { msg_id: 'd1', a: 1 },
-      { msg_id: 'd2', a: 2 },
-      { msg_id: 'd3', a: 3 },
-    ]);
-    expect(await myRows(names.db, 'SELECT msg_id FROM e')).toEqual([{ msg_id: 'e1' }]);
+    await repeatsStoredId(new MysqlWriter({ url: MY(names.db), schema: DE, log: silentLogger }), (sql) => myRows(names.db, sql));
   });
 
   it('isolates a record MariaDB refuses in strict mode (text longer than TEXT holds) and stores the rest', async () => {
