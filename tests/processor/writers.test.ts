@@ -12,7 +12,7 @@ import type { Schema } from '../../processor/src/schema.js';
 import { identityScript } from '../../processor/src/script.js';
 import { InfluxWriter } from '../../processor/src/writers/influx.js';
 import { MysqlWriter } from '../../processor/src/writers/mysql.js';
-import { TimescaleWriter, quoteIdent } from '../../processor/src/writers/timescale.js';
+import { TimescaleWriter, indexName, quoteIdent } from '../../processor/src/writers/timescale.js';
 import type { StoredRecord, Writer } from '../../processor/src/writers/writer.js';
 import { uniqueNames } from './support.js';
 
@@ -122,6 +122,19 @@ describe('PostgreSQL writer (plain PostgreSQL: no timescaledb extension on this 
     expect(outcomes?.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored', 'stored']);
     expect(outcomes?.[1]).toMatchObject({ stage: 'database', reason: expect.stringMatching(/database refused the record/) as unknown });
     expect((await pgRows(names.db, 'SELECT msg_id FROM n ORDER BY msg_id')).map((r) => r.msg_id)).toEqual(['n0', 'n2', 'n3']);
+  });
+
+  it('gives long table names distinct index names within 63 characters, none equal to a table name', async () => {
+    const [a, b] = [`${'t'.repeat(62)}a`, `${'t'.repeat(62)}b`];
+    const made = [indexName(a, 'ts'), indexName(b, 'ts'), indexName(a, 'msg_id'), indexName(b, 'msg_id')];
+    expect(new Set([...made, a, b]).size).toBe(6);
+    for (const n of made) expect(n.length).toBeLessThanOrEqual(63);
+    expect(indexName('room_climate', 'ts')).toBe('room_climate_ts');
+    const writer = new TimescaleWriter({ url: PG(names.db), schema: { [a]: { x: 'double' }, [b]: { x: 'double' } }, log: silentLogger });
+    await writer.start();
+    await writer.close();
+    const found = await pgRows(names.db, `SELECT indexname FROM pg_indexes WHERE indexname LIKE '%\\_ts' ORDER BY indexname`);
+    expect(found.map((r) => r.indexname)).toEqual(expect.arrayContaining([indexName(a, 'ts'), indexName(b, 'ts')]));
   });
 
   it('refuses identifiers outside the allowed pattern before any SQL is built', () => {

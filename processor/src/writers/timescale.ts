@@ -1,6 +1,7 @@
 // TimescaleDB / PostgreSQL writer (pg). One table per declared measurement; a hypertable when the
 // timescaledb extension is available, a plain table otherwise. Rows go in with one parameterised
 // INSERT … SELECT FROM unnest(arrays) per table per batch, inside one transaction.
+import { hash } from 'node:crypto';
 import pg from 'pg';
 import { databaseName } from '../config.js';
 import type { Logger } from '../log.js';
@@ -43,6 +44,18 @@ export interface TimescaleWriterOptions {
 export function quoteIdent(name: string): string {
   if (!isIdentifier(name) && name !== LEDGER) throw new Error(`refusing SQL identifier '${name.slice(0, 80)}'`);
   return pg.escapeIdentifier(name);
+}
+
+/**
+ * An index's name, `<table>_<column>`, within PostgreSQL's 63 characters. Cutting a longer one short
+ * could give two long table names the same index name, or the table's own name (the CREATE INDEX IF
+ * NOT EXISTS would then quietly do nothing), so the table part is shortened and told apart by a hash.
+ */
+export function indexName(table: string, column: string): string {
+  const name = `${table}_${column}`;
+  if (name.length <= 63) return name;
+  const tag = hash('sha256', table, 'hex').slice(0, 8);
+  return `${table.slice(0, 63 - column.length - tag.length - 2)}_${tag}_${column}`;
 }
 
 /** One element of a PostgreSQL array literal; text is always double-quoted (escaping \\ and "). */
@@ -89,10 +102,10 @@ export class TimescaleWriter implements Writer {
       for (const [field, type] of Object.entries(fields)) {
         await pool.query(`ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${quoteIdent(field)} ${PG_TYPES[type]}`);
       }
-      if (!hypertables) await pool.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}_ts`.slice(0, 63))} ON ${t} (ts)`);
+      if (!hypertables) await pool.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(indexName(table, 'ts'))} ON ${t} (ts)`);
       else {
         await pool.query(`SELECT create_hypertable($1::regclass, 'ts', if_not_exists => TRUE, migrate_data => TRUE)`, [t]);
-        await pool.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}_msg_id`.slice(0, 63))} ON ${t} (msg_id)`);
+        await pool.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(indexName(table, 'msg_id'))} ON ${t} (msg_id)`);
       }
     }
     this.options.log.info('postgres ready', { timescaledb: timescale, hypertables, dedupe: this.dedupe, tables: Object.keys(this.options.schema) });
