@@ -5,25 +5,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeDevCommand } from '../../src/cli/commands/dev.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { PROCESSOR_NODE_FLAGS } from '../../src/processor/node-flags.js';
-import { tempRepo } from '../helpers/temp-repo.js';
+import { SSH_PLATFORM, tempRepo } from '../helpers/temp-repo.js';
 import { Publisher, deleteBrokerObjects, freePort, uniqueNames, waitFor } from './support.js';
 
 const names = uniqueNames('t_dev');
 const DB_URL = `postgres://postgres@127.0.0.1:5432/${names.db}`;
 
-const PLATFORM = `apiVersion: myt/v1
-kind: Platform
-metadata:
-  name: lab
-spec:
-  cloud:
-    provider: ssh
-    host: 127.0.0.1
-    user: myt
-    key: secrets/ssh.enc.yaml
-  database:
-    engine: timescaledb
-    tables:
+// The shared ssh platform, renamed and given a TimescaleDB table and a script.
+const PLATFORM = `${SSH_PLATFORM.replace('name: solo', 'name: lab').replace('engine: influxdb', 'engine: timescaledb')}    tables:
       room_climate:
         temperature: double
         humidity: double
