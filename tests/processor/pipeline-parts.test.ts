@@ -9,7 +9,7 @@ import { checkFields, checkFreeFields, parseTimestamp, type Schema } from '../..
 import { runScript, type ScriptFunction } from '../../processor/src/script.js';
 import { bundleProcessor } from '../../src/processor/bundle.js';
 import template from '../../templates/processor/script.js';
-import { sqlLiteral, sqlTime, valuesList } from '../../processor/src/writers/mysql.js';
+import { formatQuery, sqlLiteral, sqlTime, valuesList } from '../../processor/src/writers/mysql.js';
 import { arrayLiteral } from '../../processor/src/writers/timescale.js';
 import { DuplicateGuard, type StoredRecord } from '../../processor/src/writers/writer.js';
 
@@ -117,6 +117,9 @@ describe('MySQL value literals (the VALUES list is built with mysql2 escaping)',
       expect(sqlTime(new Date(ms))).toBe(`'${new Date(ms).toISOString().slice(0, 23).replace('T', ' ')}'`);
     }
     expect(sqlLiteral({ json: '{"a":"b"}' })).toBe('\'{\\"a\\":\\"b\\"}\'');
+    // Statements without values go out untouched; others are formatted in the connection's time zone.
+    expect(formatQuery('SELECT ? -- kept', [])).toBe('SELECT ? -- kept');
+    expect(formatQuery('SELECT ?, ?', ["it's", new Date(0)], '+02:00')).toBe("SELECT 'it\\'s', '1970-01-01 02:00:00.000'");
     const row = (id: string, fields: StoredRecord['fields']): StoredRecord => ({ id, measurement: 'm', sensor: "o'k", ts: new Date(Date.UTC(2024, 4, 1)), seq: 0, tsFromMessage: true, redelivered: false, fields });
     expect(valuesList([row('a', { t: 1.5 }), row('b', { u: 'x' })], ['t', 'u'])).toBe(
       "('2024-05-01 00:00:00.000','o\\'k','a',1.5,NULL),('2024-05-01 00:00:00.000','o\\'k','b',NULL,'x')",

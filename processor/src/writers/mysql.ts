@@ -1,6 +1,7 @@
 // MySQL / MariaDB writer (mysql2). One table per declared measurement; rows go in with one
 // multi-row INSERT per table per batch (values escaped by mysql2, identifiers by escapeId after our
 // own name check), inside one transaction. The UNIQUE msg_id makes redeliveries no-ops.
+import { format } from 'mysql2';
 import mysql from 'mysql2/promise';
 import type { Logger } from '../log.js';
 import { isIdentifier, type FieldType, type FieldValue, type Schema } from '../schema.js';
@@ -54,9 +55,10 @@ function connectionOptions(url: string): mysql.PoolOptions {
 /**
  * mysql2 scans every statement for `?` placeholders, even one sent without values; the batch INSERT
  * is tens of kB whose values are already escaped, so statements without values skip that scan.
+ * Others are formatted as mysql2 would, in the connection's time zone.
  */
-function formatQuery(sql: string, values: Parameters<typeof mysql.format>[1] | undefined): string {
-  return values === undefined || (Array.isArray(values) && values.length === 0) ? sql : mysql.format(sql, values);
+export function formatQuery(sql: string, values: Parameters<typeof format>[1], timezone?: Parameters<typeof format>[3]): string {
+  return values === undefined || (Array.isArray(values) && values.length === 0) ? sql : format(sql, values, false, timezone);
 }
 
 // The text of the minute last formatted: a batch's times mostly share it (see sqlTime).
