@@ -49,6 +49,9 @@ function connectionOptions(url: string): mysql.PoolOptions {
     supportBigNumbers: true,
     bigNumberStrings: true,
     queryFormat: formatQuery,
+    // mysql2 otherwise captures a stack trace per query to decorate errors; ours are logged by
+    // message only, and the capture was ~1% of the processor's CPU at full rate.
+    trace: false,
   };
 }
 
