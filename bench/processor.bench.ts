@@ -29,7 +29,7 @@ const WARMUP = 20_000; // messages the processor stores before its clock starts
 const N_ONE_BY_ONE = 2_000;
 const ROUNDS = Number(process.env.MYT_BENCH_ROUNDS ?? 5);
 const BATCH = 500; // the processor's default MYT_BATCH_SIZE
-const PREFETCH = 2_000; // and its default MYT_PREFETCH
+const PREFETCH = 3_000; // and its default MYT_PREFETCH
 const SCHEMA = { room_climate: { temperature: 'double', humidity: 'double' } };
 
 const body = (i: number, sensor: string) =>

@@ -16,7 +16,7 @@ describe('processor configuration (the only reader of MYT_* variables)', () => {
       schema: { room_climate: { temperature: 'double', humidity: 'double' } },
       metricsPort: 9464,
       batchSize: 500,
-      prefetch: 2000,
+      prefetch: 3000,
       concurrency: 2,
       scriptTimeoutMs: 5000,
       exchange: 'data',
@@ -48,9 +48,9 @@ describe('processor configuration (the only reader of MYT_* variables)', () => {
     expect(() => loadConfig({ ...base, ...change })).toThrow(message);
   });
 
-  it('sizes the default prefetch to four batches, and to two more than the batches in flight when more run at once', () => {
-    expect(loadConfig({ ...base, MYT_BATCH_SIZE: '100' }).prefetch).toBe(400);
-    expect(loadConfig({ ...base, MYT_CONCURRENCY: '6' }).prefetch).toBe(4000);
+  it('sizes the default prefetch to six batches, and to four more than the batches in flight when more run at once', () => {
+    expect(loadConfig({ ...base, MYT_BATCH_SIZE: '100' }).prefetch).toBe(600);
+    expect(loadConfig({ ...base, MYT_CONCURRENCY: '6' }).prefetch).toBe(5000);
     expect(loadConfig({ ...base, MYT_PREFETCH: '50' }).prefetch).toBe(50);
   });
 
