@@ -7,7 +7,7 @@ import type { Logger } from './log.js';
 import { messageKey, parseBody, type Delivery, type DeviceMessage } from './message.js';
 import type { Metrics } from './metrics.js';
 import { checkFields, checkFreeFields, parseTimestamp, type Schema } from './schema.js';
-import { identityScript, runScript, type ScriptFunction } from './script.js';
+import type { ScriptRunner } from './script.js';
 import type { StoredRecord, Writer } from './writers/writer.js';
 
 export type DeadStage = 'parse' | 'script' | 'schema' | 'database';
@@ -21,14 +21,16 @@ export interface PipelineOptions {
   readonly engine: Engine;
   readonly schema: Schema | undefined;
   readonly writer: Writer;
-  readonly script: ScriptFunction;
-  readonly scriptTimeoutMs: number;
+  /** The user's script; undefined = messages are stored as they come. */
+  readonly script: ScriptRunner | undefined;
   readonly retryMaxMs: number;
   readonly log: Logger;
   readonly metrics: Metrics;
 }
 
 type Prepared = { ok: true; records: StoredRecord[] } | { ok: false; reason: string; stage: DeadStage };
+
+const inputIdOf = (message: DeviceMessage) => (message.id === undefined || message.id === null ? undefined : String(message.id));
 
 export class Pipeline {
   // Sub-millisecond sequence for messages without `ts`: keeps same-millisecond InfluxDB points apart.
@@ -74,21 +76,30 @@ export class Pipeline {
     };
   }
 
-  /**
-   * Parses one delivery and runs the script on it: records to store, or why it cannot be stored.
-   * Synchronous without a script (no promise per message on the hot path).
-   */
-  prepare(delivery: Delivery): Prepared | Promise<Prepared> {
+  /** Parses one delivery into its records (no script: synchronous, no promise per message). */
+  prepare(delivery: Delivery): Prepared {
     const parsed = parseBody(delivery.body);
     if (!parsed.ok) return { ...parsed, stage: 'parse' };
     const message = parsed.value;
-    // The key comes from the message as received, before the script can change it.
-    const key = messageKey(message, delivery);
-    const inputId = message.id === undefined || message.id === null ? undefined : String(message.id);
-    if (this.options.script === identityScript) return this.toRecords([message], message, key, inputId, delivery);
-    return runScript(this.options.script, message, this.options.scriptTimeoutMs).then(
-      (result): Prepared => (result.ok ? this.toRecords(result.messages, message, key, inputId, delivery) : { ...result, stage: 'script' }),
-    );
+    return this.toRecords([message], message, messageKey(message, delivery), inputIdOf(message), delivery);
+  }
+
+  /** Parses a batch and runs the script on what parsed, all at once (it runs in another thread). */
+  private async prepareScripted(script: ScriptRunner, deliveries: readonly Delivery[]): Promise<Prepared[]> {
+    const parsed = deliveries.map((d) => parseBody(d.body));
+    const inputs: DeviceMessage[] = [];
+    for (const p of parsed) if (p.ok) inputs.push(p.value);
+    const results = await script.run(inputs);
+    let next = 0;
+    return deliveries.map((delivery, i): Prepared => {
+      const p = parsed[i]!;
+      if (!p.ok) return { ...p, stage: 'parse' };
+      const result = results[next++]!;
+      if (!result.ok) return { ...result, stage: 'script' };
+      // The key comes from the message as received: the script only ever saw a copy.
+      const message = p.value;
+      return this.toRecords(result.messages, message, messageKey(message, delivery), inputIdOf(message), delivery);
+    });
   }
 
   private toRecords(outputs: readonly DeviceMessage[], message: DeviceMessage, key: string, inputId: string | undefined, delivery: Delivery): Prepared {
@@ -162,8 +173,8 @@ export class Pipeline {
 
   /** Processes a batch; undefined when abandoned (nothing to acknowledge). */
   async process(deliveries: readonly Delivery[], giveUp: () => boolean): Promise<Outcome[] | undefined> {
-    const results = deliveries.map((d) => this.prepare(d));
-    const prepared = results.some((r) => r instanceof Promise) ? await Promise.all(results.map((r) => Promise.resolve(r))) : (results as Prepared[]);
+    const { script } = this.options;
+    const prepared = script ? await this.prepareScripted(script, deliveries) : deliveries.map((d) => this.prepare(d));
     const records: StoredRecord[] = [];
     const owner: number[] = [];
     prepared.forEach((p, i) => {

@@ -11,7 +11,8 @@ import { Consumer, publishDeadLetters, type Received, type Session } from './con
 import { jsonLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
-import { identityScript, loadScript, type ScriptFunction } from './script.js';
+import { InlineScriptRunner, loadScript, type ScriptFunction, type ScriptRunner } from './script.js';
+import { ScriptWorkerRunner } from './script-worker.js';
 import { startHealthServer, type Health, type HealthServer } from './server.js';
 import { createWriter } from './writers/index.js';
 import type { Writer } from './writers/writer.js';
@@ -20,6 +21,11 @@ export interface ProcessorDeps {
   readonly log?: Logger;
   /** A script compiled into the bundle; MYT_SCRIPT, when set, wins over it. */
   readonly script?: ScriptFunction;
+  /**
+   * The processor's own file, started again as a worker thread to run the script (the bundle on the
+   * VM). Without it the script runs in this thread, where a synchronous loop cannot be stopped.
+   */
+  readonly scriptWorker?: URL;
   readonly writer?: Writer;
   readonly connect?: (url: string) => Promise<amqp.ChannelModel>;
 }
@@ -31,6 +37,7 @@ export class Processor {
   private readonly batcher: Batcher<Received>;
   private readonly metrics: Metrics;
   private pipeline: Pipeline | undefined;
+  private script: ScriptRunner | undefined;
   private server: HealthServer | undefined;
   private stopping = false;
   private abandoned = false;
@@ -78,7 +85,7 @@ export class Processor {
   /** Loads the script, prepares the database (retrying while it is down), serves health, consumes. */
   async start(): Promise<void> {
     const { config } = this;
-    const script = config.scriptPath ? await loadScript(config.scriptPath) : (this.deps.script ?? identityScript);
+    const script = (this.script = await this.startScript());
     this.log.info('starting', { engine: config.engine, script: config.scriptPath ?? (this.deps.script ? 'built in' : 'none'), queue: config.queue });
     const writer = (this.writer ??= await createWriter(config, this.log));
     for (let attempt = 0; ; attempt++) {
@@ -98,7 +105,6 @@ export class Processor {
       schema: config.schema,
       writer,
       script,
-      scriptTimeoutMs: config.scriptTimeoutMs,
       retryMaxMs: config.retryMaxMs,
       log: this.log,
       metrics: this.metrics,
@@ -106,6 +112,19 @@ export class Processor {
     this.server = await startHealthServer(config.metricsHost, config.metricsPort, () => this.health(), this.metrics.registry);
     if (this.stopping) return;
     this.consumer.start();
+  }
+
+  /** The script's runner: in a worker thread when there is a file to start one from. */
+  private async startScript(): Promise<ScriptRunner | undefined> {
+    const { scriptPath, scriptTimeoutMs } = this.config;
+    const worker = this.deps.scriptWorker;
+    if (worker && (scriptPath || this.deps.script)) {
+      const runner = new ScriptWorkerRunner(worker, scriptTimeoutMs, this.log, scriptPath);
+      await runner.start();
+      return runner;
+    }
+    const script = scriptPath ? await loadScript(scriptPath) : this.deps.script;
+    return script && new InlineScriptRunner(script, scriptTimeoutMs);
   }
 
   async health(): Promise<Health> {
@@ -223,6 +242,7 @@ export class Processor {
       this.log.warn('drain time-out: leaving unacknowledged messages in the broker', { drainMs: this.config.drainMs });
     }
     await this.consumer.close();
+    await this.script?.close();
     await this.writer?.close().catch((err: Error) => this.log.warn('closing the database failed', { error: err.message }));
     await this.server?.close();
     this.log.info('stopped', { drained });

@@ -3,7 +3,8 @@
 import { ConfigError, loadConfig } from './config.js';
 import { jsonLogger } from './log.js';
 import { Processor } from './processor.js';
-import { ScriptLoadError, scriptFrom, type ScriptFunction } from './script.js';
+import { loadScript, ScriptLoadError, scriptFrom, type ScriptFunction } from './script.js';
+import { isScriptWorker, reportLoadError, scriptWorkerData, serveScript } from './script-worker.js';
 
 export interface RunOptions {
   /** The user's script, when the bundle was built with it (its default export). */
@@ -11,12 +12,16 @@ export interface RunOptions {
 }
 
 export async function runMain(options: RunOptions = {}): Promise<void> {
+  if (isScriptWorker()) return serveWorker(options.script);
   const log = jsonLogger();
   let processor: Processor;
   try {
     const config = loadConfig(process.env);
     const script: ScriptFunction | undefined = options.script === undefined ? undefined : scriptFrom(options.script, 'built-in script');
-    processor = new Processor(config, { log, script });
+    // The bundle (or dist/main.js) starts itself again as the script's worker thread.
+    const self = new URL(import.meta.url);
+    const scriptWorker = /\.m?js$/.test(self.pathname) ? self : undefined;
+    processor = new Processor(config, { log, script, scriptWorker });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof ScriptLoadError) {
       log.error(`configuration error: ${err.message}`);
@@ -45,5 +50,15 @@ export async function runMain(options: RunOptions = {}): Promise<void> {
     const code = err instanceof ScriptLoadError ? 2 : 1;
     log.error(`start failed: ${(err as Error).message}`);
     process.exit(code);
+  }
+}
+
+/** In the script's worker thread: load the script (MYT_SCRIPT wins over the built-in one) and serve it. */
+async function serveWorker(builtIn: unknown): Promise<void> {
+  const { scriptPath } = scriptWorkerData();
+  try {
+    serveScript(scriptPath ? await loadScript(scriptPath) : scriptFrom(builtIn, 'built-in script'));
+  } catch (err) {
+    reportLoadError((err as Error).message);
   }
 }

@@ -14,9 +14,6 @@ export class ScriptLoadError extends Error {
   override readonly name = 'ScriptLoadError';
 }
 
-/** Stores each message as it comes: what runs when the platform declares no script. */
-export const identityScript: ScriptFunction = (message) => message;
-
 /** Imports a bundled script file and returns its default export. */
 export async function loadScript(path: string): Promise<ScriptFunction> {
   const file = resolve(path);
@@ -41,9 +38,34 @@ export function scriptFrom(value: unknown, where: string): ScriptFunction {
 const TIMED_OUT = Symbol('timed out');
 
 /**
+ * Runs the script on a batch of messages: one result per message, in order. In the processor the
+ * script runs in a worker thread (script-worker.ts), where a synchronous loop can be stopped.
+ */
+export interface ScriptRunner {
+  run(messages: readonly DeviceMessage[]): Promise<ScriptResult[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Runs the script in this thread, every message of a batch at once. Only for scripts given as
+ * functions in-process (tests): a synchronous loop here would block the whole process.
+ */
+export class InlineScriptRunner implements ScriptRunner {
+  constructor(
+    private readonly script: ScriptFunction,
+    private readonly timeoutMs: number,
+  ) {}
+
+  run(messages: readonly DeviceMessage[]): Promise<ScriptResult[]> {
+    return Promise.all(messages.map((m) => runScript(this.script, m, this.timeoutMs)));
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
  * Runs the script on one message with a time limit. `null` means "drop on purpose" (ok, no messages).
- * The limit stops waiting for async work; a script stuck in a synchronous loop blocks the process,
- * which no in-process timer can interrupt.
+ * The limit stops waiting for async work; a synchronous loop is the worker's watchdog's business.
  */
 export async function runScript(script: ScriptFunction, message: DeviceMessage, timeoutMs: number): Promise<ScriptResult> {
   let timer: NodeJS.Timeout | undefined;

@@ -151,6 +151,8 @@ export function engineSuite(adapter: EngineAdapter): void {
       [{ measurement: 'room_climate', sensor: 'x', action: 'throw', data: { temperature: 1 } }, /script threw Error: script says no/],
       [{ measurement: 'room_climate', sensor: 'x', action: 'reject', data: { temperature: 1 } }, /script threw Error: script rejected/],
       [{ measurement: 'room_climate', sensor: 'x', action: 'hang', data: { temperature: 1 } }, /longer than 300 ms/],
+      [{ measurement: 'room_climate', sensor: 'x', action: 'spin', data: { temperature: 1 } }, /longer than 300 ms \(it blocked its thread/],
+      [{ measurement: 'room_climate', sensor: 'x', action: 'function', data: { temperature: 1 } }, /cannot be passed on/],
       [{ measurement: 'room_climate', sensor: 'x', action: 'shape', data: { temperature: 1 } }, /script result has no 'data'/],
     ];
     if (schema) {

@@ -11,7 +11,6 @@ import { silentLogger } from '../../processor/src/log.js';
 import type { Delivery } from '../../processor/src/message.js';
 import { createMetrics } from '../../processor/src/metrics.js';
 import { Pipeline } from '../../processor/src/pipeline.js';
-import { identityScript } from '../../processor/src/script.js';
 import { MongoWriter, onlyDuplicates, toDocument, type MongoCollectionLike, type MongoDbLike } from '../../processor/src/writers/mongo.js';
 import type { StoredRecord } from '../../processor/src/writers/writer.js';
 
@@ -90,7 +89,7 @@ describe('MongoDB writer (against a FAKE collection: no MongoDB server here)', (
       redelivered: false,
       receivedAt: 0,
     });
-    const pipeline = new Pipeline({ engine: 'mongodb', schema: undefined, writer, script: identityScript, scriptTimeoutMs: 100, retryMaxMs: 10, log: silentLogger, metrics: createMetrics(() => Promise.resolve(null)) });
+    const pipeline = new Pipeline({ engine: 'mongodb', schema: undefined, writer, script: undefined, retryMaxMs: 10, log: silentLogger, metrics: createMetrics(() => Promise.resolve(null)) });
     const outcomes = await pipeline.process([delivery('n1', 'short'), delivery('n2', 'x'.repeat(5000)), delivery('n3', 'short too')], () => false);
     expect(outcomes?.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored']);
     expect([...db.collection('notes').docs.keys()]).toEqual(['n1', 'n3']);

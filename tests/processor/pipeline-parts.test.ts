@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkMessage, messageKey, parseBody, type Delivery, type DeviceMessage } from '../../processor/src/message.js';
 import { checkFields, checkFreeFields, parseTimestamp, type Schema } from '../../processor/src/schema.js';
-import { runScript, type ScriptFunction } from '../../processor/src/script.js';
+import { InlineScriptRunner, runScript, type ScriptFunction } from '../../processor/src/script.js';
 import { bundleProcessor } from '../../src/processor/bundle.js';
 import template from '../../templates/processor/script.js';
 import { formatQuery, sqlLiteral, sqlTime, valuesList } from '../../processor/src/writers/mysql.js';
@@ -156,7 +156,7 @@ describe('a script output the checks cannot inspect', () => {
     };
     // BigInt cannot go through JSON: the schema checks throw on it.
     const script: ScriptFunction = (m) => (m.id === 'b' ? { ...m, data: { v: 2n } } : m);
-    const pipeline = new Pipeline({ engine: 'timescaledb', schema: { m: { v: 'bigint' } }, writer, script, scriptTimeoutMs: 100, retryMaxMs: 10, log: silentLogger, metrics: createMetrics(() => Promise.resolve(null)) });
+    const pipeline = new Pipeline({ engine: 'timescaledb', schema: { m: { v: 'bigint' } }, writer, script: new InlineScriptRunner(script, 100), retryMaxMs: 10, log: silentLogger, metrics: createMetrics(() => Promise.resolve(null)) });
     const body = (id: string) => delivery(JSON.stringify({ measurement: 'm', sensor: 's', id, data: { v: 1 } }));
     const outcomes = await pipeline.process([body('a'), body('b'), body('c')], () => false);
     expect(outcomes?.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored']);

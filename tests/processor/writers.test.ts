@@ -9,7 +9,6 @@ import type { Delivery } from '../../processor/src/message.js';
 import { createMetrics } from '../../processor/src/metrics.js';
 import { Pipeline } from '../../processor/src/pipeline.js';
 import type { Schema } from '../../processor/src/schema.js';
-import { identityScript } from '../../processor/src/script.js';
 import { InfluxWriter } from '../../processor/src/writers/influx.js';
 import { MysqlWriter } from '../../processor/src/writers/mysql.js';
 import { TimescaleWriter, indexName, quoteIdent } from '../../processor/src/writers/timescale.js';
@@ -34,7 +33,7 @@ const record = (id: string, fields: StoredRecord['fields'], ts = 1714564800000, 
 const delivery = (body: object): Delivery => ({ body: Buffer.from(JSON.stringify(body)), messageId: undefined, redelivered: false, receivedAt: Date.now() });
 
 function pipelineFor(writer: Writer, schema: Schema | undefined, engine: 'timescaledb' | 'mysql' | 'influxdb'): Pipeline {
-  return new Pipeline({ engine, schema, writer, script: identityScript, scriptTimeoutMs: 1000, retryMaxMs: 100, log: silentLogger, metrics: createMetrics(() => Promise.resolve(null)) });
+  return new Pipeline({ engine, schema, writer, script: undefined, retryMaxMs: 100, log: silentLogger, metrics: createMetrics(() => Promise.resolve(null)) });
 }
 
 async function pgRows(db: string, sql: string): Promise<Record<string, unknown>[]> {

@@ -1,0 +1,215 @@
+// The user's script in a worker thread, so that a script stuck in a synchronous loop can be stopped:
+// no timer in the thread running it could fire. Both ends of the protocol live here.
+//
+// The worker runs a batch's messages at once (as the script would run in-process) and beats a shared
+// counter every 25 ms. When the beat stops for longer than the script time-out, the main thread
+// terminates the worker and runs the batch again one message at a time in a fresh one, which names
+// the message that blocks: it is dead-lettered with the reason, and the rest of the batch goes on.
+// A worker that crashes (an exception outside the script call, process.exit) is handled the same way.
+import { Worker, parentPort, workerData } from 'node:worker_threads';
+import type { Logger } from './log.js';
+import type { DeviceMessage } from './message.js';
+import { runScript, ScriptLoadError, type ScriptFunction, type ScriptResult, type ScriptRunner } from './script.js';
+
+/** Marks workerData of a processor started as the script's worker. */
+export const SCRIPT_WORKER = 'mytScriptWorker';
+
+const BEAT_MS = 25;
+const BEAT = 0; // shared slot: the worker's heartbeat counter
+const CURRENT = 1; // shared slot: the message being run alone (isolation), -1 between messages
+
+type ToWorker = { id: number; messages: readonly DeviceMessage[]; isolate: boolean };
+type FromWorker =
+  | { kind: 'ready' }
+  | { kind: 'load-error'; message: string }
+  | { kind: 'one'; id: number; index: number; result: ScriptResult }
+  | { kind: 'done'; id: number; results: ScriptResult[] };
+
+export interface ScriptWorkerData {
+  readonly [SCRIPT_WORKER]: true;
+  readonly shared: SharedArrayBuffer;
+  readonly timeoutMs: number;
+  /** MYT_SCRIPT, when the script is a file rather than compiled into the bundle. */
+  readonly scriptPath?: string;
+}
+
+/** True in a thread started by ScriptWorkerRunner. */
+export function isScriptWorker(): boolean {
+  return parentPort !== null && (workerData as Partial<ScriptWorkerData> | undefined)?.[SCRIPT_WORKER] === true;
+}
+
+export function scriptWorkerData(): ScriptWorkerData {
+  return workerData as ScriptWorkerData;
+}
+
+/** Posts to the main thread; a result that cannot be cloned (a function, a symbol) fails its message alone. */
+function post(message: FromWorker): void {
+  try {
+    parentPort!.postMessage(message);
+  } catch (err) {
+    const passable = (r: ScriptResult): ScriptResult => {
+      try {
+        structuredClone(r);
+        return r;
+      } catch {
+        return { ok: false, reason: `the script returned a value that cannot be passed on: ${(err as Error).message}`.slice(0, 500) };
+      }
+    };
+    if (message.kind === 'done') parentPort!.postMessage({ ...message, results: message.results.map(passable) });
+    else if (message.kind === 'one') parentPort!.postMessage({ ...message, result: passable(message.result) });
+    else throw err;
+  }
+}
+
+/** Worker side: answers batches until the main thread terminates it. */
+export function serveScript(script: ScriptFunction): void {
+  const port = parentPort!;
+  const data = scriptWorkerData();
+  const shared = new Int32Array(data.shared);
+  setInterval(() => Atomics.add(shared, BEAT, 1), BEAT_MS);
+  port.on('message', (job: ToWorker) => {
+    void (async () => {
+      if (!job.isolate) {
+        const results = await Promise.all(job.messages.map((m) => runScript(script, m, data.timeoutMs)));
+        post({ kind: 'done', id: job.id, results });
+        return;
+      }
+      for (let i = 0; i < job.messages.length; i++) {
+        Atomics.store(shared, CURRENT, i);
+        const result = await runScript(script, job.messages[i]!, data.timeoutMs);
+        Atomics.store(shared, CURRENT, -1);
+        post({ kind: 'one', id: job.id, index: i, result });
+      }
+      post({ kind: 'done', id: job.id, results: [] });
+    })();
+  });
+  post({ kind: 'ready' });
+}
+
+/** Reports that the script could not be loaded in the worker (the processor then exits 2). */
+export function reportLoadError(message: string): void {
+  post({ kind: 'load-error', message });
+}
+
+/** Why an attempt ended early: the worker stopped beating, or it died. */
+type Failure = { blocked: string };
+
+export class ScriptWorkerRunner implements ScriptRunner {
+  private worker: Worker | undefined;
+  private readonly shared = new SharedArrayBuffer(8);
+  private nextId = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly file: URL,
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+    private readonly scriptPath?: string,
+  ) {}
+
+  /** Starts the worker; rejects with ScriptLoadError when the script does not load (exit code 2). */
+  async start(): Promise<void> {
+    const data: ScriptWorkerData = { [SCRIPT_WORKER]: true, shared: this.shared, timeoutMs: this.timeoutMs, scriptPath: this.scriptPath };
+    const worker = new Worker(this.file, { workerData: data });
+    worker.unref(); // the processor's own handles decide when the process may exit
+    // Only our own listeners are removed afterwards: Node's Worker keeps listeners of its own.
+    let onMessage: ((m: FromWorker) => void) | undefined;
+    let onError: ((err: Error) => void) | undefined;
+    let onExit: ((code: number) => void) | undefined;
+    await new Promise<void>((resolve, reject) => {
+      onMessage = (m) => {
+        if (m.kind === 'ready') resolve();
+        else if (m.kind === 'load-error') reject(new ScriptLoadError(m.message));
+      };
+      onError = (err) => reject(new ScriptLoadError(`the script's worker failed to start: ${err.message}`));
+      onExit = (code) => reject(new ScriptLoadError(`the script's worker exited (${code}) while starting`));
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    }).finally(() => worker.off('message', onMessage!).off('error', onError!).off('exit', onExit!));
+    // Between batches nobody waits on the worker; an error event without a listener would throw here.
+    worker.on('error', (err) => this.log.warn('script worker failed', { error: err.message }));
+    this.worker = worker;
+  }
+
+  /** Batches take turns: a batch that restarts the worker must not cut another one short. */
+  run(messages: readonly DeviceMessage[]): Promise<ScriptResult[]> {
+    const turn = this.queue.then(() => this.runAlone(messages));
+    this.queue = turn.catch(() => {});
+    return turn;
+  }
+
+  private async runAlone(messages: readonly DeviceMessage[]): Promise<ScriptResult[]> {
+    if (messages.length === 0) return [];
+    const whole = await this.attempt(messages, false, () => {});
+    if (Array.isArray(whole)) return whole;
+    this.log.warn('script blocked or crashed its worker; running the batch one message at a time to find the message', { reason: whole.blocked });
+    const results: ScriptResult[] = new Array<ScriptResult>(messages.length);
+    let from = 0;
+    while (from < messages.length) {
+      const rest = messages.slice(from);
+      let done = 0; // messages of `rest` answered one by one
+      const outcome = await this.attempt(rest, true, (index, result) => {
+        results[from + index] = result;
+        done = index + 1;
+      });
+      if (Array.isArray(outcome)) break;
+      // The message running when the worker blocked or died is the culprit (or, if it stopped between
+      // messages, the next one: work an earlier message left running would otherwise loop forever).
+      const current = Atomics.load(new Int32Array(this.shared), CURRENT);
+      const culprit = from + (current >= 0 ? current : done);
+      if (culprit >= messages.length) break;
+      results[culprit] = { ok: false, reason: outcome.blocked };
+      from = culprit + 1;
+    }
+    return results;
+  }
+
+  /**
+   * Sends messages to the worker and waits for their results, or for the worker to block (no beat
+   * for longer than the time-out) or die: then it is terminated and a fresh one started.
+   */
+  private async attempt(messages: readonly DeviceMessage[], isolate: boolean, onOne: (index: number, result: ScriptResult) => void): Promise<ScriptResult[] | Failure> {
+    const worker = this.worker;
+    if (!worker) throw new Error('script worker not started');
+    const id = this.nextId++;
+    const shared = new Int32Array(this.shared);
+    Atomics.store(shared, CURRENT, -1);
+    let watchdog: NodeJS.Timeout | undefined;
+    let onMessage: ((m: FromWorker) => void) | undefined;
+    let onError: ((err: Error) => void) | undefined;
+    let onExit: ((code: number) => void) | undefined;
+    const outcome = await new Promise<ScriptResult[] | Failure>((resolve) => {
+      onMessage = (m) => {
+        if (m.kind === 'one' && m.id === id) onOne(m.index, m.result);
+        else if (m.kind === 'done' && m.id === id) resolve(m.results);
+      };
+      onError = (err) => resolve({ blocked: `script crashed its worker: ${err.message}`.slice(0, 500) });
+      onExit = (code) => resolve({ blocked: `script ended its worker (exit code ${code})` });
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+      let beat = Atomics.load(shared, BEAT);
+      let lastBeatAt = Date.now();
+      watchdog = setInterval(() => {
+        const now = Atomics.load(shared, BEAT);
+        if (now !== beat) {
+          beat = now;
+          lastBeatAt = Date.now();
+        } else if (Date.now() - lastBeatAt > this.timeoutMs) {
+          resolve({ blocked: `script took longer than ${this.timeoutMs} ms (it blocked its thread, e.g. a synchronous loop)` });
+        }
+      }, Math.max(BEAT_MS, Math.min(250, this.timeoutMs / 4)));
+      worker.postMessage({ id, messages, isolate } satisfies ToWorker);
+    });
+    clearInterval(watchdog);
+    worker.off('message', onMessage!).off('error', onError!).off('exit', onExit!);
+    if (Array.isArray(outcome)) return isolate ? [] : outcome;
+    await worker.terminate();
+    this.worker = undefined;
+    await this.start();
+    return outcome;
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+}

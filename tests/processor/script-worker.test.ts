@@ -1,0 +1,61 @@
+// The script's worker thread: what no in-process timer can stop (a synchronous loop, an exit) costs
+// only the message that caused it. The worker is the processor's bundle started again, as on the VM,
+// with the script given as MYT_SCRIPT would give it.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScriptWorkerRunner } from '../../processor/src/script-worker.js';
+import { ScriptLoadError } from '../../processor/src/script.js';
+import { silentLogger } from '../../processor/src/log.js';
+import { bundleForTest } from './support.js';
+
+const SCRIPT = `
+export default function (message) {
+  if (message.action === 'spin') for (;;);
+  if (message.action === 'exit') process.exit(3);
+  if (message.action === 'throw') throw new Error('no');
+  return { ...message, data: { t: message.data.t * 2 } };
+}`;
+
+describe('script worker', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'myt-script-worker-'));
+  let bundle: URL;
+  let runner: ScriptWorkerRunner;
+  const msg = (t: number, action?: string) => ({ measurement: 'm', data: { t }, ...(action ? { action } : {}) });
+
+  beforeAll(async () => {
+    bundle = pathToFileURL(await bundleForTest());
+    writeFileSync(join(dir, 'script.mjs'), SCRIPT);
+    runner = new ScriptWorkerRunner(bundle, 300, silentLogger, join(dir, 'script.mjs'));
+    await runner.start();
+  }, 60_000);
+  afterAll(() => runner.close());
+
+  it('runs a batch in the worker, one result per message in order', async () => {
+    const results = await runner.run([msg(1), msg(2, 'throw'), msg(3)]);
+    expect(results).toEqual([
+      { ok: true, messages: [msg(2)] },
+      { ok: false, reason: 'script threw Error: no' },
+      { ok: true, messages: [msg(6)] },
+    ]);
+  });
+
+  it('stops a synchronous loop and an exit, failing only the message that caused each, and goes on', async () => {
+    const results = await runner.run([msg(1), msg(2, 'spin'), msg(3), msg(4, 'exit'), msg(5)]);
+    expect(results.map((r) => r.ok)).toEqual([true, false, true, false, true]);
+    expect(results[1]).toEqual({ ok: false, reason: expect.stringMatching(/longer than 300 ms \(it blocked its thread/) as string });
+    expect(results[3]).toEqual({ ok: false, reason: 'script ended its worker (exit code 3)' });
+    expect(results[4]).toEqual({ ok: true, messages: [msg(10)] });
+    // The restarted worker serves the next batch at full speed again.
+    expect(await runner.run([msg(7)])).toEqual([{ ok: true, messages: [msg(14)] }]);
+  }, 30_000);
+
+  it('refuses to start when the script does not load, with the reason', async () => {
+    writeFileSync(join(dir, 'broken.mjs'), 'throw new Error("cannot load me");');
+    const broken = new ScriptWorkerRunner(bundle, 300, silentLogger, join(dir, 'broken.mjs'));
+    await expect(broken.start()).rejects.toThrow(ScriptLoadError);
+    await expect(new ScriptWorkerRunner(bundle, 300, silentLogger, join(dir, 'broken.mjs')).start()).rejects.toThrow(/cannot load me/);
+  }, 30_000);
+});
