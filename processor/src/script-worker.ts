@@ -142,25 +142,28 @@ export class ScriptWorkerRunner implements ScriptRunner {
     const whole = await this.attempt(messages, false, () => {});
     if (Array.isArray(whole)) return whole;
     this.log.warn('script blocked or crashed its worker; running the batch one message at a time to find the message', { reason: whole.blocked });
-    const results: ScriptResult[] = new Array<ScriptResult>(messages.length);
-    let from = 0;
-    while (from < messages.length) {
-      const rest = messages.slice(from);
-      let done = 0; // messages of `rest` answered one by one
-      const outcome = await this.attempt(rest, true, (index, result) => {
-        results[from + index] = result;
-        done = index + 1;
-      });
-      if (Array.isArray(outcome)) break;
+    const results: (ScriptResult | undefined)[] = new Array<ScriptResult | undefined>(messages.length);
+    for (;;) {
+      // Indexes still without a result: answers posted just before a worker was stopped can be lost.
+      const pending = [...results.keys()].filter((i) => results[i] === undefined);
+      if (pending.length === 0) return results as ScriptResult[];
+      let done = 0; // messages of this attempt answered one by one
+      const outcome = await this.attempt(
+        pending.map((i) => messages[i]!),
+        true,
+        (index, result) => {
+          results[pending[index]!] = result;
+          done = index + 1;
+        },
+      );
+      if (Array.isArray(outcome)) continue;
       // The message running when the worker blocked or died is the culprit (or, if it stopped between
       // messages, the next one: work an earlier message left running would otherwise loop forever).
       const current = Atomics.load(new Int32Array(this.shared), CURRENT);
-      const culprit = from + (current >= 0 ? current : done);
-      if (culprit >= messages.length) break;
+      const culprit = pending[current >= 0 ? current : done];
+      if (culprit === undefined) throw new Error(`the script's worker stopped after the whole batch: ${outcome.blocked}`);
       results[culprit] = { ok: false, reason: outcome.blocked };
-      from = culprit + 1;
     }
-    return results;
   }
 
   /**
