@@ -87,6 +87,8 @@ export class Pipeline {
   /** Parses a batch and runs the script on what parsed, all at once (it runs in another thread). */
   private async prepareScripted(script: ScriptRunner, deliveries: readonly Delivery[]): Promise<Prepared[]> {
     const parsed = deliveries.map((d) => parseBody(d.body));
+    // Keys come from the messages as received, before a script (run in-process, in tests) can change them.
+    const keys = parsed.map((p, i) => (p.ok ? { key: messageKey(p.value, deliveries[i]!), inputId: inputIdOf(p.value) } : undefined));
     const inputs: DeviceMessage[] = [];
     for (const p of parsed) if (p.ok) inputs.push(p.value);
     const results = await script.run(inputs);
@@ -96,9 +98,8 @@ export class Pipeline {
       if (!p.ok) return { ...p, stage: 'parse' };
       const result = results[next++]!;
       if (!result.ok) return { ...result, stage: 'script' };
-      // The key comes from the message as received: the script only ever saw a copy.
-      const message = p.value;
-      return this.toRecords(result.messages, message, messageKey(message, delivery), inputIdOf(message), delivery);
+      const { key, inputId } = keys[i]!;
+      return this.toRecords(result.messages, p.value, key, inputId, delivery);
     });
   }
 
