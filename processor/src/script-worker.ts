@@ -9,7 +9,7 @@
 import { Worker, parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from './log.js';
 import type { DeviceMessage } from './message.js';
-import { runScript, ScriptLoadError, type ScriptFunction, type ScriptResult, type ScriptRunner } from './script.js';
+import { InlineScriptRunner, runScript, ScriptLoadError, type ScriptFunction, type ScriptResult, type ScriptRunner } from './script.js';
 
 /** Marks workerData of a processor started as the script's worker. */
 export const SCRIPT_WORKER = 'mytScriptWorker';
@@ -66,12 +66,12 @@ export function serveScript(script: ScriptFunction): void {
   const port = parentPort!;
   const data = scriptWorkerData();
   const shared = new Int32Array(data.shared);
+  const together = new InlineScriptRunner(script, data.timeoutMs);
   setInterval(() => Atomics.add(shared, BEAT, 1), BEAT_MS);
   port.on('message', (job: ToWorker) => {
     void (async () => {
       if (!job.isolate) {
-        const results = await Promise.all(job.messages.map((m) => runScript(script, m, data.timeoutMs)));
-        post({ kind: 'done', id: job.id, results });
+        post({ kind: 'done', id: job.id, results: await together.run(job.messages) });
         return;
       }
       for (let i = 0; i < job.messages.length; i++) {

@@ -47,8 +47,8 @@ export interface ScriptRunner {
 }
 
 /**
- * Runs the script in this thread, every message of a batch at once. Only for scripts given as
- * functions in-process (tests): a synchronous loop here would block the whole process.
+ * Runs the script in this thread, every message of a batch at once: inside the script's worker, and
+ * for scripts given as functions in-process (tests), where a synchronous loop blocks the process.
  */
 export class InlineScriptRunner implements ScriptRunner {
   constructor(
