@@ -99,6 +99,7 @@ export class ScriptWorkerRunner implements ScriptRunner {
   private readonly shared = new SharedArrayBuffer(8);
   private nextId = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   constructor(
     private readonly file: URL,
@@ -125,8 +126,12 @@ export class ScriptWorkerRunner implements ScriptRunner {
       onExit = (code) => reject(new ScriptLoadError(`the script's worker exited (${code}) while starting`));
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
     }).finally(() => worker.off('message', onMessage!).off('error', onError!).off('exit', onExit!));
-    // Between batches nobody waits on the worker; an error event without a listener would throw here.
+    // Between batches nobody waits on the worker: an error event without a listener would throw here,
+    // and a worker that died meanwhile (a script's timer calling process.exit) is replaced at the next batch.
     worker.on('error', (err) => this.log.warn('script worker failed', { error: err.message }));
+    worker.once('exit', () => {
+      if (this.worker === worker) this.worker = undefined;
+    });
     this.worker = worker;
   }
 
@@ -171,8 +176,9 @@ export class ScriptWorkerRunner implements ScriptRunner {
    * for longer than the time-out) or die: then it is terminated and a fresh one started.
    */
   private async attempt(messages: readonly DeviceMessage[], isolate: boolean, onOne: (index: number, result: ScriptResult) => void): Promise<ScriptResult[] | Failure> {
-    const worker = this.worker;
-    if (!worker) throw new Error('script worker not started');
+    if (this.closed) throw new Error('script worker closed');
+    if (!this.worker) await this.start();
+    const worker = this.worker!;
     const id = this.nextId++;
     const shared = new Int32Array(this.shared);
     Atomics.store(shared, CURRENT, -1);
@@ -211,6 +217,7 @@ export class ScriptWorkerRunner implements ScriptRunner {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const worker = this.worker;
     this.worker = undefined;
     await worker?.terminate();

@@ -16,6 +16,7 @@ export default function (message) {
   if (message.action === 'spin') for (;;);
   if (message.action === 'exit') process.exit(3);
   if (message.action === 'throw') throw new Error('no');
+  if (message.action === 'exit-later') setTimeout(() => process.exit(4), 10);
   return { ...message, data: { t: message.data.t * 2 } };
 }`;
 
@@ -50,6 +51,14 @@ describe('script worker', () => {
     expect(results[4]).toEqual({ ok: true, messages: [msg(10)] });
     // The restarted worker serves the next batch at full speed again.
     expect(await runner.run([msg(7)])).toEqual([{ ok: true, messages: [msg(14)] }]);
+  }, 30_000);
+
+  it('replaces a worker that died between batches before the next one', async () => {
+    expect(await runner.run([msg(1, 'exit-later')])).toEqual([{ ok: true, messages: [msg(2, 'exit-later')] }]);
+    await new Promise((done) => setTimeout(done, 200)); // its timer ends the worker meanwhile
+    const started = Date.now();
+    expect(await runner.run([msg(3)])).toEqual([{ ok: true, messages: [msg(6)] }]);
+    expect(Date.now() - started).toBeLessThan(300 * 2); // not found by waiting out the time-out
   }, 30_000);
 
   it('refuses to start when the script does not load, with the reason', async () => {
