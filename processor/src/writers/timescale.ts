@@ -190,6 +190,10 @@ export class TimescaleWriter implements Writer {
   private async insert(pool: pg.Pool, byTable: Map<string, StoredRecord[]>, checked: boolean): Promise<void> {
     const client = await pool.connect();
     let broken: Error | undefined;
+    // A checked-out client has no listener of the pool's: a connection reset arriving between its
+    // queries (a database restart) would be an unhandled 'error' event and crash the process.
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
     // One INSERT is atomic by itself; a transaction is needed only when the batch spans tables.
     const several = byTable.size > 1;
     try {
@@ -201,6 +205,7 @@ export class TimescaleWriter implements Writer {
       if (several) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
