@@ -91,6 +91,14 @@ export function reportLoadError(message: string): void {
   post({ kind: 'load-error', message });
 }
 
+type Listeners = { message: (m: FromWorker) => void; error: (err: Error) => void; exit: (code: number) => void };
+
+/** Attaches listeners for one wait; returns what removes exactly them (Node's Worker has listeners of its own). */
+function listen(worker: Worker, on: Listeners): () => void {
+  worker.on('message', on.message).on('error', on.error).on('exit', on.exit);
+  return () => void worker.off('message', on.message).off('error', on.error).off('exit', on.exit);
+}
+
 /** Why an attempt ended early: the worker stopped beating, or it died. */
 type Failure = { blocked: string };
 
@@ -113,19 +121,17 @@ export class ScriptWorkerRunner implements ScriptRunner {
     const data: ScriptWorkerData = { [SCRIPT_WORKER]: true, shared: this.shared, timeoutMs: this.timeoutMs, scriptPath: this.scriptPath };
     const worker = new Worker(this.file, { workerData: data });
     worker.unref(); // the processor's own handles decide when the process may exit
-    // Only our own listeners are removed afterwards: Node's Worker keeps listeners of its own.
-    let onMessage: ((m: FromWorker) => void) | undefined;
-    let onError: ((err: Error) => void) | undefined;
-    let onExit: ((code: number) => void) | undefined;
+    let detach = () => {};
     await new Promise<void>((resolve, reject) => {
-      onMessage = (m) => {
-        if (m.kind === 'ready') resolve();
-        else if (m.kind === 'load-error') reject(new ScriptLoadError(m.message));
-      };
-      onError = (err) => reject(new ScriptLoadError(`the script's worker failed to start: ${err.message}`));
-      onExit = (code) => reject(new ScriptLoadError(`the script's worker exited (${code}) while starting`));
-      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-    }).finally(() => worker.off('message', onMessage!).off('error', onError!).off('exit', onExit!));
+      detach = listen(worker, {
+        message: (m) => {
+          if (m.kind === 'ready') resolve();
+          else if (m.kind === 'load-error') reject(new ScriptLoadError(m.message));
+        },
+        error: (err) => reject(new ScriptLoadError(`the script's worker failed to start: ${err.message}`)),
+        exit: (code) => reject(new ScriptLoadError(`the script's worker exited (${code}) while starting`)),
+      });
+    }).finally(() => detach());
     // Between batches nobody waits on the worker: an error event without a listener would throw here,
     // and a worker that died meanwhile (a script's timer calling process.exit) is replaced at the next batch.
     worker.on('error', (err) => this.log.warn('script worker failed', { error: err.message }));
@@ -183,17 +189,16 @@ export class ScriptWorkerRunner implements ScriptRunner {
     const shared = new Int32Array(this.shared);
     Atomics.store(shared, CURRENT, -1);
     let watchdog: NodeJS.Timeout | undefined;
-    let onMessage: ((m: FromWorker) => void) | undefined;
-    let onError: ((err: Error) => void) | undefined;
-    let onExit: ((code: number) => void) | undefined;
+    let detach = () => {};
     const outcome = await new Promise<ScriptResult[] | Failure>((resolve) => {
-      onMessage = (m) => {
-        if (m.kind === 'one' && m.id === id) onOne(m.index, m.result);
-        else if (m.kind === 'done' && m.id === id) resolve(m.results);
-      };
-      onError = (err) => resolve({ blocked: `script crashed its worker: ${err.message}`.slice(0, 500) });
-      onExit = (code) => resolve({ blocked: `script ended its worker (exit code ${code})` });
-      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+      detach = listen(worker, {
+        message: (m) => {
+          if (m.kind === 'one' && m.id === id) onOne(m.index, m.result);
+          else if (m.kind === 'done' && m.id === id) resolve(m.results);
+        },
+        error: (err) => resolve({ blocked: `script crashed its worker: ${err.message}`.slice(0, 500) }),
+        exit: (code) => resolve({ blocked: `script ended its worker (exit code ${code})` }),
+      });
       let beat = Atomics.load(shared, BEAT);
       let lastBeatAt = Date.now();
       watchdog = setInterval(() => {
@@ -208,7 +213,7 @@ export class ScriptWorkerRunner implements ScriptRunner {
       worker.postMessage({ id, messages, isolate } satisfies ToWorker);
     });
     clearInterval(watchdog);
-    worker.off('message', onMessage!).off('error', onError!).off('exit', onExit!);
+    detach();
     if (Array.isArray(outcome)) return isolate ? [] : outcome;
     await worker.terminate();
     this.worker = undefined;
