@@ -72,7 +72,7 @@ export class DuplicateGuard {
   ) {}
 
   /** True when the batch may skip the duplicate check. */
-  plain(records: readonly StoredRecord[]): boolean {
+  private plain(records: readonly StoredRecord[]): boolean {
     return this.now() >= this.checkUntil && !records.some((r) => r.redelivered);
   }
 
