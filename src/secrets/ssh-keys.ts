@@ -8,10 +8,18 @@ export interface SshKeyPair {
   readonly publicKey: string;
 }
 
-/** A new ed25519 key pair, made by ssh2 (the SSH library node-ssh uses to reach the VM). */
+/**
+ * A new ed25519 key pair, made by ssh2 (the SSH library node-ssh uses to reach the VM). ssh2 drops
+ * a leading zero byte of the key (about 1 pair in 128: a 31-byte key that nothing can parse), so a
+ * pair is only returned once it passes sshKeyProblems; the next draw is a fresh random key.
+ */
 export function generateSshKeyPair(comment: string): SshKeyPair {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
-  return { privateKey: pair.private, publicKey: pair.public.trim() };
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    const made = { privateKey: pair.private, publicKey: pair.public.trim() };
+    if (sshKeyProblems(made.privateKey, made.publicKey).length === 0) return made;
+  }
+  throw new Error('could not generate a valid ed25519 key pair');
 }
 
 /**
