@@ -7,6 +7,8 @@ export DEBIAN_FRONTEND=noninteractive
 missing=()
 [ -x /usr/bin/influxd ] || missing+=(influxdb influxdb-client)
 command -v curl >/dev/null || missing+=(curl)
+# The older system's devices publish with pika: the processor tests run such a device script.
+/usr/bin/python3 -c 'import pika' 2>/dev/null || missing+=(python3-pika)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -q
@@ -28,6 +30,8 @@ wait_for mariadb mariadb-admin -h 127.0.0.1 -u root ping
 
 rabbitmqctl -q status >/dev/null 2>&1 || rabbitmq-server -detached
 wait_for rabbitmq rabbitmq-diagnostics -q check_port_connectivity
+# Processor replicas each read their own stream behind an x-random exchange (as on a platform's VM).
+rabbitmq-plugins -q enable rabbitmq_random_exchange >/dev/null
 
 if ! curl -sf http://127.0.0.1:8086/ping >/dev/null; then
   # Debian's influxd has no systemd here: run it detached with its packaged config.

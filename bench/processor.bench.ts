@@ -1,11 +1,10 @@
 // Processor throughput on loopback, per SQL engine (PostgreSQL, MariaDB), in one run:
-//   broker raw   a no-op consumer with the processor's prefetch, acknowledging per batch
+//   broker raw   a no-op consumer of a stream like the processor's, its prefetch, acknowledging per batch
 //   db raw       bulk INSERTs of the processor's batch size into the same table, no broker
 //   one-by-one   the older design: per message parse, INSERT, commit, then ack
 //   processor    the bundled processor (child process), default settings, no script
 // Before each timed part the machine is left to settle (see settle()).
 // Targets: processor >= 60% of min(broker raw, db raw), >= 20x one-by-one, RSS < 150 MB.
-import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
@@ -166,7 +165,7 @@ async function myRun(db: string | undefined, sql: string): Promise<Record<string
   }
 }
 
-/** Publishes n messages into the queue (through the exchange) and waits for every confirm. */
+/** Publishes n messages into the stream (through the exchange) and waits for every confirm. */
 async function preload(names: Names, n: number, sensor: string): Promise<void> {
   await declareLikeProcessor(names);
   const c = await amqp.connect(AMQP_URL);
@@ -197,12 +196,16 @@ async function brokerRaw(names: Names): Promise<Figure> {
   const started = performance.now();
   let seen = 0;
   await new Promise<void>((resolve) => {
-    void ch.consume(names.queue, (m) => {
-      if (!m) return;
-      seen++;
-      if (seen % BATCH === 0 || seen === N) ch.ack(m, true);
-      if (seen === N) resolve();
-    });
+    void ch.consume(
+      names.stream,
+      (m) => {
+        if (!m) return;
+        seen++;
+        if (seen % BATCH === 0 || seen === N) ch.ack(m, true);
+        if (seen === N) resolve();
+      },
+      { arguments: { 'x-stream-offset': 'first' } },
+    );
   });
   const seconds = (performance.now() - started) / 1000;
   const cpu = perMessage(before, snapshot(), N);
@@ -211,17 +214,11 @@ async function brokerRaw(names: Names): Promise<Figure> {
   return { rate: N / seconds, cpu };
 }
 
-/** The database alone, bulk-inserting the rows the processor would store for the same messages (same msg_ids). */
+/** The database alone, bulk-inserting the rows the processor would store for the same messages (ids of the same form). */
 async function dbRaw(sql: Sql, db: string, round: number): Promise<Figure> {
   const now = Date.now();
   const sensor = `raw-${round}`;
-  const rows = Array.from({ length: N }, (_, i): [Date, string, string, number, number] => [
-    new Date(now + i),
-    sensor,
-    `sha256:${hash('sha256', body(i, sensor), 'hex').slice(0, 40)}`,
-    21.5,
-    i,
-  ]);
+  const rows = Array.from({ length: N }, (_, i): [Date, string, string, number, number] => [new Date(now + i), sensor, `@bench_${round}.readings:0:${i}`, 21.5, i]);
   await settle();
   const before = snapshot();
   let after = before;
@@ -242,17 +239,21 @@ async function oneByOne(sql: Sql, db: string, names: Names, round: number): Prom
   let chain = Promise.resolve();
   const started = performance.now();
   await new Promise<void>((resolve, reject) => {
-    void ch.consume(names.queue, (m) => {
-      if (!m) return;
-      chain = chain
-        .then(async () => {
-          const msg = JSON.parse(m.content.toString()) as { sensor: string; data: { temperature: number; humidity: number } };
-          await conn.insert([new Date(), msg.sensor, `old-${round}-${seen}`, msg.data.temperature, msg.data.humidity]);
-          ch.ack(m);
-          if (++seen === N_ONE_BY_ONE) resolve();
-        })
-        .catch(reject);
-    });
+    void ch.consume(
+      names.stream,
+      (m) => {
+        if (!m) return;
+        chain = chain
+          .then(async () => {
+            const msg = JSON.parse(m.content.toString()) as { sensor: string; data: { temperature: number; humidity: number } };
+            await conn.insert([new Date(), msg.sensor, `old-${round}-${seen}`, msg.data.temperature, msg.data.humidity]);
+            ch.ack(m);
+            if (++seen === N_ONE_BY_ONE) resolve();
+          })
+          .catch(reject);
+      },
+      { arguments: { 'x-stream-offset': 'first' } },
+    );
   });
   const rate = N_ONE_BY_ONE / ((performance.now() - started) / 1000);
   await ch.close();
@@ -342,7 +343,7 @@ class Progress {
 
   private async sample(): Promise<{ stored: number; at: number }> {
     const text = await (await fetch(`http://127.0.0.1:${this.port}/metrics`)).text();
-    const now = { stored: Number(/^myt_processor_stored_total (\d+)/m.exec(text)?.[1] ?? 0), at: performance.now() };
+    const now = { stored: Number(/^myt_processor_rows_stored_total (\d+)/m.exec(text)?.[1] ?? 0), at: performance.now() };
     if (now.stored > this.last.stored) this.rate = (now.stored - this.last.stored) / (now.at - this.last.at);
     this.last = now;
     return now;
@@ -360,11 +361,11 @@ class Progress {
   }
 }
 
-/** Broker names of a side measurement: its own exchange and queues, apart from the processor's. */
+/** Broker names of one measurement: its own exchange, stream and queues (a stream keeps what it was given). */
 const side = (names: Names, tag: string): Names => ({
   ...names,
   exchange: `${names.exchange}.${tag}`,
-  queue: `${names.queue}.${tag}`,
+  stream: `${names.stream}.${tag}`,
   deadExchange: `${names.deadExchange}.${tag}`,
   deadQueue: `${names.deadQueue}.${tag}`,
 });
@@ -402,14 +403,14 @@ async function measure(): Promise<boolean> {
           await sql.drop(db);
           await sql.create(db);
         }
-        rounds.broker.push(await brokerRaw(side(names, 'raw')));
+        rounds.broker.push(await brokerRaw(side(names, `raw${round}`)));
         rounds.db.push(await dbRaw(sql, dbs.raw, round));
         // Dropped at once: 100k fresh rows leave the server deferred work (PostgreSQL's autovacuum
         // of an insert-only table, InnoDB's page flushing) that would otherwise land in a later part.
         await sql.drop(dbs.raw);
         // Each row its own commit: the rate follows the disk's flush latency, which swings run to run.
-        rounds.old.push(await oneByOne(sql, dbs.old, side(names, 'old'), round));
-        const p = await processorRate(sql, dbs.proc, names, bundle, round);
+        rounds.old.push(await oneByOne(sql, dbs.old, side(names, `old${round}`), round));
+        const p = await processorRate(sql, dbs.proc, side(names, `proc${round}`), bundle, round);
         rounds.proc.push(p);
         rounds.rss.push(p.rss);
       }
@@ -426,7 +427,7 @@ async function measure(): Promise<boolean> {
       // CPU per message, each group's median over the rounds: where the time went.
       const cpu = (list: Figure[]) =>
         `      CPU ${formatCpu(Object.fromEntries(GROUPS.map((g) => [g, median(list.map((f) => f.cpu[g]))])) as Record<Group, number>)}`;
-      console.log(`${sql.label} (${N} messages, batch ${BATCH}, prefetch ${PREFETCH}, quorum queue, median of ${ROUNDS}):`);
+      console.log(`${sql.label} (${N} messages, batch ${BATCH}, prefetch ${PREFETCH}, stream, median of ${ROUNDS}):`);
       console.log(`  broker raw consume       ${fmt(broker)}${each(rounds.broker)}`);
       console.log(cpu(rounds.broker));
       console.log(`  database raw bulk insert ${fmt(db)}${each(rounds.db)}`);
@@ -439,8 +440,7 @@ async function measure(): Promise<boolean> {
       console.log(`  processor peak RSS       ${rssMb.toFixed(1)} MB, highest of all rounds  (target < 150 MB)`);
       console.log(`  ${pass ? 'PASS' : 'FAIL'}`);
     } finally {
-      for (const q of ['raw', 'old']) await deleteBrokerObjects(side(names, q));
-      await deleteBrokerObjects(names);
+      for (let round = 0; round < ROUNDS; round++) for (const part of ['raw', 'old', 'proc']) await deleteBrokerObjects(side(names, `${part}${round}`));
       for (const db of Object.values(dbs)) await sql.drop(db).catch(() => {});
     }
   }

@@ -24,11 +24,17 @@ export interface ProcessorConfig {
   readonly drainMs: number;
   readonly retryMaxMs: number;
   readonly exchange: string;
-  readonly queue: string;
+  /** An x-random exchange between `exchange` and the stream, when several processors share the work. */
+  readonly spreadExchange: string | undefined;
+  readonly stream: string;
+  /** RabbitMQ's x-max-age of the stream, e.g. 7D. */
+  readonly streamMaxAge: string;
+  readonly streamMaxBytes: number;
   readonly deadExchange: string;
   readonly deadQueue: string;
-  readonly queueType: 'quorum' | 'classic';
-  /** InfluxDB only: how far back to look for points of redelivered messages that carried no `ts`. */
+  /** Larger messages are dead-lettered unread (the database would refuse them, or the heap would not hold them). */
+  readonly maxMessageBytes: number;
+  /** InfluxDB only: how far back to look for points of records read again whose time is not repeatable. */
   readonly influxDedupeHours: number;
 }
 
@@ -49,11 +55,14 @@ export const ENV_HELP: Readonly<Record<string, string>> = {
   MYT_DRAIN_MS: 'on SIGTERM, how long to finish, commit and acknowledge the batch in flight (default 8000)',
   MYT_RETRY_MAX_MS: 'longest wait between retries while the database is down, ms (default 10000)',
   MYT_EXCHANGE: "fanout exchange devices publish to (default 'data')",
-  MYT_QUEUE: "durable queue the processor consumes (default 'myt.processor')",
+  MYT_SPREAD_EXCHANGE: 'x-random exchange between MYT_EXCHANGE and the stream, for several processors (default: none, the stream is bound to MYT_EXCHANGE)',
+  MYT_STREAM: "RabbitMQ stream the processor reads (default 'myt.readings')",
+  MYT_STREAM_MAX_AGE: "how long the stream keeps messages, RabbitMQ's x-max-age (default 7D)",
+  MYT_STREAM_MAX_BYTES: "how much the stream keeps, RabbitMQ's x-max-length-bytes (default 10000000000)",
   MYT_DEAD_EXCHANGE: "dead-letter exchange (default 'myt.dead')",
-  MYT_DEAD_QUEUE: "dead-letter queue (default 'myt.dead')",
-  MYT_QUEUE_TYPE: "quorum (default: keeps even non-persistent device messages across a broker restart) or classic",
-  MYT_INFLUX_DEDUPE_HOURS: 'InfluxDB: look-back for redelivered messages without ts (default 24)',
+  MYT_DEAD_QUEUE: "dead-letter quorum queue (default 'myt.dead')",
+  MYT_MAX_MESSAGE_BYTES: 'larger messages are dead-lettered without being read (default 16777216, RabbitMQ 4\'s own limit)',
+  MYT_INFLUX_DEDUPE_HOURS: 'InfluxDB: look-back for records read again whose time the processor made up (default 24)',
 };
 
 export class ConfigError extends Error {
@@ -152,10 +161,10 @@ export function loadConfig(env: Env): ProcessorConfig {
   const engine = engineRaw as Engine;
   const batchSize = integer(env, 'MYT_BATCH_SIZE', 500, 1, 10_000);
   const concurrency = integer(env, 'MYT_CONCURRENCY', 2, 1, 16);
-  const queueType = env.MYT_QUEUE_TYPE?.trim() || 'quorum';
-  if (queueType !== 'quorum' && queueType !== 'classic') {
-    throw new ConfigError(`MYT_QUEUE_TYPE must be quorum or classic (got '${queueType}')`);
-  }
+  const streamMaxAge = env.MYT_STREAM_MAX_AGE?.trim() || '7D';
+  // RabbitMQ's own syntax for x-max-age: a number and one unit.
+  if (!/^[1-9]\d{0,8}(Y|M|D|h|m|s)$/.test(streamMaxAge)) throw new ConfigError(`MYT_STREAM_MAX_AGE must be a number and a unit, Y M D h m or s, e.g. 7D (got '${streamMaxAge}')`);
+  const spread = env.MYT_SPREAD_EXCHANGE?.trim();
   const metricsHost = env.MYT_METRICS_HOST?.trim() || '0.0.0.0';
   if (!/^[A-Za-z0-9.:-]{1,253}$/.test(metricsHost)) throw new ConfigError(`MYT_METRICS_HOST is not a host name or address (got '${metricsHost}')`);
   return {
@@ -179,10 +188,13 @@ export function loadConfig(env: Env): ProcessorConfig {
     drainMs: integer(env, 'MYT_DRAIN_MS', 8000, 100, 600_000),
     retryMaxMs: integer(env, 'MYT_RETRY_MAX_MS', 10_000, 10, 600_000),
     exchange: brokerName(env, 'MYT_EXCHANGE', 'data'),
-    queue: brokerName(env, 'MYT_QUEUE', 'myt.processor'),
+    spreadExchange: spread ? brokerName(env, 'MYT_SPREAD_EXCHANGE', spread) : undefined,
+    stream: brokerName(env, 'MYT_STREAM', 'myt.readings'),
+    streamMaxAge,
+    streamMaxBytes: integer(env, 'MYT_STREAM_MAX_BYTES', 10_000_000_000, 1_000_000, 1e15),
     deadExchange: brokerName(env, 'MYT_DEAD_EXCHANGE', 'myt.dead'),
     deadQueue: brokerName(env, 'MYT_DEAD_QUEUE', 'myt.dead'),
-    queueType,
+    maxMessageBytes: integer(env, 'MYT_MAX_MESSAGE_BYTES', 16 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     influxDedupeHours: integer(env, 'MYT_INFLUX_DEDUPE_HOURS', 24, 1, 24 * 365),
   };
 }

@@ -1,17 +1,24 @@
-// The broker side: connect, declare the topology, consume with a prefetch window, and reconnect with
-// back-off whenever the connection goes away. Each connection is a Session; acknowledgements only
-// ever go to the session a message came from (a message of a lost session is redelivered anyway).
+// The broker side: connect, declare the topology, find where to read the stream from, consume with a
+// prefetch window, and reconnect with back-off whenever the connection goes away. Each connection is
+// a Session; acknowledgements (which on a stream only grant credit) go to the session a message came
+// from. A message's identity is its offset in the stream, fixed for as long as the stream exists.
+import { createHash, randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { backoffDelay, sleepUnless } from './backoff.js';
 import type { Logger } from './log.js';
 import type { Delivery } from './message.js';
+import type { StreamPosition } from './position.js';
 
 export interface Topology {
+  /** The exchange devices publish to. */
   readonly exchange: string;
-  readonly queue: string;
+  /** An x-random exchange between `exchange` and the stream, when replicas share the work. */
+  readonly spreadExchange: string | undefined;
+  readonly stream: string;
+  readonly streamMaxAge: string;
+  readonly streamMaxBytes: number;
   readonly deadExchange: string;
   readonly deadQueue: string;
-  readonly queueType: 'quorum' | 'classic';
   readonly prefetch: number;
 }
 
@@ -22,27 +29,126 @@ export interface Received {
   readonly message: amqp.ConsumeMessage;
 }
 
+/** Header of the probe messages the processor writes into its own stream (see locate). */
+export const PROBE_HEADER = 'x-myt-probe';
+/** Header in which RabbitMQ >= 3.12 (message_interceptors.incoming.set_header_timestamp) stamps its receive time. */
+export const BROKER_TIME_HEADER = 'timestamp_in_ms';
+
 /**
  * Declares what the processor needs, on every (re)connect: a non-durable exchange and its bindings
  * vanish when the broker restarts. `data` is declared exactly as pika's exchange_declare defaults
  * (fanout, durable false, auto_delete false) so devices running the older code, which declare it
  * themselves, agree with us; any other settings would fail their first call with PRECONDITION_FAILED.
+ * The stream's arguments must equal those of the VM's definitions file, for the same reason.
  */
 export async function declareTopology(ch: amqp.Channel, t: Topology): Promise<void> {
-  const queueArgs = { 'x-queue-type': t.queueType };
   await ch.assertExchange(t.exchange, 'fanout', { durable: false, autoDelete: false, internal: false });
+  let source = t.exchange;
+  if (t.spreadExchange) {
+    await ch.assertExchange(t.spreadExchange, 'x-random', { durable: true, autoDelete: false });
+    await ch.bindExchange(t.spreadExchange, t.exchange, '');
+    source = t.spreadExchange;
+  }
   await ch.assertExchange(t.deadExchange, 'fanout', { durable: true, autoDelete: false });
-  await ch.assertQueue(t.deadQueue, { durable: true, arguments: queueArgs });
+  await ch.assertQueue(t.deadQueue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
   await ch.bindQueue(t.deadQueue, t.deadExchange, '');
-  await ch.assertQueue(t.queue, { durable: true, deadLetterExchange: t.deadExchange, arguments: queueArgs });
-  await ch.bindQueue(t.queue, t.exchange, '');
+  await ch.assertQueue(t.stream, {
+    durable: true,
+    arguments: { 'x-queue-type': 'stream', 'x-max-age': t.streamMaxAge, 'x-max-length-bytes': t.streamMaxBytes },
+  });
+  await ch.bindQueue(t.stream, source, '');
+}
+
+function header(message: amqp.Message, name: string): unknown {
+  const headers: Record<string, unknown> | undefined = message.properties.headers;
+  return headers?.[name];
+}
+
+/** A header's value as text ('' when absent or not a plain value). */
+function headerText(message: amqp.Message, name: string): string {
+  const value = header(message, name);
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
+}
+
+export function offsetOf(message: amqp.Message): number {
+  return Number(header(message, 'x-stream-offset'));
+}
+
+/**
+ * What tells a message at an offset from another one at the same offset of a stream made again: its
+ * bytes, the broker's stamp and, for probes, the probe's own id.
+ */
+export function fingerprintOf(message: amqp.Message): string {
+  const h = createHash('sha256').update(message.content);
+  h.update(`\n${headerText(message, BROKER_TIME_HEADER)}\n${headerText(message, PROBE_HEADER)}`);
+  return h.digest('hex').slice(0, 32);
+}
+
+/** Where to start reading, and what was found on the way. */
+export type Start =
+  | { readonly kind: 'resume'; readonly offset: number | 'first' }
+  | { readonly kind: 'recreated' }
+  | { readonly kind: 'expired'; readonly offset: number; readonly lost: number };
+
+const LOCATE_TIMEOUT_MS = 15_000;
+
+/** Reads the stream from `offset` with a consumer of its own until `take` says it has seen enough. */
+async function peek(ch: amqp.Channel, stream: string, offset: number | 'last', take: (m: amqp.ConsumeMessage) => boolean): Promise<void> {
+  let tag = '';
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from stream '${stream}' within ${LOCATE_TIMEOUT_MS} ms`)), LOCATE_TIMEOUT_MS);
+      ch.consume(
+        stream,
+        (m) => {
+          if (!m) return reject(new Error(`stream '${stream}' was deleted`));
+          ch.ack(m);
+          if (take(m)) resolve();
+        },
+        { arguments: { 'x-stream-offset': offset } },
+      ).then((ok) => (tag = ok.consumerTag), reject);
+    });
+  } finally {
+    clearTimeout(timer);
+    if (tag) await ch.cancel(tag);
+  }
+}
+
+/**
+ * Finds where to resume, and checks that the stream is the one the checkpoint was taken on. A probe
+ * written to the stream now lands at its end: if that is not past `next - 1`, the stream is shorter
+ * than the checkpoint says, so it was deleted and made again. Otherwise the message at `next - 1`
+ * must be the one fingerprinted; a different one means the same. If it is gone (retention removed
+ * it), reading resumes at the first message left, and any undone message before that is lost.
+ */
+export async function locate(ch: amqp.ConfirmChannel, stream: string, next: number, fingerprint: string): Promise<Start> {
+  if (next === 0) return { kind: 'resume', offset: 'first' };
+  const probe = randomUUID();
+  ch.sendToQueue(stream, Buffer.alloc(0), { persistent: true, headers: { [PROBE_HEADER]: probe } });
+  await ch.waitForConfirms();
+  let end = -1;
+  await peek(ch, stream, 'last', (m) => header(m, PROBE_HEADER) === probe && ((end = offsetOf(m)), true));
+  if (end <= next - 1) return { kind: 'recreated' };
+  let first: amqp.ConsumeMessage | undefined;
+  await peek(ch, stream, next - 1, (m) => ((first ??= m), true));
+  return judge(next, offsetOf(first!), fingerprintOf(first!) === fingerprint);
+}
+
+/**
+ * What the first message read from `next - 1` says, for a stream longer than the checkpoint: at
+ * `next - 1` it must be the message fingerprinted; past it, retention removed what was before, and
+ * anything from `next` up to it was lost unread.
+ */
+export function judge(next: number, found: number, sameMessage: boolean): Start {
+  if (found === next - 1) return sameMessage ? { kind: 'resume', offset: next } : { kind: 'recreated' };
+  if (found < next - 1) return { kind: 'recreated' };
+  return found <= next ? { kind: 'resume', offset: next } : { kind: 'expired', offset: found, lost: found - next };
 }
 
 export class Session {
   open = true;
   consumerTag = '';
-  /** Set once a batch of this session went unacknowledged: later acks must then name each message. */
-  ackGap = false;
   constructor(
     readonly connection: amqp.ChannelModel,
     readonly channel: amqp.ConfirmChannel,
@@ -52,11 +158,14 @@ export class Session {
 export interface ConsumerOptions {
   readonly url: string;
   readonly topology: Topology;
+  readonly position: StreamPosition;
   readonly retryMaxMs: number;
   readonly log: Logger;
   readonly onMessage: (received: Received) => void;
-  /** Called when a session ends: its unacknowledged messages go back to the queue. */
+  /** Called when a session ends: its messages in flight will be read again from `position.next`. */
   readonly onSessionLost: (session: Session) => void;
+  /** Called when messages left the stream (retention) before they were done. */
+  readonly onExpired: (lost: number) => void;
   readonly connect?: (url: string) => Promise<amqp.ChannelModel>;
   readonly now?: () => number;
 }
@@ -105,6 +214,26 @@ export class Consumer {
     }
   }
 
+  /** Where this session starts reading; handles a stream made again and messages lost to retention. */
+  private async startingOffset(channel: amqp.ConfirmChannel): Promise<number | 'first'> {
+    const { position, topology, log } = this.options;
+    const found = await locate(channel, topology.stream, position.next, position.fingerprint);
+    if (found.kind === 'resume') return found.offset;
+    if (found.kind === 'expired') {
+      log.error('messages left the stream before they were stored (the stream keeps messages for MYT_STREAM_MAX_AGE / MYT_STREAM_MAX_BYTES)', {
+        stream: topology.stream,
+        lost: found.lost,
+        from: position.next,
+      });
+      this.options.onExpired(found.lost);
+      position.skipTo(found.offset);
+      return found.offset;
+    }
+    position.newEpoch();
+    log.warn('the stream was made again since the last checkpoint: reading it from the start under a new epoch', { stream: topology.stream, epoch: position.epoch });
+    return 'first';
+  }
+
   /** Connects and starts consuming; `ended` settles when the session ends. */
   private async open(): Promise<{ ended: Promise<void> }> {
     const { options } = this;
@@ -129,32 +258,45 @@ export class Consumer {
       // A channel can close alone (e.g. an ack for an unknown tag): drop the whole connection then,
       // so the next session starts clean.
       channel.on('close', () => void connection.close().catch(() => {}));
-      await declareTopology(channel, options.topology);
-      await channel.prefetch(options.topology.prefetch);
+      const { topology, position } = options;
+      await declareTopology(channel, topology);
+      await channel.prefetch(topology.prefetch);
+      const from = await this.startingOffset(channel);
       const now = options.now ?? Date.now;
+      const source = position.source;
       // The session exists before consume(): deliveries may arrive before its promise resolves.
       const current = new Session(connection, channel);
       session = current;
-      const { consumerTag } = await channel.consume(options.topology.queue, (message) => {
-        if (!message) {
-          // The broker cancelled us (queue deleted): reconnect, which declares it again.
-          void connection.close().catch(() => {});
-          return;
-        }
-        options.onMessage({
-          session: current,
-          message,
-          delivery: {
-            body: message.content,
-            messageId: typeof message.properties.messageId === 'string' ? message.properties.messageId : undefined,
-            redelivered: message.fields.redelivered,
-            receivedAt: now(),
-          },
-        });
-      });
+      const { consumerTag } = await channel.consume(
+        topology.stream,
+        (message) => {
+          if (!message) {
+            // The broker cancelled us (stream deleted): reconnect, which declares it again.
+            void connection.close().catch(() => {});
+            return;
+          }
+          const offset = offsetOf(message);
+          const stamp = header(message, BROKER_TIME_HEADER);
+          options.onMessage({
+            session: current,
+            message,
+            delivery: {
+              skip: header(message, PROBE_HEADER) !== undefined || offset < position.next,
+              body: message.content,
+              messageId: typeof message.properties.messageId === 'string' ? message.properties.messageId : undefined,
+              source,
+              offset,
+              brokerTime: typeof stamp === 'number' && Number.isFinite(stamp) ? stamp : undefined,
+              redelivered: position.seen(offset),
+              receivedAt: now(),
+            },
+          });
+        },
+        { arguments: { 'x-stream-offset': from } },
+      );
       current.consumerTag = consumerTag;
       this.session = current;
-      options.log.info('consuming', { queue: options.topology.queue, prefetch: options.topology.prefetch });
+      options.log.info('consuming', { stream: topology.stream, from, epoch: position.epoch, prefetch: topology.prefetch });
     } catch (err) {
       await connection.close().catch(() => {});
       throw err;
@@ -167,6 +309,11 @@ export class Consumer {
     this.stopping = true;
     const s = this.current;
     if (s) await s.channel.cancel(s.consumerTag).catch(() => {});
+  }
+
+  /** Ends the current session (its messages are read again from the position), then reconnects. */
+  restartSession(): void {
+    void this.session?.connection.close().catch(() => {});
   }
 
   /** Closes the connection and ends the reconnect loop. */
@@ -185,27 +332,43 @@ export class Consumer {
   }
 }
 
+/**
+ * AMQP properties a publisher cannot set on a message it publishes again: RabbitMQ checks `userId`
+ * against the connection's user, and an `expiration` would make the dead letter vanish. Both are
+ * kept in headers instead, as RabbitMQ's own dead-lettering keeps the original expiration.
+ */
+function deadLetterProperties(message: amqp.ConsumeMessage, reason: string, from: string): amqp.Options.Publish {
+  const properties: Record<string, unknown> = { ...message.properties };
+  const { headers, userId, expiration, deliveryMode: _mode, ...kept } = properties;
+  const extra: Record<string, unknown> = {};
+  if (userId !== undefined) extra['x-myt-original-user-id'] = userId;
+  if (expiration !== undefined) extra['x-myt-original-expiration'] = expiration;
+  const own: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(kept)) if (value !== undefined) own[key] = value;
+  return {
+    ...own,
+    persistent: true,
+    headers: {
+      ...(headers as Record<string, unknown> | undefined),
+      ...extra,
+      'x-myt-reason': reason,
+      'x-myt-original-exchange': message.fields.exchange,
+      // Where it was in the stream: a message dead-lettered twice (after a crash) has the same one.
+      'x-myt-from': from,
+      'x-myt-dead-lettered-at': new Date().toISOString(),
+    },
+  };
+}
+
 /** Publishes dead letters with their reasons and waits for the broker's confirms. */
 export async function publishDeadLetters(
   session: Session,
   deadExchange: string,
-  letters: readonly { message: amqp.ConsumeMessage; reason: string }[],
+  letters: readonly { message: amqp.ConsumeMessage; reason: string; from: string }[],
 ): Promise<void> {
   if (letters.length === 0) return;
-  for (const { message, reason } of letters) {
-    const p = message.properties;
-    session.channel.publish(deadExchange, message.fields.routingKey, message.content, {
-      persistent: true,
-      contentType: p.contentType as string | undefined,
-      messageId: p.messageId as string | undefined,
-      timestamp: p.timestamp as number | undefined,
-      headers: {
-        ...(p.headers ?? {}),
-        'x-myt-reason': reason,
-        'x-myt-original-exchange': message.fields.exchange,
-        'x-myt-dead-lettered-at': new Date().toISOString(),
-      },
-    });
+  for (const { message, reason, from } of letters) {
+    session.channel.publish(deadExchange, message.fields.routingKey, message.content, deadLetterProperties(message, reason, from));
   }
   await session.channel.waitForConfirms();
 }

@@ -5,13 +5,16 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
-  readonly consumed: Counter;
-  readonly stored: Counter;
+  readonly received: Counter;
+  readonly redelivered: Counter;
+  readonly rowsStored: Counter;
+  readonly duplicates: Counter;
   readonly dropped: Counter;
   readonly deadLettered: Counter<'stage'>;
+  readonly expired: Counter;
   readonly writeErrors: Counter;
   readonly batchSeconds: Histogram;
-  readonly queueDepth: Gauge;
+  readonly nextOffset: Gauge;
 }
 
 function processMetrics(registry: Registry): void {
@@ -45,36 +48,31 @@ function processMetrics(registry: Registry): void {
   );
 }
 
-/** `queueDepth` is read when /metrics is scraped (null when the broker is not connected). */
-export function createMetrics(queueDepth: () => Promise<number | null>): Metrics {
+export function createMetrics(): Metrics {
   const registry = new Registry();
   processMetrics(registry);
+  const counter = (name: string, help: string) => new Counter({ name: `myt_processor_${name}`, help, registers: [registry] });
   return {
     registry,
-    consumed: new Counter({ name: 'myt_processor_consumed_total', help: 'Messages received from the broker', registers: [registry] }),
-    stored: new Counter({ name: 'myt_processor_stored_total', help: 'Messages whose records were committed', registers: [registry] }),
-    dropped: new Counter({ name: 'myt_processor_dropped_total', help: 'Messages the script dropped on purpose (returned null)', registers: [registry] }),
+    received: counter('received_total', 'Messages read from the stream, each counted once (re-reads are redelivered_total)'),
+    redelivered: counter('redelivered_total', 'Messages read again after a restart or a reconnect (possibly stored already)'),
+    rowsStored: counter('rows_stored_total', 'Rows, points or documents the database newly stored'),
+    duplicates: counter('duplicates_total', 'Records skipped because their identity was already stored'),
+    dropped: counter('dropped_total', 'Messages the script dropped on purpose (returned null)'),
     deadLettered: new Counter({
       name: 'myt_processor_dead_lettered_total',
       help: 'Messages sent to the dead-letter queue, by stage (parse, script, schema, database)',
       labelNames: ['stage'],
       registers: [registry],
     }),
-    writeErrors: new Counter({ name: 'myt_processor_write_errors_total', help: 'Failed database write attempts (retried)', registers: [registry] }),
+    expired: counter('expired_total', 'Messages the stream dropped (retention) before they were stored'),
+    writeErrors: counter('write_errors_total', 'Failed database write attempts (retried)'),
     batchSeconds: new Histogram({
       name: 'myt_processor_batch_seconds',
       help: 'Time from taking a batch to acknowledging it',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    queueDepth: new Gauge({
-      name: 'myt_processor_queue_depth',
-      help: 'Messages ready in the processor queue',
-      registers: [registry],
-      async collect() {
-        const depth = await queueDepth();
-        if (depth !== null) this.set(depth);
-      },
-    }),
+    nextOffset: new Gauge({ name: 'myt_processor_stream_next_offset', help: 'The first stream offset not yet done', registers: [registry] }),
   };
 }

@@ -4,18 +4,32 @@
 import type { Engine } from './config.js';
 import { backoffDelay, sleepUnless } from './backoff.js';
 import type { Logger } from './log.js';
-import { messageKey, parseBody, type Delivery, type DeviceMessage } from './message.js';
+import { deviceKey, isStreamKey, messageKey, parseBody, sensorOf, type Delivery, type DeviceMessage } from './message.js';
 import type { Metrics } from './metrics.js';
-import { checkFields, checkFreeFields, parseTimestamp, type Schema } from './schema.js';
+import { checkFields, checkFreeFields, type Schema } from './schema.js';
 import type { ScriptRunner } from './script.js';
+import { parseTimestamp, TIMESTAMP_RULE } from './time.js';
 import type { StoredRecord, Writer } from './writers/writer.js';
 
 export type DeadStage = 'parse' | 'script' | 'schema' | 'database';
-export type Outcome = { readonly kind: 'stored' } | { readonly kind: 'dropped' } | { readonly kind: 'dead'; readonly reason: string; readonly stage: DeadStage };
+export type Outcome =
+  | { readonly kind: 'stored' }
+  | { readonly kind: 'dropped' }
+  | { readonly kind: 'skipped' }
+  | { readonly kind: 'dead'; readonly reason: string; readonly stage: DeadStage };
 
 // Shared: one object per outcome kind rather than one per message (hot path).
 const STORED: Outcome = { kind: 'stored' };
 const DROPPED: Outcome = { kind: 'dropped' };
+const SKIPPED: Outcome = { kind: 'skipped' };
+
+/** What storing a batch's records did. */
+export interface Stored {
+  /** Records the database refused, by index, with the reason. */
+  readonly rejected: Map<number, string>;
+  readonly stored: number;
+  readonly duplicates: number;
+}
 
 export interface PipelineOptions {
   readonly engine: Engine;
@@ -24,17 +38,19 @@ export interface PipelineOptions {
   /** The user's script; undefined = messages are stored as they come. */
   readonly script: ScriptRunner | undefined;
   readonly retryMaxMs: number;
+  /** Larger messages are dead-lettered unread (default: no limit). */
+  readonly maxMessageBytes?: number;
   readonly log: Logger;
   readonly metrics: Metrics;
 }
 
-type Prepared = { ok: true; records: StoredRecord[] } | { ok: false; reason: string; stage: DeadStage };
+type Built = { ok: true; records: StoredRecord[] } | { ok: false; reason: string; stage: DeadStage };
+type Prepared = Built | { ok: 'skip' };
+const SKIP: Prepared = { ok: 'skip' };
 
 const inputIdOf = (message: DeviceMessage) => (message.id === undefined || message.id === null ? undefined : String(message.id));
 
 export class Pipeline {
-  // Sub-millisecond sequence for messages without `ts`: keeps same-millisecond InfluxDB points apart.
-  private sequence = 0;
   private lastWriteOk = 0;
   private databaseUp = false;
 
@@ -50,25 +66,28 @@ export class Pipeline {
     return this.databaseUp;
   }
 
-  private toRecord(item: DeviceMessage, original: DeviceMessage, id: string, delivery: Delivery): Prepared {
+  /**
+   * A reading's time: its own `ts` (a script's item may give its own), else when the broker received
+   * it (RabbitMQ >= 3.12 stamps it), else, as a last resort, when the processor received it.
+   */
+  private toRecord(item: DeviceMessage, original: DeviceMessage, id: string, delivery: Delivery): Built {
     const { schema, engine } = this.options;
     const checked = schema ? checkFields(schema, item.measurement, item.data) : checkFreeFields(item.data, engine === 'influxdb');
     if (!checked.ok) return { ...checked, stage: 'schema' };
     const given = item.ts ?? original.ts;
     const explicit = given === undefined || given === null ? undefined : parseTimestamp(given);
-    if (given !== undefined && given !== null && !explicit) return { ok: false, reason: `'ts' is neither ISO 8601 nor epoch milliseconds`, stage: 'schema' };
-    if (!explicit) this.sequence = (this.sequence + 1) % 1_000_000;
-    const sensor = item.sensor === undefined || item.sensor === null ? null : String(item.sensor);
+    if (given !== undefined && given !== null && !explicit) return { ok: false, reason: `'ts' breaks the rule (${TIMESTAMP_RULE})`, stage: 'schema' };
+    const { brokerTime } = delivery;
     return {
       ok: true,
       records: [
         {
           id,
           measurement: item.measurement,
-          sensor,
-          ts: explicit ?? new Date(delivery.receivedAt),
-          seq: explicit ? 0 : this.sequence,
-          tsFromMessage: explicit !== undefined,
+          sensor: sensorOf(item),
+          ts: explicit ?? new Date(brokerTime ?? delivery.receivedAt),
+          // A device's re-send of an id gets a new broker time; a re-read of the same offset does not.
+          repeatable: explicit !== undefined || (brokerTime !== undefined && isStreamKey(id)),
           redelivered: delivery.redelivered,
           fields: checked.fields,
         },
@@ -76,9 +95,17 @@ export class Pipeline {
     };
   }
 
+  /** The message parsed, unless it is too large to read. */
+  private parse(delivery: Delivery): ReturnType<typeof parseBody> {
+    const limit = this.options.maxMessageBytes ?? Infinity;
+    if (delivery.body.length > limit) return { ok: false, reason: `message of ${delivery.body.length} bytes is larger than MYT_MAX_MESSAGE_BYTES (${limit})` };
+    return parseBody(delivery.body);
+  }
+
   /** Parses one delivery into its records (no script: synchronous, no promise per message). */
   prepare(delivery: Delivery): Prepared {
-    const parsed = parseBody(delivery.body);
+    if (delivery.skip) return SKIP;
+    const parsed = this.parse(delivery);
     if (!parsed.ok) return { ...parsed, stage: 'parse' };
     const message = parsed.value;
     return this.toRecords([message], message, messageKey(message, delivery), inputIdOf(message), delivery);
@@ -86,15 +113,16 @@ export class Pipeline {
 
   /** Parses a batch and runs the script on what parsed, all at once (it runs in another thread). */
   private async prepareScripted(script: ScriptRunner, deliveries: readonly Delivery[]): Promise<Prepared[]> {
-    const parsed = deliveries.map((d) => parseBody(d.body));
+    const parsed = deliveries.map((d) => (d.skip ? undefined : this.parse(d)));
     // Keys come from the messages as received, before a script (run in-process, in tests) can change them.
-    const keys = parsed.map((p, i) => (p.ok ? { key: messageKey(p.value, deliveries[i]!), inputId: inputIdOf(p.value) } : undefined));
+    const keys = parsed.map((p, i) => (p?.ok ? { key: messageKey(p.value, deliveries[i]!), inputId: inputIdOf(p.value) } : undefined));
     const inputs: DeviceMessage[] = [];
-    for (const p of parsed) if (p.ok) inputs.push(p.value);
-    const results = await script.run(inputs);
+    for (const p of parsed) if (p?.ok) inputs.push(p.value);
+    const results = inputs.length > 0 ? await script.run(inputs) : [];
     let next = 0;
     return deliveries.map((delivery, i): Prepared => {
-      const p = parsed[i]!;
+      const p = parsed[i];
+      if (!p) return SKIP;
       if (!p.ok) return { ...p, stage: 'parse' };
       const result = results[next++]!;
       if (!result.ok) return { ...result, stage: 'script' };
@@ -103,15 +131,16 @@ export class Pipeline {
     });
   }
 
-  private toRecords(outputs: readonly DeviceMessage[], message: DeviceMessage, key: string, inputId: string | undefined, delivery: Delivery): Prepared {
+  private toRecords(outputs: readonly DeviceMessage[], message: DeviceMessage, key: string, inputId: string | undefined, delivery: Delivery): Built {
     const records: StoredRecord[] = [];
     const many = outputs.length > 1;
     for (let i = 0; i < outputs.length; i++) {
       const item = outputs[i]!;
       const own = item.id === undefined || item.id === null ? undefined : String(item.id);
-      // One output keeps the message's key; several get `${key}#${index}` unless the script gave an
-      // item an id of its own (one that is not just the input's id copied along).
-      const id = !many ? (own ?? key) : own !== undefined && own !== inputId ? own : `${key}#${i}`;
+      // An item the script gave an id of its own (not just the input's id copied along) is named by
+      // it, scoped to the item's sensor like a device's; otherwise one output keeps the message's
+      // key and several get `${key}#${index}`.
+      const id = own !== undefined && own !== inputId ? deviceKey(sensorOf(item), own) : many ? `${key}#${i}` : key;
       const prepared = this.checkedRecord(item, message, id, delivery);
       if (!prepared.ok) return { ...prepared, reason: many ? `item ${i}: ${prepared.reason}` : prepared.reason };
       records.push(...prepared.records);
@@ -124,7 +153,7 @@ export class Pipeline {
    * checks cannot even inspect (a BigInt, a circular object), and one such message must not stall
    * its whole batch.
    */
-  private checkedRecord(item: DeviceMessage, original: DeviceMessage, id: string, delivery: Delivery): Prepared {
+  private checkedRecord(item: DeviceMessage, original: DeviceMessage, id: string, delivery: Delivery): Built {
     try {
       return this.toRecord(item, original, id, delivery);
     } catch (err) {
@@ -133,33 +162,39 @@ export class Pipeline {
   }
 
   /** Writes records; a record the database refuses is isolated by halving and reported by index. */
-  private async writeIsolating(records: readonly StoredRecord[], offset: number, rejected: Map<number, string>): Promise<void> {
+  private async writeIsolating(records: readonly StoredRecord[], offset: number, into: { rejected: Map<number, string>; stored: number; duplicates: number }): Promise<void> {
     try {
-      await this.options.writer.write(records);
+      const { stored, duplicates } = await this.options.writer.write(records);
+      into.stored += stored;
+      into.duplicates += duplicates;
     } catch (err) {
       if (!this.options.writer.isPermanent(err)) throw err;
       if (records.length === 1) {
-        rejected.set(offset, `database refused the record: ${(err as Error).message}`.slice(0, 500));
+        into.rejected.set(offset, `database refused the record: ${(err as Error).message}`.slice(0, 500));
         return;
       }
       const half = Math.ceil(records.length / 2);
-      await this.writeIsolating(records.slice(0, half), offset, rejected);
-      await this.writeIsolating(records.slice(half), offset + half, rejected);
+      await this.writeIsolating(records.slice(0, half), offset, into);
+      await this.writeIsolating(records.slice(half), offset + half, into);
     }
   }
 
   /**
-   * Writes until it succeeds, backing off while the database is down. Returns the rejected records
-   * by index, or undefined when `giveUp()` became true first (the batch stays unacknowledged).
+   * Writes until it succeeds, backing off while the database is down; `beforeWrite` runs before each
+   * attempt (the stream position's reservation). Returns what was stored, or undefined when
+   * `giveUp()` became true first (the batch is not done, and is read again).
    */
-  async store(records: readonly StoredRecord[], giveUp: () => boolean): Promise<Map<number, string> | undefined> {
+  async store(records: readonly StoredRecord[], giveUp: () => boolean, beforeWrite?: () => Promise<void>): Promise<Stored | undefined> {
     for (let attempt = 0; ; attempt++) {
-      const rejected = new Map<number, string>();
+      const result = { rejected: new Map<number, string>(), stored: 0, duplicates: 0 };
       try {
-        if (records.length > 0) await this.writeIsolating(records, 0, rejected);
+        if (records.length > 0) {
+          await beforeWrite?.();
+          await this.writeIsolating(records, 0, result);
+        }
         this.databaseUp = true;
         this.lastWriteOk = Date.now();
-        return rejected;
+        return result;
       } catch (err) {
         this.databaseUp = false;
         this.options.metrics.writeErrors.inc();
@@ -172,28 +207,34 @@ export class Pipeline {
     }
   }
 
-  /** Processes a batch; undefined when abandoned (nothing to acknowledge). */
-  async process(deliveries: readonly Delivery[], giveUp: () => boolean): Promise<Outcome[] | undefined> {
+  /** Processes a batch: an outcome per delivery and what was stored; undefined when abandoned. */
+  async process(
+    deliveries: readonly Delivery[],
+    giveUp: () => boolean,
+    beforeWrite?: () => Promise<void>,
+  ): Promise<{ outcomes: Outcome[]; stored: number; duplicates: number } | undefined> {
     const { script } = this.options;
     const prepared = script ? await this.prepareScripted(script, deliveries) : deliveries.map((d) => this.prepare(d));
     const records: StoredRecord[] = [];
     const owner: number[] = [];
     prepared.forEach((p, i) => {
-      if (!p.ok) return;
+      if (p.ok !== true) return;
       for (const r of p.records) {
         records.push(r);
         owner.push(i);
       }
     });
-    const rejected = await this.store(records, giveUp);
-    if (!rejected) return undefined;
+    const result = await this.store(records, giveUp, beforeWrite);
+    if (!result) return undefined;
     const refused = new Map<number, string>();
-    for (const [index, reason] of rejected) if (!refused.has(owner[index]!)) refused.set(owner[index]!, reason);
-    return prepared.map((p, i): Outcome => {
+    for (const [index, reason] of result.rejected) if (!refused.has(owner[index]!)) refused.set(owner[index]!, reason);
+    const outcomes = prepared.map((p, i): Outcome => {
+      if (p.ok === 'skip') return SKIPPED;
       if (!p.ok) return { kind: 'dead', reason: p.reason, stage: p.stage };
       const reason = refused.get(i);
       if (reason !== undefined) return { kind: 'dead', reason, stage: 'database' };
       return p.records.length === 0 ? DROPPED : STORED;
     });
+    return { outcomes, stored: result.stored, duplicates: result.duplicates };
   }
 }

@@ -1,16 +1,18 @@
-// Wires the parts together: consumer → batcher → pipeline → writer, then dead letters and acks.
-// Acknowledgement happens only after the batch's rows are committed (and its dead letters confirmed),
-// so a crash at any point leaves every unfinished message in the broker to be redelivered; the
-// writers' idempotency turns those redeliveries into no-ops.
+// Wires the parts together: consumer → batcher → pipeline → writer, then dead letters, acks and the
+// stream position. A batch is done once its rows are committed and its dead letters confirmed; only
+// then may the position move past it, and the position is what a restart resumes from. A crash at
+// any point therefore leaves every unfinished message to be read again from the stream, and the
+// records' fixed identities turn those re-reads into no-ops.
 import { performance } from 'node:perf_hooks';
 import type amqp from 'amqplib';
 import { backoffDelay, sleepUnless } from './backoff.js';
 import { Batcher } from './batcher.js';
 import type { ProcessorConfig } from './config.js';
-import { Consumer, publishDeadLetters, type Received, type Session } from './consumer.js';
+import { Consumer, fingerprintOf, publishDeadLetters, type Received, type Session } from './consumer.js';
 import { jsonLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { Pipeline } from './pipeline.js';
+import { Pipeline, type Outcome } from './pipeline.js';
+import { StreamPosition } from './position.js';
 import { InlineScriptRunner, loadScript, type ScriptFunction, type ScriptRunner } from './script.js';
 import { ScriptWorkerRunner } from './script-worker.js';
 import { startHealthServer, type Health, type HealthServer } from './server.js';
@@ -30,19 +32,27 @@ export interface ProcessorDeps {
   readonly connect?: (url: string) => Promise<amqp.ChannelModel>;
 }
 
+/** How often a moved stream position is saved as the database's checkpoint. */
+const CHECKPOINT_EVERY_MS = 1000;
+
 export class Processor {
   private readonly log: Logger;
   private writer: Writer | undefined;
-  private readonly consumer: Consumer;
+  private consumer: Consumer | undefined;
   private readonly batcher: Batcher<Received>;
   private readonly metrics: Metrics;
   private pipeline: Pipeline | undefined;
+  private position: StreamPosition | undefined;
   private script: ScriptRunner | undefined;
   private server: HealthServer | undefined;
   private stopping = false;
   private abandoned = false;
   /** Settles when the previous batch has been acknowledged (or given up): acks go out in order. */
   private ackTurn: Promise<void> = Promise.resolve();
+  /** Checkpoint saves, one after another (a later save never overtakes an earlier one). */
+  private saving: Promise<void> = Promise.resolve();
+  private positionMoved = false;
+  private checkpointTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: ProcessorConfig,
@@ -50,30 +60,13 @@ export class Processor {
   ) {
     this.log = deps.log ?? jsonLogger();
     this.writer = deps.writer;
-    // Queue depth costs the broker a round trip: asked at most once a second however often /metrics is scraped.
-    let depth: { at: number; value: Promise<number | null> } | undefined;
-    this.metrics = createMetrics(() => {
-      if (depth && Date.now() - depth.at < 1000) return depth.value;
-      const s = this.consumer.current;
-      const value = s ? s.channel.checkQueue(config.queue).then((q) => q.messageCount, () => null) : Promise.resolve(null);
-      depth = { at: Date.now(), value };
-      return value;
-    });
+    this.metrics = createMetrics();
     this.batcher = new Batcher<Received>({
       maxSize: config.batchSize,
       maxWaitMs: config.batchMs,
       concurrency: config.concurrency,
       handle: (batch) => this.handleBatch(batch),
-      onError: (err) => this.log.error('batch failed; its messages stay in the broker', { error: (err as Error).message }),
-    });
-    this.consumer = new Consumer({
-      url: config.amqpUrl,
-      topology: { ...config },
-      retryMaxMs: config.retryMaxMs,
-      log: this.log,
-      connect: deps.connect,
-      onMessage: (received) => this.batcher.add(received),
-      onSessionLost: (session) => this.batcher.discard((r) => r.session === session),
+      onError: (err) => this.log.error('batch failed; its messages will be read again', { error: (err as Error).message }),
     });
   }
 
@@ -86,11 +79,13 @@ export class Processor {
   async start(): Promise<void> {
     const { config } = this;
     const script = (this.script = await this.startScript());
-    this.log.info('starting', { engine: config.engine, script: config.scriptPath ?? (this.deps.script ? 'built in' : 'none'), queue: config.queue });
+    this.log.info('starting', { engine: config.engine, script: config.scriptPath ?? (this.deps.script ? 'built in' : 'none'), stream: config.stream });
     const writer = (this.writer ??= await createWriter(config, this.log));
+    let saved;
     for (let attempt = 0; ; attempt++) {
       try {
         await writer.start();
+        saved = await writer.loadCheckpoint(config.stream);
         break;
       } catch (err) {
         if (this.stopping) return;
@@ -100,18 +95,58 @@ export class Processor {
         if (this.stopping) return;
       }
     }
+    const position = (this.position = new StreamPosition(config.stream, saved));
+    this.metrics.nextOffset.set(position.next);
     this.pipeline = new Pipeline({
       engine: config.engine,
       schema: config.schema,
       writer,
       script,
       retryMaxMs: config.retryMaxMs,
+      maxMessageBytes: config.maxMessageBytes,
       log: this.log,
       metrics: this.metrics,
     });
     this.server = await startHealthServer(config.metricsHost, config.metricsPort, () => this.health(), this.metrics.registry);
     if (this.stopping) return;
+    this.consumer = new Consumer({
+      url: config.amqpUrl,
+      topology: config,
+      position,
+      retryMaxMs: config.retryMaxMs,
+      log: this.log,
+      connect: this.deps.connect,
+      onMessage: (received) => this.batcher.add(received),
+      onSessionLost: (session) => {
+        this.batcher.discard((r) => r.session === session);
+        position.reset();
+      },
+      onExpired: (lost) => this.metrics.expired.inc(lost),
+    });
+    this.checkpointTimer = setInterval(() => {
+      if (this.positionMoved) void this.saveCheckpoint().catch(() => {});
+    }, CHECKPOINT_EVERY_MS);
     this.consumer.start();
+  }
+
+  /** Saves the stream position (after any save already under way); errors are logged and thrown. */
+  private saveCheckpoint(): Promise<void> {
+    const writer = this.writer;
+    const position = this.position;
+    if (!writer || !position) return Promise.resolve();
+    const run = this.saving.then(async () => {
+      this.positionMoved = false;
+      const checkpoint = position.checkpoint();
+      try {
+        await writer.saveCheckpoint(checkpoint);
+      } catch (err) {
+        this.positionMoved = true;
+        this.log.warn('could not save the stream position; trying again', { error: (err as Error).message });
+        throw err;
+      }
+    });
+    this.saving = run.catch(() => {});
+    return run;
   }
 
   /** The script's runner: in a worker thread when there is a file to start one from. */
@@ -139,7 +174,7 @@ export class Processor {
       clearTimeout(timer);
     }
     const last = this.pipeline?.lastWriteAt ?? 0;
-    return { broker: this.consumer.connected, database, lastWriteAt: last ? new Date(last).toISOString() : null };
+    return { broker: this.consumer?.connected ?? false, database, lastWriteAt: last ? new Date(last).toISOString() : null };
   }
 
   private async handleBatch(batch: Received[]): Promise<void> {
@@ -151,41 +186,39 @@ export class Processor {
     try {
       acked = await this.processBatch(batch, previous);
     } catch (err) {
-      // Unexpected: hand the batch back to the broker now rather than leave it unacknowledged
-      // (and the prefetch window shrinking) until the connection drops.
-      this.log.error('batch failed; returning its messages to the queue', { error: (err as Error).message });
-      for (const r of batch) {
-        try {
-          if (r.session === this.consumer.current) r.session.channel.nack(r.message, false, true);
-        } catch {
-          // the channel is gone: the broker requeues them itself
-        }
-      }
+      // Unexpected. A stream cannot take a message back (no nack): end the session instead, which
+      // reads this batch again from the stream position rather than leave the prefetch window shrunk.
+      this.log.error('batch failed; reading it again from the stream', { error: (err as Error).message });
+      if (batch.some((r) => r.session === this.consumer?.current)) this.consumer?.restartSession();
     } finally {
-      if (!acked) for (const r of batch) r.session.ackGap = true;
+      if (!acked && !this.stopping) this.log.info('a batch was not acknowledged; it will be read again', { messages: batch.length });
       done();
     }
   }
 
-  /** Returns true when every message of the batch was acknowledged. */
+  /** Returns true when every message of the batch was acknowledged (and the position may move past it). */
   private async processBatch(batch: Received[], previous: Promise<void>): Promise<boolean> {
     const pipeline = this.pipeline;
-    if (!pipeline) return false;
+    const position = this.position;
+    if (!pipeline || !position) return false;
     const started = performance.now();
-    this.metrics.consumed.inc(batch.length);
-    const outcomes = await pipeline.process(
+    const lastMessage = batch[batch.length - 1]!;
+    const span = position.begin(batch[0]!.delivery.offset, lastMessage.delivery.offset, fingerprintOf(lastMessage.message));
+    const result = await pipeline.process(
       batch.map((r) => r.delivery),
       () => this.abandoned || !batch.some((r) => r.session.open),
+      () => this.reserve(span.last),
     );
     await previous;
-    if (!outcomes) return false; // abandoned: nothing acknowledged, the broker redelivers
-    // Normally one session per batch; after a reconnect the old one's messages are redelivered anyway.
-    const sessions = new Map<Session, { items: Received[]; letters: { message: amqp.ConsumeMessage; reason: string }[] }>();
+    if (!result) return false; // abandoned: not done, read again from the position
+    const { outcomes } = result;
+    // Normally one session per batch; after a reconnect the old one's messages are read again anyway.
+    const sessions = new Map<Session, { items: Received[]; letters: { message: amqp.ConsumeMessage; reason: string; from: string }[] }>();
     batch.forEach((r, i) => {
       const entry = sessions.get(r.session) ?? { items: [], letters: [] };
       entry.items.push(r);
       const outcome = outcomes[i]!;
-      if (outcome.kind === 'dead') entry.letters.push({ message: r.message, reason: outcome.reason });
+      if (outcome.kind === 'dead') entry.letters.push({ message: r.message, reason: outcome.reason, from: `${r.delivery.source}:${r.delivery.offset}` });
       sessions.set(r.session, entry);
     });
     let acked = true;
@@ -195,32 +228,53 @@ export class Processor {
         continue;
       }
       try {
+        // Confirmed before the batch counts as done: a crash in between publishes them again.
         await publishDeadLetters(session, this.config.deadExchange, letters);
-        // Acks go out in delivery order, so while no batch was skipped, "all up to this tag" is
-        // exactly this batch; after a gap, each message is acknowledged by itself.
-        if (!session.ackGap) session.channel.ack(items[items.length - 1]!.message, true);
-        else for (const r of items) session.channel.ack(r.message);
+        // On a stream an ack only grants credit; acks go out in delivery order.
+        session.channel.ack(items[items.length - 1]!.message, true);
       } catch (err) {
         acked = false;
-        this.log.warn('could not acknowledge a batch; the broker will redeliver it', { error: (err as Error).message });
+        this.log.warn('could not finish a batch; it will be read again', { error: (err as Error).message });
       }
     }
-    let stored = 0;
+    if (!acked) return false;
+    if (position.finish(span)) {
+      this.positionMoved = true;
+      this.metrics.nextOffset.set(position.next);
+    }
+    this.count(batch, outcomes, result);
+    this.metrics.batchSeconds.observe((performance.now() - started) / 1000);
+    return true;
+  }
+
+  /** Raises and saves the position's reservation before records up to `last` reach the database. */
+  private async reserve(last: number): Promise<void> {
+    const position = this.position!;
+    if (!position.needsReservation(last)) return;
+    position.reserve(last);
+    await this.saveCheckpoint();
+  }
+
+  private count(batch: readonly Received[], outcomes: readonly Outcome[], result: { stored: number; duplicates: number }): void {
+    let received = 0;
+    let redelivered = 0;
     let dropped = 0;
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i]!;
-      if (!batch[i]!.session.open) continue;
-      if (outcome.kind === 'stored') stored++;
-      else if (outcome.kind === 'dropped') dropped++;
-      else {
+      if (outcome.kind === 'skipped') continue;
+      if (batch[i]!.delivery.redelivered) redelivered++;
+      else received++;
+      if (outcome.kind === 'dropped') dropped++;
+      else if (outcome.kind === 'dead') {
         this.metrics.deadLettered.inc({ stage: outcome.stage });
         this.log.warn('dead-lettered a message', { stage: outcome.stage, reason: outcome.reason });
       }
     }
-    this.metrics.stored.inc(stored);
+    this.metrics.received.inc(received);
+    this.metrics.redelivered.inc(redelivered);
     this.metrics.dropped.inc(dropped);
-    this.metrics.batchSeconds.observe((performance.now() - started) / 1000);
-    return acked;
+    this.metrics.rowsStored.inc(result.stored);
+    this.metrics.duplicates.inc(result.duplicates);
   }
 
   /**
@@ -230,7 +284,7 @@ export class Processor {
    */
   async stop(): Promise<boolean> {
     this.stopping = true;
-    await this.consumer.pause();
+    await this.consumer?.pause();
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       this.batcher.flush().then(() => true),
@@ -241,7 +295,9 @@ export class Processor {
       this.abandoned = true;
       this.log.warn('drain time-out: leaving unacknowledged messages in the broker', { drainMs: this.config.drainMs });
     }
-    await this.consumer.close();
+    clearInterval(this.checkpointTimer);
+    if (this.positionMoved) await this.saveCheckpoint().catch(() => {});
+    await this.consumer?.close();
     await this.script?.close();
     await this.writer?.close().catch((err: Error) => this.log.warn('closing the database failed', { error: err.message }));
     await this.server?.close();

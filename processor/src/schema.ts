@@ -1,4 +1,5 @@
 // The declared tables (spec.database.tables) and the checks every stored record passes against them.
+import { parseTimestamp } from './time.js';
 
 export const FIELD_TYPES = ['int', 'bigint', 'double', 'text', 'bool', 'timestamp', 'json'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
@@ -7,6 +8,16 @@ export type Schema = Readonly<Record<string, Readonly<Record<string, FieldType>>
 
 /** Columns every SQL table has besides the declared fields. */
 export const BUILT_IN_COLUMNS = ['ts', 'sensor', 'msg_id'] as const;
+
+/**
+ * Field names no message may use, on any engine: the built-in columns, and `time`, which InfluxDB
+ * keeps for the point's time (it dropped such a field silently). One rule everywhere, so a
+ * platform can change engines without surprises.
+ */
+export const RESERVED_FIELDS: ReadonlySet<string> = new Set([...BUILT_IN_COLUMNS, 'time']);
+
+/** Tables the processor keeps for itself beside the declared ones (checkpoints, the hypertable id ledger). */
+export const RESERVED_TABLES: ReadonlySet<string> = new Set(['myt_checkpoints', 'myt_msg_ids']);
 
 // The same pattern `myt validate` enforces. Checked again here (defence in depth): a name that passes
 // needs no escaping in SQL, InfluxDB line protocol or MongoDB, and we quote it anyway.
@@ -22,13 +33,14 @@ export function schemaProblems(value: unknown): string[] {
   const problems: string[] = [];
   for (const [table, fields] of Object.entries(value)) {
     if (!isIdentifier(table)) problems.push(`table '${table}' is not a valid name (${IDENTIFIER.source})`);
+    if (RESERVED_TABLES.has(table)) problems.push(`table '${table}' is a name the processor keeps for itself`);
     if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
       problems.push(`table '${table}' must map field names to types`);
       continue;
     }
     for (const [field, type] of Object.entries(fields as Record<string, unknown>)) {
       if (!isIdentifier(field)) problems.push(`field '${table}.${field}' is not a valid name (${IDENTIFIER.source})`);
-      if ((BUILT_IN_COLUMNS as readonly string[]).includes(field)) problems.push(`field '${table}.${field}' is a built-in column`);
+      if (RESERVED_FIELDS.has(field)) problems.push(`field '${table}.${field}' is a reserved name (${[...RESERVED_FIELDS].join(', ')})`);
       if (!(FIELD_TYPES as readonly unknown[]).includes(type)) {
         problems.push(`field '${table}.${field}' has type ${JSON.stringify(type)}; use one of ${FIELD_TYPES.join(', ')}`);
       }
@@ -44,16 +56,6 @@ export type FieldCheck = { ok: true; fields: Record<string, FieldValue> } | { ok
 
 const INT_MIN = -(2 ** 31);
 const INT_MAX = 2 ** 31 - 1;
-
-/** Parses a timestamp given as ISO 8601 text or epoch milliseconds; undefined when it is neither. */
-export function parseTimestamp(value: unknown): Date | undefined {
-  let ms: number;
-  if (typeof value === 'number') ms = value;
-  else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) ms = Date.parse(value);
-  else return undefined;
-  // Years 1970..9999: anything else is a unit mistake (seconds for ms) more often than real data.
-  return Number.isFinite(ms) && ms >= 0 && ms < 253402300800000 ? new Date(ms) : undefined;
-}
 
 function checkValue(type: FieldType, value: unknown): FieldValue | undefined {
   if (value === null) return null;
@@ -109,6 +111,7 @@ export function checkFreeFields(data: Readonly<Record<string, unknown>>, scalarO
   const fields: Record<string, FieldValue> = {};
   for (const [name, value] of Object.entries(data)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(name)) return { ok: false, reason: `field name '${name.slice(0, 80)}' is not a valid name` };
+    if (RESERVED_FIELDS.has(name)) return { ok: false, reason: `field '${name}' is a reserved name (${[...RESERVED_FIELDS].join(', ')})` };
     if (value === null) continue;
     if (typeof value === 'number') {
       if (!Number.isFinite(value)) return { ok: false, reason: `field '${name}' is not a finite number` };

@@ -20,10 +20,13 @@ describe('processor configuration (the only reader of MYT_* variables)', () => {
       concurrency: 2,
       scriptTimeoutMs: 5000,
       exchange: 'data',
-      queue: 'myt.processor',
+      spreadExchange: undefined,
+      stream: 'myt.readings',
+      streamMaxAge: '7D',
+      streamMaxBytes: 10_000_000_000,
       deadExchange: 'myt.dead',
       deadQueue: 'myt.dead',
-      queueType: 'quorum',
+      maxMessageBytes: 16 * 1024 * 1024,
       scriptPath: undefined,
     });
   });
@@ -38,11 +41,16 @@ describe('processor configuration (the only reader of MYT_* variables)', () => {
     [{ MYT_SCHEMA: '{oops' }, /MYT_SCHEMA is not valid JSON/],
     [{ MYT_SCHEMA: '{"Bad-Name":{"x":"double"}}' }, /table 'Bad-Name' is not a valid name/],
     [{ MYT_SCHEMA: '{"t":{"x":"float"}}' }, /field 't.x' has type "float"/],
-    [{ MYT_SCHEMA: '{"t":{"msg_id":"text"}}' }, /built-in column/],
+    [{ MYT_SCHEMA: '{"t":{"msg_id":"text"}}' }, /field 't.msg_id' is a reserved name/],
+    [{ MYT_SCHEMA: '{"t":{"time":"text"}}' }, /field 't.time' is a reserved name/],
+    [{ MYT_SCHEMA: '{"myt_checkpoints":{"x":"text"}}' }, /keeps for itself/],
     [{ MYT_BATCH_SIZE: '0' }, /MYT_BATCH_SIZE must be a whole number from 1 to 10000/],
     [{ MYT_METRICS_PORT: 'http' }, /MYT_METRICS_PORT must be a whole number/],
-    [{ MYT_QUEUE: 'amq.mine' }, /MYT_QUEUE must be/],
-    [{ MYT_QUEUE_TYPE: 'stream' }, /MYT_QUEUE_TYPE must be quorum or classic/],
+    [{ MYT_STREAM: 'amq.mine' }, /MYT_STREAM must be/],
+    [{ MYT_SPREAD_EXCHANGE: 'has space' }, /MYT_SPREAD_EXCHANGE must be/],
+    [{ MYT_STREAM_MAX_AGE: '7 days' }, /MYT_STREAM_MAX_AGE must be a number and a unit/],
+    [{ MYT_STREAM_MAX_BYTES: '10' }, /MYT_STREAM_MAX_BYTES must be a whole number/],
+    [{ MYT_MAX_MESSAGE_BYTES: '12x' }, /MYT_MAX_MESSAGE_BYTES must be a whole number/],
   ])('refuses %o with a message naming the variable', (change, message) => {
     expect(() => loadConfig({ ...base, ...change })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, ...change })).toThrow(message);

@@ -52,7 +52,7 @@ describe('myt dev', () => {
     const ctx = context(root, {
       PATH: process.env.PATH,
       MYT_EXCHANGE: names.exchange,
-      MYT_QUEUE: names.queue,
+      MYT_STREAM: names.stream,
       MYT_DEAD_EXCHANGE: names.deadExchange,
       MYT_DEAD_QUEUE: names.deadQueue,
     });

@@ -1,8 +1,11 @@
 // No MongoDB server runs on this machine, so the MongoDB writer is tested against a FAKE of the two
 // driver calls it makes. The contract the fake stands in for (MongoDB's documented behaviour):
-//   collection.insertMany(docs, { ordered: false }) inserts every document whose _id is new; each
-//   document that fails is reported in `writeErrors` as { index, code } (11000 = duplicate key) and,
-//   if any failed, ONE MongoBulkWriteError is thrown after all the others were inserted.
+//   collection.insertMany(docs, { ordered: false }) inserts every document whose _id is new and
+//   resolves to { insertedCount }; each document that fails is reported in `writeErrors` as
+//   { index, code } (11000 = duplicate key) and, if any failed, ONE MongoBulkWriteError is thrown
+//   after all the others were inserted, its `insertedCount` saying how many were.
+//   collection.findOne({ _id }) resolves to the document or null; replaceOne({ _id }, doc,
+//   { upsert: true }) replaces it or inserts it.
 //   db.command({ ping: 1 }) resolves while the server answers.
 // Not exercised here: the real driver, connection loss and recovery, and a real server's limits.
 import type { Document } from 'mongodb';
@@ -19,7 +22,7 @@ class FakeMongoCollection implements MongoCollectionLike {
   readonly docs = new Map<unknown, Document>();
   constructor(private readonly maxBytes: number) {}
 
-  insertMany(docs: Document[], options: { ordered: false }): Promise<unknown> {
+  insertMany(docs: Document[], options: { ordered: false }): Promise<{ insertedCount: number }> {
     expect(options.ordered).toBe(false);
     const writeErrors: { index: number; code: number; errmsg: string }[] = [];
     docs.forEach((doc, index) => {
@@ -28,7 +31,21 @@ class FakeMongoCollection implements MongoCollectionLike {
       else this.docs.set(doc._id, structuredClone(doc));
     });
     if (writeErrors.length === 0) return Promise.resolve({ insertedCount: docs.length });
-    return Promise.reject(Object.assign(new Error(writeErrors[0]!.errmsg), { name: 'MongoBulkWriteError', code: writeErrors[0]!.code, writeErrors }));
+    const insertedCount = docs.length - writeErrors.length;
+    return Promise.reject(Object.assign(new Error(writeErrors[0]!.errmsg), { name: 'MongoBulkWriteError', code: writeErrors[0]!.code, writeErrors, insertedCount }));
+  }
+
+  findOne(filter: Document): Promise<Document | null> {
+    const id: unknown = filter._id;
+    const doc = this.docs.get(id);
+    return Promise.resolve(doc ? structuredClone(doc) : null);
+  }
+
+  replaceOne(filter: Document, replacement: Document, options: { upsert: true }): Promise<unknown> {
+    expect(options.upsert).toBe(true);
+    const id: unknown = filter._id;
+    this.docs.set(id, { _id: id, ...structuredClone(replacement) });
+    return Promise.resolve({ acknowledged: true });
   }
 }
 
@@ -52,8 +69,7 @@ const record = (id: string, fields: StoredRecord['fields'], measurement = 'room_
   measurement,
   sensor: 'sensor-01',
   ts: new Date(1714564800000),
-  seq: 0,
-  tsFromMessage: true,
+  repeatable: true,
   redelivered: false,
   fields,
 });
@@ -76,9 +92,18 @@ describe('MongoDB writer (against a FAKE collection: no MongoDB server here)', (
 
   it('stores a redelivered batch once: duplicate-key errors of an unordered insert are ignored', async () => {
     const { writer, db } = await started();
-    await writer.write([record('a', { t: 1 }), record('b', { t: 2 })]);
-    await writer.write([record('a', { t: 1 }), record('b', { t: 2 }), record('c', { t: 3 })]);
+    expect(await writer.write([record('a', { t: 1 }), record('b', { t: 2 })])).toEqual({ stored: 2, duplicates: 0 });
+    expect(await writer.write([record('a', { t: 1 }), record('b', { t: 2 }), record('c', { t: 3 })])).toEqual({ stored: 1, duplicates: 2 });
     expect([...db.collection('room_climate').docs.keys()]).toEqual(['a', 'b', 'c']);
+  });
+
+  it('keeps the stream checkpoint as one document per stream in myt_checkpoints', async () => {
+    const { writer, db } = await started();
+    expect(await writer.loadCheckpoint('s')).toBeUndefined();
+    await writer.saveCheckpoint({ stream: 's', epoch: 0, next: 5, high: 50_005, fingerprint: 'a' });
+    await writer.saveCheckpoint({ stream: 's', epoch: 1, next: 7, high: 50_007, fingerprint: 'b' });
+    expect(await writer.loadCheckpoint('s')).toEqual({ stream: 's', epoch: 1, next: 7, high: 50_007, fingerprint: 'b' });
+    expect(db.collection('myt_checkpoints').docs.size).toBe(1);
   });
 
   it('fails the batch on any other write error, which counts as the data’s fault (isolated and dead-lettered)', async () => {
@@ -86,13 +111,17 @@ describe('MongoDB writer (against a FAKE collection: no MongoDB server here)', (
     const delivery = (id: string, note: string): Delivery => ({
       body: Buffer.from(JSON.stringify({ measurement: 'notes', sensor: 's', id, data: { note } })),
       messageId: undefined,
+      source: '@s:0',
+      offset: 0,
+      brokerTime: undefined,
       redelivered: false,
       receivedAt: 0,
+      skip: false,
     });
-    const pipeline = new Pipeline({ engine: 'mongodb', schema: undefined, writer, script: undefined, retryMaxMs: 10, log: silentLogger, metrics: createMetrics(() => Promise.resolve(null)) });
-    const outcomes = await pipeline.process([delivery('n1', 'short'), delivery('n2', 'x'.repeat(5000)), delivery('n3', 'short too')], () => false);
-    expect(outcomes?.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored']);
-    expect([...db.collection('notes').docs.keys()]).toEqual(['n1', 'n3']);
+    const pipeline = new Pipeline({ engine: 'mongodb', schema: undefined, writer, script: undefined, retryMaxMs: 10, log: silentLogger, metrics: createMetrics() });
+    const result = await pipeline.process([delivery('n1', 'short'), delivery('n2', 'x'.repeat(5000)), delivery('n3', 'short too')], () => false);
+    expect(result?.outcomes.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored']);
+    expect([...db.collection('notes').docs.keys()]).toEqual(['["s","n1"]', '["s","n3"]']);
   });
 
   it('treats a network failure as an outage to retry, not as bad data', async () => {

@@ -1,7 +1,23 @@
 // The processor against the real MariaDB here (the mysql engine; MariaDB speaks the same protocol).
 import mysql from 'mysql2/promise';
+import { afterAll, describe, expect, it } from 'vitest';
 import { engineSuite, sqlRow } from './engine-suite.js';
-import { ensureMariadb, sleep, stopMariadb } from './support.js';
+import {
+  Publisher,
+  bundleForTest,
+  deleteBrokerObjects,
+  drainDeadLetters,
+  ensureMariadb,
+  freePort,
+  processorEnv,
+  queueDepth,
+  sleep,
+  startChild,
+  stopMariadb,
+  uniqueNames,
+  waitFor,
+  type Child,
+} from './support.js';
 
 const url = (db: string) => `mysql://root@127.0.0.1:3306/${db}`;
 
@@ -41,4 +57,41 @@ engineSuite({
   dropDatabase: async (db) => {
     await query(undefined, `DROP DATABASE IF EXISTS ${mysql.escapeId(db)}`);
   },
+});
+
+describe('a message MariaDB can never take, end to end (the processor under its VM memory flags)', () => {
+  const names = uniqueNames('t_mysql_big');
+  let child: Child | undefined;
+
+  afterAll(async () => {
+    await child?.stop('SIGKILL');
+    await deleteBrokerObjects(names);
+    await query(undefined, `DROP DATABASE IF EXISTS ${mysql.escapeId(names.db)}`);
+  });
+
+  it('a 20 MB json field over max_allowed_packet goes to myt.dead with its reason; the five good messages behind it are stored', async () => {
+    const port = await freePort();
+    // The processor's own limit (16 MiB by default) would refuse the message before MariaDB sees it:
+    // raised here so the database's limit is the one met.
+    const env = processorEnv(names, {
+      engine: 'mysql',
+      dbUrl: url(names.db),
+      schema: { doc: { body: 'json' }, room_climate: { temperature: 'double' } },
+      port,
+      extra: { MYT_MAX_MESSAGE_BYTES: String(64 * 1024 * 1024) },
+    });
+    child = startChild(await bundleForTest(), env);
+    await child.healthy();
+    const publisher = await Publisher.open(names.exchange);
+    try {
+      const big = JSON.stringify({ measurement: 'doc', sensor: 'big', data: { body: { text: 'x'.repeat(20 * 1024 * 1024) } } });
+      await publisher.publish([big, ...[1, 2, 3, 4, 5].map((t) => ({ measurement: 'room_climate', sensor: 'behind', data: { temperature: t } }))]);
+    } finally {
+      await publisher.close();
+    }
+    const letters = await waitFor('the dead letter', async () => ((await queueDepth(names.deadQueue)) >= 1 ? drainDeadLetters(names.deadQueue) : undefined), 60_000);
+    expect(letters[0]!.reason).toMatch(/max_allowed_packet/);
+    await waitFor('the five good rows', async () => (await query<{ n: number }>(names.db, 'SELECT count(*) AS n FROM room_climate'))[0]!.n === 5, 30_000);
+    expect(child.process.exitCode, 'the processor is still running').toBeNull();
+  }, 120_000);
 });

@@ -16,7 +16,7 @@ export const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
 export interface Names {
   readonly exchange: string;
-  readonly queue: string;
+  readonly stream: string;
   readonly deadExchange: string;
   readonly deadQueue: string;
   /** A database name, unique to the test file (and run). */
@@ -25,8 +25,11 @@ export interface Names {
 
 export function uniqueNames(prefix: string): Names {
   const tag = `${prefix}_${process.pid}_${Date.now().toString(36)}`;
-  return { exchange: `${tag}.data`, queue: `${tag}.q`, deadExchange: `${tag}.dead`, deadQueue: `${tag}.deadq`, db: tag.replace(/\W/g, '_') };
+  return { exchange: `${tag}.data`, stream: `${tag}.stream`, deadExchange: `${tag}.dead`, deadQueue: `${tag}.deadq`, db: tag.replace(/\W/g, '_') };
 }
+
+/** The processor's stream arguments by default (MYT_STREAM_MAX_AGE, MYT_STREAM_MAX_BYTES). */
+export const STREAM_ARGUMENTS = { 'x-queue-type': 'stream', 'x-max-age': '7D', 'x-max-length-bytes': 10_000_000_000 };
 
 /** A free TCP port on loopback. */
 export async function freePort(): Promise<number> {
@@ -79,12 +82,19 @@ export class Publisher {
     return new Publisher(connection, channel, exchange);
   }
 
-  /** Publishes bodies and waits until the broker confirmed every one. */
-  async publish(bodies: readonly (string | object)[], options: amqp.Options.Publish = {}): Promise<void> {
+  /**
+   * Publishes bodies and waits until the broker confirmed every one. `stampLikeBroker` stands in for
+   * RabbitMQ >= 3.12's set_header_timestamp interceptor, which the VM's broker runs and this machine's
+   * RabbitMQ 3.10 lacks: it sets the `timestamp_in_ms` header to the time of publishing, as the broker
+   * would on receipt.
+   */
+  async publish(bodies: readonly (string | object)[], options: amqp.Options.Publish = {}, stampLikeBroker = false): Promise<void> {
     for (let i = 0; i < bodies.length; i += 500) {
       for (const body of bodies.slice(i, i + 500)) {
         const content = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-        this.channel.publish(this.exchange, '', content, options);
+        const headers = options.headers as Record<string, unknown> | undefined;
+        const stamped = stampLikeBroker ? { ...options, headers: { ...headers, timestamp_in_ms: Date.now() } } : options;
+        this.channel.publish(this.exchange, '', content, stamped);
       }
       await this.channel.waitForConfirms();
     }
@@ -95,18 +105,17 @@ export class Publisher {
   }
 }
 
-/** Declares the queue and its dead-letter queue the way the processor does, so nothing published before it starts is lost. */
+/** Declares the stream and the dead-letter queue the way the processor does, so nothing published before it starts is lost. */
 export async function declareLikeProcessor(names: Names): Promise<void> {
   const c = await amqp.connect(AMQP_URL);
   try {
     const ch = await c.createChannel();
-    const args = { 'x-queue-type': 'quorum' };
     await ch.assertExchange(names.exchange, 'fanout', { durable: false, autoDelete: false });
     await ch.assertExchange(names.deadExchange, 'fanout', { durable: true });
-    await ch.assertQueue(names.deadQueue, { durable: true, arguments: args });
+    await ch.assertQueue(names.deadQueue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     await ch.bindQueue(names.deadQueue, names.deadExchange, '');
-    await ch.assertQueue(names.queue, { durable: true, deadLetterExchange: names.deadExchange, arguments: args });
-    await ch.bindQueue(names.queue, names.exchange, '');
+    await ch.assertQueue(names.stream, { durable: true, arguments: STREAM_ARGUMENTS });
+    await ch.bindQueue(names.stream, names.exchange, '');
   } finally {
     await c.close();
   }
@@ -115,6 +124,7 @@ export async function declareLikeProcessor(names: Names): Promise<void> {
 export interface DeadLetter {
   readonly body: string;
   readonly reason: string;
+  readonly properties: amqp.MessageProperties;
 }
 
 /** Takes every message from the dead-letter queue (acknowledging them). */
@@ -126,8 +136,35 @@ export async function drainDeadLetters(queue: string): Promise<DeadLetter[]> {
     for (;;) {
       const m = await ch.get(queue, { noAck: true });
       if (!m) return letters;
-      letters.push({ body: m.content.toString(), reason: String((m.properties.headers ?? {})['x-myt-reason'] ?? '') });
+      letters.push({ body: m.content.toString(), reason: String((m.properties.headers ?? {})['x-myt-reason'] ?? ''), properties: m.properties });
     }
+  } finally {
+    await c.close();
+  }
+}
+
+/**
+ * The offset of the last message in a stream now (-1 when empty): a consumer from 'last' gets the
+ * stream's last chunk at once, and the highest offset in it is the end.
+ */
+export async function streamEnd(stream: string): Promise<number> {
+  const c = await amqp.connect(AMQP_URL);
+  try {
+    const ch = await c.createChannel();
+    await ch.prefetch(1000);
+    let end = -1;
+    const { consumerTag } = await ch.consume(
+      stream,
+      (m) => {
+        if (!m) return;
+        end = Math.max(end, Number(m.properties.headers?.['x-stream-offset']));
+        ch.ack(m);
+      },
+      { arguments: { 'x-stream-offset': 'last' } },
+    );
+    await sleep(300);
+    await ch.cancel(consumerTag);
+    return end;
   } finally {
     await c.close();
   }
@@ -147,7 +184,7 @@ export async function deleteBrokerObjects(names: Names): Promise<void> {
   if (!c) return;
   try {
     const ch = await c.createChannel();
-    await ch.deleteQueue(names.queue);
+    await ch.deleteQueue(names.stream);
     await ch.deleteQueue(names.deadQueue);
     await ch.deleteExchange(names.exchange);
     await ch.deleteExchange(names.deadExchange);
@@ -169,7 +206,7 @@ export function processorEnv(names: Names, settings: { engine: string; dbUrl: st
     MYT_METRICS_PORT: String(settings.port),
     MYT_METRICS_HOST: '127.0.0.1',
     MYT_EXCHANGE: names.exchange,
-    MYT_QUEUE: names.queue,
+    MYT_STREAM: names.stream,
     MYT_DEAD_EXCHANGE: names.deadExchange,
     MYT_DEAD_QUEUE: names.deadQueue,
     MYT_RETRY_MAX_MS: '1000',

@@ -24,16 +24,40 @@ const record = (id: string, fields: StoredRecord['fields'], ts = 1714564800000, 
   measurement,
   sensor: 's',
   ts: new Date(ts),
-  seq: 0,
-  tsFromMessage: true,
+  repeatable: true,
   redelivered: false,
   fields,
 });
 
-const delivery = (body: object): Delivery => ({ body: Buffer.from(JSON.stringify(body)), messageId: undefined, redelivered: false, receivedAt: Date.now() });
+let offset = 0;
+const delivery = (body: object): Delivery => ({
+  body: Buffer.from(JSON.stringify(body)),
+  messageId: undefined,
+  source: '@t:0',
+  offset: offset++,
+  brokerTime: undefined,
+  redelivered: false,
+  receivedAt: Date.now(),
+  skip: false,
+});
 
 function pipelineFor(writer: Writer, schema: Schema | undefined, engine: 'timescaledb' | 'mysql' | 'influxdb'): Pipeline {
-  return new Pipeline({ engine, schema, writer, script: undefined, retryMaxMs: 100, log: silentLogger, metrics: createMetrics(() => Promise.resolve(null)) });
+  return new Pipeline({ engine, schema, writer, script: undefined, retryMaxMs: 100, log: silentLogger, metrics: createMetrics() });
+}
+
+/** A checkpoint saved, saved again (replaced) and read back by a new writer on the same database. */
+async function checkpointRoundTrip(make: () => Writer): Promise<void> {
+  const first = make();
+  await first.start();
+  expect(await first.loadCheckpoint('cp.stream')).toBeUndefined();
+  await first.saveCheckpoint({ stream: 'cp.stream', epoch: 0, next: 10, high: 50_010, fingerprint: 'f1' });
+  await first.saveCheckpoint({ stream: 'cp.stream', epoch: 1, next: 12_345_678_901, high: 12_345_728_901, fingerprint: 'f2' });
+  await first.saveCheckpoint({ stream: 'cp.other', epoch: 0, next: 1, high: 2, fingerprint: 'o' });
+  await first.close();
+  const second = make();
+  await second.start();
+  expect(await second.loadCheckpoint('cp.stream')).toEqual({ stream: 'cp.stream', epoch: 1, next: 12_345_678_901, high: 12_345_728_901, fingerprint: 'f2' });
+  await second.close();
 }
 
 async function pgRows(db: string, sql: string): Promise<Record<string, unknown>[]> {
@@ -63,9 +87,9 @@ const DE: Schema = { d: { a: 'double' }, e: { a: 'double' } };
  */
 async function repeatsStoredId(writer: Writer, rows: (sql: string) => Promise<Record<string, unknown>[]>): Promise<void> {
   await writer.start();
-  await writer.write([record('d1', { a: 1 }, undefined, 'd')]);
-  await writer.write([record('e1', { a: 1 }, undefined, 'e'), record('d1', { a: 9 }, undefined, 'd'), record('d2', { a: 2 }, undefined, 'd')]);
-  await writer.write([record('d2', { a: 9 }, undefined, 'd'), record('d3', { a: 3 }, undefined, 'd')]);
+  expect(await writer.write([record('d1', { a: 1 }, undefined, 'd')])).toEqual({ stored: 1, duplicates: 0 });
+  expect(await writer.write([record('e1', { a: 1 }, undefined, 'e'), record('d1', { a: 9 }, undefined, 'd'), record('d2', { a: 2 }, undefined, 'd')])).toEqual({ stored: 2, duplicates: 1 });
+  expect(await writer.write([record('d2', { a: 9 }, undefined, 'd'), record('d3', { a: 3 }, undefined, 'd'), record('d3', { a: 3 }, undefined, 'd')])).toEqual({ stored: 1, duplicates: 2 });
   await writer.close();
   expect(await rows('SELECT msg_id, a FROM d ORDER BY msg_id')).toEqual([
     { msg_id: 'd1', a: 1 },
@@ -116,11 +140,12 @@ describe('PostgreSQL writer (plain PostgreSQL: no timescaledb extension on this 
     const writer = new TimescaleWriter({ url: PG(names.db), schema: { n: { note: 'text' } }, log: silentLogger });
     await writer.start();
     const bodies = ['ok 1', 'bad \u0000 byte', 'ok 2', 'ok 3'].map((note, i) => ({ measurement: 'n', sensor: 's', id: `n${i}`, data: { note } }));
-    const outcomes = await pipelineFor(writer, { n: { note: 'text' } }, 'timescaledb').process(bodies.map(delivery), () => false);
+    const result = await pipelineFor(writer, { n: { note: 'text' } }, 'timescaledb').process(bodies.map(delivery), () => false);
     await writer.close();
-    expect(outcomes?.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored', 'stored']);
-    expect(outcomes?.[1]).toMatchObject({ stage: 'database', reason: expect.stringMatching(/database refused the record/) as unknown });
-    expect((await pgRows(names.db, 'SELECT msg_id FROM n ORDER BY msg_id')).map((r) => r.msg_id)).toEqual(['n0', 'n2', 'n3']);
+    expect(result?.outcomes.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored', 'stored']);
+    expect(result?.outcomes[1]).toMatchObject({ stage: 'database', reason: expect.stringMatching(/database refused the record/) as unknown });
+    expect(result).toMatchObject({ stored: 3, duplicates: 0 });
+    expect((await pgRows(names.db, 'SELECT msg_id FROM n ORDER BY msg_id')).map((r) => r.msg_id)).toEqual(['["s","n0"]', '["s","n2"]', '["s","n3"]']);
   });
 
   it('gives long table names distinct index names within 63 characters, none equal to a table name', async () => {
@@ -139,6 +164,10 @@ describe('PostgreSQL writer (plain PostgreSQL: no timescaledb extension on this 
   it('refuses identifiers outside the allowed pattern before any SQL is built', () => {
     expect(() => quoteIdent('m"; DROP TABLE m; --')).toThrow(/refusing SQL identifier/);
     expect(quoteIdent('room_climate')).toBe('"room_climate"');
+  });
+
+  it('keeps the stream checkpoint in a table of its own, one row per stream', async () => {
+    await checkpointRoundTrip(() => new TimescaleWriter({ url: PG(names.db), schema: { m: { a: 'double' } }, log: silentLogger }));
   });
 });
 
@@ -168,10 +197,38 @@ describe('MySQL writer (MariaDB)', () => {
     const writer = new MysqlWriter({ url: MY(names.db), schema: { n: { note: 'text' } }, log: silentLogger });
     await writer.start();
     const bodies = ['ok 1', 'x'.repeat(70_000), 'ok 2'].map((note, i) => ({ measurement: 'n', sensor: 's', id: `n${i}`, data: { note } }));
-    const outcomes = await pipelineFor(writer, { n: { note: 'text' } }, 'mysql').process(bodies.map(delivery), () => false);
+    const result = await pipelineFor(writer, { n: { note: 'text' } }, 'mysql').process(bodies.map(delivery), () => false);
     await writer.close();
-    expect(outcomes?.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored']);
-    expect(outcomes?.[1]).toMatchObject({ reason: expect.stringMatching(/Data too long/) as unknown });
+    expect(result?.outcomes.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored']);
+    expect(result?.outcomes[1]).toMatchObject({ reason: expect.stringMatching(/Data too long/) as unknown });
+  });
+
+  it('a row larger than max_allowed_packet is dead-lettered with the reason, never sent (MariaDB drops the connection), and the rest is stored', async () => {
+    const [{ packet }] = (await myRows(undefined, 'SELECT @@max_allowed_packet AS packet')) as [{ packet: number }];
+    const writer = new MysqlWriter({ url: MY(names.db), schema: { big: { body: 'json' } }, log: silentLogger });
+    await writer.start();
+    const huge = { text: 'x'.repeat(Number(packet) + 4 * 1024 * 1024) }; // over the limit by 4 MB
+    const bodies = [{ n: 1 }, huge, { n: 2 }, { n: 3 }, { n: 4 }, { n: 5 }].map((body, i) => ({ measurement: 'big', sensor: 's', id: `b${i}`, data: { body } }));
+    const result = await pipelineFor(writer, { big: { body: 'json' } }, 'mysql').process(bodies.map(delivery), () => false);
+    await writer.close();
+    expect(result?.outcomes.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored', 'stored', 'stored', 'stored']);
+    expect(result?.outcomes[1]).toMatchObject({ stage: 'database', reason: expect.stringMatching(new RegExp(`more than the server's max_allowed_packet \\(${packet} bytes\\)`)) as unknown });
+    expect(await myRows(names.db, 'SELECT count(*) AS n FROM big')).toEqual([{ n: 5 }]);
+  }, 60_000);
+
+  it('compares ids byte for byte, also in a table made by an earlier version with a case-insensitive msg_id', async () => {
+    await myRows(names.db, 'CREATE TABLE old_ids (ts DATETIME(3) NOT NULL, sensor VARCHAR(255), msg_id VARCHAR(255) NOT NULL, UNIQUE KEY msg_id (msg_id)) DEFAULT CHARSET=utf8mb4');
+    const writer = new MysqlWriter({ url: MY(names.db), schema: { old_ids: { a: 'double' } }, log: silentLogger });
+    await writer.start();
+    const ids = ['Abc1', 'abc1', 'pad', 'pad ', 'e1', 'é1'];
+    expect(await writer.write(ids.map((id) => record(id, { a: 1 }, undefined, 'old_ids')))).toEqual({ stored: 6, duplicates: 0 });
+    expect(await writer.write(ids.map((id) => record(id, { a: 1 }, undefined, 'old_ids')))).toEqual({ stored: 0, duplicates: 6 });
+    await writer.close();
+    expect((await myRows(names.db, 'SELECT msg_id FROM old_ids')).map((r) => r.msg_id).sort()).toEqual([...ids].sort());
+  });
+
+  it('keeps the stream checkpoint in a table of its own, one row per stream', async () => {
+    await checkpointRoundTrip(() => new MysqlWriter({ url: MY(names.db), schema: { m: { a: 'double' } }, log: silentLogger }));
   });
 });
 
@@ -189,9 +246,28 @@ describe('InfluxDB writer', () => {
       ],
       () => false,
     );
-    expect(outcomes?.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored']);
-    expect(outcomes?.[1]).toMatchObject({ reason: expect.stringMatching(/field type conflict/) as unknown });
+    expect(outcomes?.outcomes.map((o) => o.kind)).toEqual(['stored', 'dead', 'stored']);
+    expect(outcomes?.outcomes[1]).toMatchObject({ reason: expect.stringMatching(/field type conflict/) as unknown });
     const rows = await new InfluxDB({ host: '127.0.0.1', database: names.db }).query<{ v: number }>('SELECT v FROM c');
     expect(rows.map((r) => r.v)).toEqual([1.5, 2.5, 4.5]);
+  });
+
+  it('writes bigint values given as text exactly, as MySQL does', async () => {
+    const writer = new InfluxWriter({ url: `http://127.0.0.1:8086/${names.db}`, schema: { big: { v: 'bigint' } }, log: silentLogger, dedupeHours: 24 });
+    await writer.start();
+    const values = ['12345678901234567', '9223372036854775807', '-9223372036854775808', 42];
+    const result = await pipelineFor(writer, { big: { v: 'bigint' } }, 'influxdb').process(
+      values.map((v, i) => delivery({ measurement: 'big', sensor: 's', ts: 1000 + i, data: { v } })),
+      () => false,
+    );
+    expect(result?.outcomes.map((o) => o.kind)).toEqual(['stored', 'stored', 'stored', 'stored']);
+    // Read back as text: a JavaScript number could not hold them.
+    const res = await fetch(`http://127.0.0.1:8086/query?db=${names.db}&q=${encodeURIComponent('SELECT v FROM big')}`);
+    const text = await res.text();
+    for (const v of values) expect(text).toContain(`,${v}]`);
+  });
+
+  it('keeps the stream checkpoint as one point per stream', async () => {
+    await checkpointRoundTrip(() => new InfluxWriter({ url: `http://127.0.0.1:8086/${names.db}`, schema: undefined, log: silentLogger, dedupeHours: 24 }));
   });
 });

@@ -1,139 +1,152 @@
-// InfluxDB 1.x writer (influx): measurement = message measurement, tag `sensor`, fields = data, plus
-// a `msg_id` string field. A point is identified by measurement, tags and time, so rewriting a point
-// with the same time is a no-op: that is the idempotency for messages with a `ts`. A message without
-// `ts` gets its receive time, which differs when it comes again. For those, the writer remembers the
-// time it gave each recent msg_id (so a copy published again reuses it and overwrites the same point),
-// and for redeliveries after a restart (memory lost) it looks for a point with that msg_id in the
-// last N hours before writing.
-import { FieldType as InfluxFieldType, InfluxDB, escape, type IPoint, type ISchemaOptions } from 'influx';
+// InfluxDB 1.x writer: measurement = message measurement, tag `sensor`, fields = data, plus a
+// `msg_id` string field. A point is keyed by measurement, tags and time, so two readings with the
+// same time and sensor would be one point: the nanoseconds below a reading's millisecond carry a
+// hash of its identity instead, and writing a record again at the same time lands on the same point.
+// That is the idempotency of every record whose time is repeatable (see StoredRecord.repeatable).
+// A device's re-send of an id it sent before comes with a new time: the writer remembers the recent
+// device ids it stored and skips them, and for records read again after a restart it looks for a
+// point with that msg_id before writing.
 import { databaseName } from '../config.js';
 import type { Logger } from '../log.js';
+import { isStreamKey } from '../message.js';
 import type { FieldType, FieldValue, Schema } from '../schema.js';
-import type { StoredRecord, Writer } from './writer.js';
+import { identifier, InfluxHttp, InfluxHttpError, stringLiteral } from './influx-http.js';
+import { booleanValue, floatValue, integerValue, pointLine, quoteString, type LineValue } from './line-protocol.js';
+import { CHECKPOINTS, type Checkpoint, type StoredRecord, type WriteResult, type Writer } from './writer.js';
 
-const INFLUX_TYPES: Record<FieldType, InfluxFieldType> = {
-  int: InfluxFieldType.INTEGER,
-  bigint: InfluxFieldType.INTEGER,
-  double: InfluxFieldType.FLOAT,
-  text: InfluxFieldType.STRING,
-  bool: InfluxFieldType.BOOLEAN,
-  timestamp: InfluxFieldType.INTEGER,
-  json: InfluxFieldType.STRING,
-};
-
-// A measurement name is written into line protocol unescaped by the library: allow only names
-// that need no escaping.
+// Only names that need no escaping anywhere (line protocol, InfluxQL identifiers).
 const MEASUREMENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 export interface InfluxWriterOptions {
   readonly url: string;
-  /** Declared tables, if any: then integer fields are written as integers (`i` suffix). */
+  /** Declared tables, if any: then int/bigint fields are written as integers, exactly. */
   readonly schema: Schema | undefined;
   readonly log: Logger;
   readonly dedupeHours: number;
 }
 
-function influxValue(value: FieldValue): number | string | boolean | null {
-  if (value instanceof Date) return value.getTime();
-  if (value !== null && typeof value === 'object') return value.json;
-  return value;
+/** A value as the line protocol writes it, by its declared type (or by its JavaScript type without one). */
+export function lineValue(value: Exclude<FieldValue, null>, type: FieldType | undefined): LineValue {
+  if (value instanceof Date) return integerValue(value.getTime());
+  if (typeof value === 'object') return quoteString(value.json);
+  if (type === 'int' || type === 'bigint') return integerValue(value as number | string);
+  if (typeof value === 'boolean') return booleanValue(value);
+  if (typeof value === 'number') return floatValue(value);
+  return quoteString(value);
 }
 
-/** How many msg_id → time pairs the writer remembers for messages without `ts`. */
+/**
+ * Six digits of nanoseconds from a record's identity (FNV-1a): distinct records in one millisecond
+ * of one sensor stay distinct points (a clash takes two ids with equal digits: about one in a million).
+ */
+export function identityNanos(id: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return String((h >>> 0) % 1_000_000).padStart(6, '0');
+}
+
+/** How many device ids (per measurement) the writer remembers having stored. */
 const REMEMBERED = 100_000;
 
 export class InfluxWriter implements Writer {
-  private readonly db: InfluxDB;
+  private readonly http: InfluxHttp;
   private readonly database: string;
-  private readonly recent = new Map<string, string>();
+  /** Recently stored device ids, oldest first (a Set iterates in insertion order). */
+  private readonly recent = new Set<string>();
 
   constructor(private readonly options: InfluxWriterOptions) {
     this.database = databaseName(options.url);
-    const u = new URL(options.url);
-    const schema: ISchemaOptions[] = Object.entries(options.schema ?? {}).map(([measurement, fields]) => ({
-      measurement,
-      tags: ['sensor'],
-      fields: {
-        msg_id: InfluxFieldType.STRING,
-        ...Object.fromEntries(Object.entries(fields).map(([f, type]) => [f, INFLUX_TYPES[type]])),
-      },
-    }));
-    this.db = new InfluxDB({
-      host: u.hostname,
-      port: u.port ? Number(u.port) : 8086,
-      protocol: u.protocol === 'https:' ? 'https' : 'http',
-      username: decodeURIComponent(u.username) || undefined,
-      password: decodeURIComponent(u.password) || undefined,
-      database: this.database,
-      schema,
-      pool: { requestTimeout: 30_000, maxRetries: 0 },
-    });
+    this.http = new InfluxHttp(options.url);
   }
 
   async start(): Promise<void> {
     // CREATE DATABASE is idempotent in InfluxDB 1.x.
-    await this.db.createDatabase(this.database);
+    await this.http.query(undefined, `CREATE DATABASE ${identifier(this.database)}`);
     this.options.log.info('influxdb ready', { schema: this.options.schema ? Object.keys(this.options.schema) : 'none' });
   }
 
-  /** The msg_ids among `ids` that already have a point in `measurement` within the look-back. */
-  private async existing(measurement: string, ids: readonly string[]): Promise<Set<string>> {
+  /** The msg_ids among `ids` that already have a point in `measurement` between the two times (ns). */
+  private async existing(measurement: string, ids: readonly string[], fromNs: string, toNs: string): Promise<Set<string>> {
     const found = new Set<string>();
     for (let i = 0; i < ids.length; i += 200) {
-      const where = ids.slice(i, i + 200).map((id) => `"msg_id" = ${escape.stringLit(id)}`).join(' OR ');
-      const rows = await this.db.query<{ msg_id: string }>(
-        `SELECT "msg_id" FROM ${escape.measurement(measurement)} WHERE time > now() - ${this.options.dedupeHours}h AND (${where})`,
-      );
-      for (const row of rows) found.add(row.msg_id);
+      const where = ids.slice(i, i + 200).map((id) => `"msg_id" = ${stringLiteral(id)}`).join(' OR ');
+      const rows = await this.http.query(this.database, `SELECT "msg_id" FROM ${identifier(measurement)} WHERE time >= ${fromNs} AND time <= ${toNs} AND (${where})`);
+      for (const row of rows) found.add(String(row.msg_id));
     }
     return found;
   }
 
-  async write(records: readonly StoredRecord[]): Promise<void> {
-    const uncertain = new Map<string, string[]>();
+  /** Records read again after a restart that already have a point: skipped, and counted as duplicates. */
+  private async alreadyStored(records: readonly StoredRecord[]): Promise<Set<string>> {
+    const uncertain = new Map<string, { ids: string[]; from: number; to: number }>();
+    const lookBack = Date.now() - this.options.dedupeHours * 3_600_000;
     for (const r of records) {
-      if (!MEASUREMENT.test(r.measurement)) throw new InfluxRecordError(`measurement '${r.measurement.slice(0, 80)}' is not a valid name`);
-      const remembered = !r.tsFromMessage && this.recent.has(`${r.measurement}\n${r.id}`);
-      if (r.redelivered && !r.tsFromMessage && !remembered) uncertain.set(r.measurement, [...(uncertain.get(r.measurement) ?? []), r.id]);
+      if (!r.redelivered) continue;
+      const ms = r.repeatable ? r.ts.getTime() : Math.min(r.ts.getTime(), lookBack);
+      const entry = uncertain.get(r.measurement) ?? { ids: [], from: ms, to: ms };
+      entry.ids.push(r.id);
+      entry.from = Math.min(entry.from, ms);
+      entry.to = Math.max(entry.to, r.ts.getTime(), r.repeatable ? 0 : Date.now());
+      uncertain.set(r.measurement, entry);
     }
     const skip = new Set<string>();
-    for (const [measurement, ids] of uncertain) for (const id of await this.existing(measurement, ids)) skip.add(`${measurement}\n${id}`);
-    const points: IPoint[] = [];
-    const seen = new Set<string>();
-    const times: [string, string][] = [];
-    for (const r of records) {
-      const key = `${r.measurement}\n${r.id}`;
-      if (skip.has(key) || seen.has(key)) continue;
-      seen.add(key);
-      const nanos = `${r.ts.getTime()}${String(r.seq).padStart(6, '0')}`;
-      const time = r.tsFromMessage ? nanos : (this.recent.get(key) ?? nanos);
-      if (!r.tsFromMessage) times.push([key, time]);
-      const fields: Record<string, unknown> = { msg_id: r.id };
-      for (const [name, value] of Object.entries(r.fields)) if (value !== null) fields[name] = influxValue(value);
-      points.push({ measurement: r.measurement, tags: r.sensor === null ? {} : { sensor: r.sensor }, fields, timestamp: time });
+    for (const [measurement, { ids, from, to }] of uncertain) {
+      for (const id of await this.existing(measurement, ids, `${from}000000`, `${to}999999`)) skip.add(`${measurement}\n${id}`);
     }
-    if (points.length === 0) return;
-    this.remember(times);
-    try {
-      await this.db.writePoints(points, { precision: 'n' });
-    } catch (err) {
-      // The library's own schema check throws plain Errors before sending: those are the data's fault.
-      if (!(err as { res?: unknown }).res && /^Expected /.test((err as Error).message)) throw new InfluxRecordError((err as Error).message);
-      throw err;
-    }
+    return skip;
   }
 
-  /** Remembers the times given (before the write: a failed write is retried with the same times). */
-  private remember(times: readonly [string, string][]): void {
-    for (const [key, time] of times) {
-      this.recent.delete(key);
-      this.recent.set(key, time);
+  async write(records: readonly StoredRecord[]): Promise<WriteResult> {
+    for (const r of records) {
+      if (!MEASUREMENT.test(r.measurement)) throw new InfluxRecordError(`measurement '${r.measurement.slice(0, 80)}' is not a valid name`);
     }
-    // A Map iterates in insertion order: the first keys are the oldest.
-    for (const key of this.recent.keys()) {
+    const skip = await this.alreadyStored(records);
+    const lines: string[] = [];
+    const seen = new Set<string>();
+    const devices: string[] = [];
+    for (const r of records) {
+      const key = `${r.measurement}\n${r.id}`;
+      if (skip.has(key) || seen.has(key) || this.recent.has(key)) continue;
+      seen.add(key);
+      if (!isStreamKey(r.id)) devices.push(key);
+      const declared = this.options.schema?.[r.measurement];
+      const fields: Record<string, LineValue> = { msg_id: quoteString(r.id) };
+      for (const name in r.fields) {
+        const value = r.fields[name];
+        if (value !== null && value !== undefined) fields[name] = lineValue(value, declared?.[name]);
+      }
+      lines.push(pointLine(r.measurement, r.sensor === null ? {} : { sensor: r.sensor }, fields, `${r.ts.getTime()}${identityNanos(r.id)}`));
+    }
+    if (lines.length > 0) {
+      await this.post(lines.join('\n'));
+      this.remember(devices);
+    }
+    return { stored: lines.length, duplicates: records.length - lines.length };
+  }
+
+  private async post(lines: string): Promise<void> {
+    await this.http.write(this.database, lines);
+  }
+
+  /** Remembers device ids once they are stored (never before: a failed write is tried again). */
+  private remember(keys: readonly string[]): void {
+    for (const key of keys) this.recent.add(key);
+    for (const key of this.recent) {
       if (this.recent.size <= REMEMBERED) break;
       this.recent.delete(key);
     }
+  }
+
+  async loadCheckpoint(stream: string): Promise<Checkpoint | undefined> {
+    const rows = await this.http.query(this.database, `SELECT "epoch", "next", "high", "fingerprint" FROM ${CHECKPOINTS} WHERE "stream" = ${stringLiteral(stream)}`);
+    const row = rows[0];
+    return row && { stream, epoch: Number(row.epoch), next: Number(row.next), high: Number(row.high), fingerprint: String(row.fingerprint) };
+  }
+
+  async saveCheckpoint(c: Checkpoint): Promise<void> {
+    // Always at time 0: each save overwrites the one point of its stream.
+    const fields = { epoch: integerValue(c.epoch), next: integerValue(c.next), high: integerValue(c.high), fingerprint: quoteString(c.fingerprint) };
+    await this.post(pointLine(CHECKPOINTS, { stream: c.stream }, fields, '0'));
   }
 
   isPermanent(err: unknown): boolean {
@@ -141,17 +154,15 @@ export class InfluxWriter implements Writer {
     // 400 = the server refused the points themselves (field type conflict, bad value); a partial
     // write also answers 400, and re-writing the accepted points is harmless. 413 = the body is
     // too large: a smaller batch is the cure, and retrying the same one never is.
-    const status = (err as { res?: { statusCode?: number } }).res?.statusCode;
-    return status === 400 || status === 413;
+    return err instanceof InfluxHttpError && (err.status === 400 || err.status === 413);
   }
 
   async ping(): Promise<void> {
-    const hosts = await this.db.ping(5000);
-    if (!hosts.some((h) => h.online)) throw new Error('InfluxDB does not answer');
+    await this.http.ping(5000);
   }
 
   async close(): Promise<void> {
-    // The influx client keeps no open connections between requests.
+    // Nothing held open: fetch keeps its sockets in Node's shared pool.
   }
 }
 

@@ -7,11 +7,18 @@ import { MongoClient, MongoBulkWriteError, type Document } from 'mongodb';
 import { databaseName } from '../config.js';
 import type { Logger } from '../log.js';
 import type { FieldValue } from '../schema.js';
-import type { StoredRecord, Writer } from './writer.js';
+import { CHECKPOINTS, type Checkpoint, type StoredRecord, type WriteResult, type Writer } from './writer.js';
 
-/** The part of the driver's Collection the writer uses: what the fake in the tests stands in for. */
+/**
+ * The part of the driver's Collection the writer uses: what the fake in the tests stands in for.
+ * insertMany resolves to `{ insertedCount }`; a failed unordered insert rejects with an error whose
+ * `writeErrors` list each refused document (code 11000 = duplicate _id) and whose `insertedCount`
+ * says how many of the others went in.
+ */
 export interface MongoCollectionLike {
-  insertMany(docs: Document[], options: { ordered: false }): Promise<unknown>;
+  insertMany(docs: Document[], options: { ordered: false }): Promise<{ insertedCount: number }>;
+  findOne(filter: Document): Promise<Document | null>;
+  replaceOne(filter: Document, replacement: Document, options: { upsert: true }): Promise<unknown>;
 }
 
 /** The part of the driver's Db the writer uses. */
@@ -71,7 +78,7 @@ export class MongoWriter implements Writer {
     this.options.log.info('mongodb ready');
   }
 
-  async write(records: readonly StoredRecord[]): Promise<void> {
+  async write(records: readonly StoredRecord[]): Promise<WriteResult> {
     if (!this.db) throw new Error('writer not started');
     const byCollection = new Map<string, Document[]>();
     for (const r of records) {
@@ -80,13 +87,28 @@ export class MongoWriter implements Writer {
       docs.push(toDocument(r));
       byCollection.set(r.measurement, docs);
     }
+    let stored = 0;
     for (const [name, docs] of byCollection) {
       try {
-        await this.db.collection(name).insertMany(docs, { ordered: false });
+        stored += (await this.db.collection(name).insertMany(docs, { ordered: false })).insertedCount;
       } catch (err) {
         if (!onlyDuplicates(err)) throw err;
+        stored += Number((err as { insertedCount?: unknown }).insertedCount ?? 0);
       }
     }
+    return { stored, duplicates: records.length - stored };
+  }
+
+  async loadCheckpoint(stream: string): Promise<Checkpoint | undefined> {
+    if (!this.db) throw new Error('writer not started');
+    const doc = await this.db.collection(CHECKPOINTS).findOne({ _id: stream });
+    return doc ? { stream, epoch: Number(doc.epoch), next: Number(doc.next), high: Number(doc.high), fingerprint: String(doc.fingerprint) } : undefined;
+  }
+
+  async saveCheckpoint(c: Checkpoint): Promise<void> {
+    if (!this.db) throw new Error('writer not started');
+    const { stream, ...position } = c;
+    await this.db.collection(CHECKPOINTS).replaceOne({ _id: stream }, { ...position, savedAt: new Date() }, { upsert: true });
   }
 
   isPermanent(err: unknown): boolean {

@@ -1,11 +1,13 @@
 // MySQL / MariaDB writer (mysql2). One table per declared measurement; rows go in with one
 // multi-row INSERT per table per batch (values escaped by mysql2, identifiers by escapeId after our
-// own name check), inside one transaction. The UNIQUE msg_id makes redeliveries no-ops.
+// own name check), inside one transaction. The UNIQUE msg_id makes redeliveries no-ops; it compares
+// bytes (a binary NO PAD collation), since the server's default would take `Abc1` and `abc1`,
+// `pad` and `pad `, `e1` and `é1` for one id each.
 import { format } from 'mysql2';
 import mysql from 'mysql2/promise';
 import type { Logger } from '../log.js';
 import { isIdentifier, type FieldType, type FieldValue, type Schema } from '../schema.js';
-import { DuplicateGuard, groupByTable, type StoredRecord, type Writer } from './writer.js';
+import { CHECKPOINTS, DuplicateGuard, groupByTable, type Checkpoint, type StoredRecord, type WriteResult, type Writer } from './writer.js';
 
 const MYSQL_TYPES: Record<FieldType, string> = {
   int: 'INT',
@@ -22,6 +24,18 @@ const MYSQL_TYPES: Record<FieldType, string> = {
 // 1153 (packet larger than max_allowed_packet) is the batch's size, not an outage: halving it is
 // the cure, and a single record that is still too large is dead-lettered.
 const DATA_ERRNOS = new Set([1048, 1153, 1264, 1265, 1292, 1366, 1406, 3140, 4025]);
+
+/** Room left in a packet for the protocol's own header around a statement. */
+const PACKET_HEADROOM = 1024;
+
+/**
+ * A statement larger than the server's max_allowed_packet. It is never sent: MariaDB answers one by
+ * dropping the connection rather than with error 1153, which looks like an outage and would be
+ * retried forever. Halving the batch is the cure; a single row that is still too large is refused.
+ */
+class PacketTooLargeError extends Error {
+  override readonly name = 'PacketTooLargeError';
+}
 
 export interface MysqlWriterOptions {
   readonly url: string;
@@ -46,6 +60,9 @@ function connectionOptions(url: string): mysql.PoolOptions {
     database: u.pathname.slice(1),
     timezone: 'Z',
     connectTimeout: 5000,
+    // affectedRows then counts only rows inserted: a duplicate left unchanged by ON DUPLICATE KEY
+    // UPDATE counts 0, not 1 (the rows-stored metric must not count duplicates).
+    flags: ['-FOUND_ROWS'],
     supportBigNumbers: true,
     bigNumberStrings: true,
     queryFormat: formatQuery,
@@ -114,6 +131,7 @@ export class MysqlWriter implements Writer {
   private pool: mysql.Pool | undefined;
   private readonly prepared = new WeakSet<object>();
   private readonly guard = new DuplicateGuard();
+  private maxPacket = 4 * 1024 * 1024;
 
   constructor(private readonly options: MysqlWriterOptions) {}
 
@@ -125,36 +143,79 @@ export class MysqlWriter implements Writer {
     } finally {
       await admin.end();
     }
-    this.pool = mysql.createPool({ ...settings, connectionLimit: this.options.connections ?? 2 });
+    const pool = (this.pool = mysql.createPool({ ...settings, connectionLimit: this.options.connections ?? 2 }));
+    const [[server]] = await pool.query<mysql.RowDataPacket[]>('SELECT @@max_allowed_packet AS packet, @@version AS version');
+    this.maxPacket = Number(server?.packet ?? this.maxPacket);
+    // Byte-wise, trailing spaces significant: MariaDB's utf8mb4_bin pads, its nopad_bin does not;
+    // MySQL 8's utf8mb4_0900_bin is NO PAD.
+    const binary = /mariadb/i.test(String(server?.version)) ? 'utf8mb4_nopad_bin' : 'utf8mb4_0900_bin';
+    const msgId = `VARCHAR(512) CHARACTER SET utf8mb4 COLLATE ${binary} NOT NULL`;
+    await pool.query(
+      `CREATE TABLE IF NOT EXISTS ${CHECKPOINTS} (stream VARCHAR(255) CHARACTER SET utf8mb4 COLLATE ${binary} PRIMARY KEY, ` +
+        '`epoch` INT NOT NULL, `next` BIGINT NOT NULL, `high` BIGINT NOT NULL, fingerprint VARCHAR(100) NOT NULL, saved_at DATETIME(3) NOT NULL) ENGINE=InnoDB',
+    );
     for (const [table, fields] of Object.entries(this.options.schema)) {
       const t = quoteIdent(table);
-      await this.pool.query(
-        `CREATE TABLE IF NOT EXISTS ${t} (ts DATETIME(3) NOT NULL, sensor VARCHAR(255), msg_id VARCHAR(255) NOT NULL, ` +
+      await pool.query(
+        `CREATE TABLE IF NOT EXISTS ${t} (ts DATETIME(3) NOT NULL, sensor VARCHAR(255), msg_id ${msgId}, ` +
           `UNIQUE KEY msg_id (msg_id), KEY ts (ts)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
       );
-      const [rows] = await this.pool.query<mysql.RowDataPacket[]>(
-        'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+      const [rows] = await pool.query<mysql.RowDataPacket[]>(
+        'SELECT COLUMN_NAME AS name, COLLATION_NAME AS collation FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
         [table],
       );
-      const existing = new Set(rows.map((r) => String(r.name)));
+      const existing = new Map(rows.map((r) => [String(r.name), String(r.collation)]));
+      // A table made by an earlier version compared ids without case: make it compare bytes.
+      if (existing.get('msg_id') !== binary) await pool.query(`ALTER TABLE ${t} MODIFY msg_id ${msgId}`);
       // MySQL has no ADD COLUMN IF NOT EXISTS (MariaDB does): compare with the catalogue instead.
       for (const [field, type] of Object.entries(fields)) {
-        if (!existing.has(field)) await this.pool.query(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(field)} ${MYSQL_TYPES[type]}`);
+        if (!existing.has(field)) await pool.query(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(field)} ${MYSQL_TYPES[type]}`);
       }
     }
-    this.options.log.info('mysql ready', { tables: Object.keys(this.options.schema) });
+    this.options.log.info('mysql ready', { tables: Object.keys(this.options.schema), maxAllowedPacket: this.maxPacket });
   }
 
-  async write(records: readonly StoredRecord[]): Promise<void> {
+  async loadCheckpoint(stream: string): Promise<Checkpoint | undefined> {
+    if (!this.pool) throw new Error('writer not started');
+    const [rows] = await this.pool.query<mysql.RowDataPacket[]>(`SELECT \`epoch\`, \`next\`, \`high\`, fingerprint FROM ${CHECKPOINTS} WHERE stream = ?`, [stream]);
+    const row = rows[0];
+    return row && { stream, epoch: Number(row.epoch), next: Number(row.next), high: Number(row.high), fingerprint: String(row.fingerprint) };
+  }
+
+  async saveCheckpoint(c: Checkpoint): Promise<void> {
+    if (!this.pool) throw new Error('writer not started');
+    await this.pool.query(
+      `INSERT INTO ${CHECKPOINTS} (stream, \`epoch\`, \`next\`, \`high\`, fingerprint, saved_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3)) ` +
+        'ON DUPLICATE KEY UPDATE `epoch` = VALUES(`epoch`), `next` = VALUES(`next`), `high` = VALUES(`high`), fingerprint = VALUES(fingerprint), saved_at = VALUES(saved_at)',
+      [c.stream, c.epoch, c.next, c.high, c.fingerprint],
+    );
+  }
+
+  async write(records: readonly StoredRecord[]): Promise<WriteResult> {
     const pool = this.pool;
     if (!pool) throw new Error('writer not started');
     const byTable = groupByTable(records, this.options.schema);
-    if (byTable.size === 0) return;
+    if (byTable.size === 0) return { stored: 0, duplicates: records.length };
     // 1062 = duplicate entry: InnoDB rolls the whole statement back.
-    await this.guard.write(records, (err) => (err as { errno?: unknown }).errno === 1062, (checked) => this.insert(pool, byTable, checked));
+    const stored = await this.guard.write(records, (err) => (err as { errno?: unknown }).errno === 1062, (checked) => this.insert(pool, byTable, checked));
+    return { stored, duplicates: records.length - stored };
   }
 
-  private async insert(pool: mysql.Pool, byTable: Map<string, StoredRecord[]>, checked: boolean): Promise<void> {
+  /** Inserts the rows; returns how many were new. */
+  private async insert(pool: mysql.Pool, byTable: Map<string, StoredRecord[]>, checked: boolean): Promise<number> {
+    // Built before taking a connection: a statement over the packet limit is never sent.
+    const statements: string[] = [];
+    for (const [table, rows] of byTable) {
+      const fields = Object.keys(this.options.schema[table] ?? {});
+      const columns = ['ts', 'sensor', 'msg_id', ...fields].map(quoteIdent).join(', ');
+      const sql = `INSERT INTO ${quoteIdent(table)} (${columns}) VALUES ${valuesList(rows, fields)}${checked ? ' ON DUPLICATE KEY UPDATE msg_id = msg_id' : ''}`;
+      const bytes = Buffer.byteLength(sql);
+      if (bytes > this.maxPacket - PACKET_HEADROOM) {
+        const what = rows.length === 1 ? 'the row' : `${rows.length} rows`;
+        throw new PacketTooLargeError(`${what} make a statement of ${bytes} bytes, more than the server's max_allowed_packet (${this.maxPacket} bytes)`);
+      }
+      statements.push(sql);
+    }
     const conn = await pool.getConnection();
     let broken = false;
     try {
@@ -165,14 +226,12 @@ export class MysqlWriter implements Writer {
         this.prepared.add(conn.connection);
       }
       // One INSERT is atomic by itself; a transaction is needed only when the batch spans tables.
-      const several = byTable.size > 1;
+      const several = statements.length > 1;
       if (several) await conn.beginTransaction();
-      for (const [table, rows] of byTable) {
-        const fields = Object.keys(this.options.schema[table] ?? {});
-        const columns = ['ts', 'sensor', 'msg_id', ...fields].map(quoteIdent).join(', ');
-        await conn.query(`INSERT INTO ${quoteIdent(table)} (${columns}) VALUES ${valuesList(rows, fields)}${checked ? ' ON DUPLICATE KEY UPDATE msg_id = msg_id' : ''}`);
-      }
+      let stored = 0;
+      for (const sql of statements) stored += (await conn.query<mysql.ResultSetHeader>(sql))[0].affectedRows;
       if (several) await conn.commit();
+      return stored;
     } catch (err) {
       await conn.rollback().catch(() => (broken = true));
       throw err;
@@ -183,6 +242,7 @@ export class MysqlWriter implements Writer {
   }
 
   isPermanent(err: unknown): boolean {
+    if (err instanceof PacketTooLargeError) return true;
     const errno = (err as { errno?: unknown }).errno;
     return typeof errno === 'number' && DATA_ERRNOS.has(errno);
   }

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { databaseName } from '../config.js';
 import type { Logger } from '../log.js';
 import { isIdentifier, type FieldType, type FieldValue, type Schema } from '../schema.js';
-import { DuplicateGuard, groupByTable, type StoredRecord, type Writer } from './writer.js';
+import { CHECKPOINTS, DuplicateGuard, groupByTable, type Checkpoint, type StoredRecord, type WriteResult, type Writer } from './writer.js';
 
 const PG_TYPES: Record<FieldType, string> = {
   int: 'integer',
@@ -42,7 +42,7 @@ export interface TimescaleWriterOptions {
 }
 
 export function quoteIdent(name: string): string {
-  if (!isIdentifier(name) && name !== LEDGER) throw new Error(`refusing SQL identifier '${name.slice(0, 80)}'`);
+  if (!isIdentifier(name)) throw new Error(`refusing SQL identifier '${name.slice(0, 80)}'`);
   return pg.escapeIdentifier(name);
 }
 
@@ -95,6 +95,10 @@ export class TimescaleWriter implements Writer {
     this.dedupe = this.options.dedupe ?? (timescale ? 'ledger' : 'unique');
     const hypertables = this.options.hypertables ?? timescale;
     if (this.dedupe === 'ledger') await pool.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(LEDGER)} (msg_id text PRIMARY KEY)`);
+    await pool.query(
+      `CREATE TABLE IF NOT EXISTS ${quoteIdent(CHECKPOINTS)} (stream text PRIMARY KEY, epoch integer NOT NULL, next bigint NOT NULL, ` +
+        'high bigint NOT NULL, fingerprint text NOT NULL, saved_at timestamptz NOT NULL DEFAULT now())',
+    );
     for (const [table, fields] of Object.entries(this.options.schema)) {
       const t = quoteIdent(table);
       const unique = this.dedupe === 'unique' ? `, UNIQUE (msg_id)` : '';
@@ -127,6 +131,25 @@ export class TimescaleWriter implements Writer {
     } finally {
       await client.end();
     }
+  }
+
+  async loadCheckpoint(stream: string): Promise<Checkpoint | undefined> {
+    if (!this.pool) throw new Error('writer not started');
+    const { rows } = await this.pool.query<{ epoch: number; next: string; high: string; fingerprint: string }>(
+      `SELECT epoch, next, high, fingerprint FROM ${quoteIdent(CHECKPOINTS)} WHERE stream = $1`,
+      [stream],
+    );
+    const row = rows[0];
+    return row && { stream, epoch: row.epoch, next: Number(row.next), high: Number(row.high), fingerprint: row.fingerprint };
+  }
+
+  async saveCheckpoint(c: Checkpoint): Promise<void> {
+    if (!this.pool) throw new Error('writer not started');
+    await this.pool.query(
+      `INSERT INTO ${quoteIdent(CHECKPOINTS)} (stream, epoch, next, high, fingerprint, saved_at) VALUES ($1, $2, $3, $4, $5, now()) ` +
+        'ON CONFLICT (stream) DO UPDATE SET epoch = EXCLUDED.epoch, next = EXCLUDED.next, high = EXCLUDED.high, fingerprint = EXCLUDED.fingerprint, saved_at = EXCLUDED.saved_at',
+      [c.stream, c.epoch, c.next, c.high, c.fingerprint],
+    );
   }
 
   private async timescaleAvailable(pool: pg.Pool): Promise<boolean> {
@@ -179,15 +202,17 @@ export class TimescaleWriter implements Writer {
     return columns.map((c) => `{${c}}`);
   }
 
-  async write(records: readonly StoredRecord[]): Promise<void> {
+  async write(records: readonly StoredRecord[]): Promise<WriteResult> {
     const pool = this.pool;
     if (!pool) throw new Error('writer not started');
     const byTable = groupByTable(records, this.options.schema);
-    if (byTable.size === 0) return;
-    await this.guard.write(records, (err) => (err as { code?: unknown }).code === '23505', (checked) => this.insert(pool, byTable, checked));
+    if (byTable.size === 0) return { stored: 0, duplicates: records.length };
+    const stored = await this.guard.write(records, (err) => (err as { code?: unknown }).code === '23505', (checked) => this.insert(pool, byTable, checked));
+    return { stored, duplicates: records.length - stored };
   }
 
-  private async insert(pool: pg.Pool, byTable: Map<string, StoredRecord[]>, checked: boolean): Promise<void> {
+  /** Inserts the rows; returns how many were new. */
+  private async insert(pool: pg.Pool, byTable: Map<string, StoredRecord[]>, checked: boolean): Promise<number> {
     const client = await pool.connect();
     let broken: Error | undefined;
     // A checked-out client has no listener of the pool's: a connection reset arriving between its
@@ -198,9 +223,11 @@ export class TimescaleWriter implements Writer {
     const several = byTable.size > 1;
     try {
       if (several) await client.query('BEGIN');
+      let stored = 0;
       // Named: PostgreSQL parses and plans each statement once per connection.
-      for (const [table, rows] of byTable) await client.query({ ...this.statement(table, checked), values: this.parameters(table, rows) });
+      for (const [table, rows] of byTable) stored += (await client.query({ ...this.statement(table, checked), values: this.parameters(table, rows) })).rowCount ?? 0;
       if (several) await client.query('COMMIT');
+      return stored;
     } catch (err) {
       if (several) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       throw err;

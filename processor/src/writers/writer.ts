@@ -3,21 +3,47 @@ import type { FieldValue } from '../schema.js';
 
 /** One row / point / document to store, already checked against the schema. */
 export interface StoredRecord {
-  /** Idempotency key: a second write with the same id never makes a second row. */
+  /** Idempotency key (see messageKey): a second write with the same id never makes a second row. */
   readonly id: string;
   readonly measurement: string;
   readonly sensor: string | null;
   readonly ts: Date;
   /**
-   * Sub-millisecond sequence (0-999999) for records without a `ts` of their own, so messages received
-   * in the same millisecond stay distinct InfluxDB points; 0 when `ts` came from the message.
+   * True when writing this record again gives it the same `ts`: its time came from the message, or
+   * from the broker's stamp while its identity is the stream offset. False for a time the processor
+   * made up, and for a device's own re-send (a new broker time): InfluxDB, whose points are keyed by
+   * time, must then look for the id before writing.
    */
-  readonly seq: number;
-  /** True when `ts` came from the message (or its AMQP timestamp), so a redelivery repeats it. */
-  readonly tsFromMessage: boolean;
+  readonly repeatable: boolean;
+  /** True when the record may have been stored before (its message was read again after a restart). */
   readonly redelivered: boolean;
   readonly fields: Readonly<Record<string, FieldValue>>;
 }
+
+/** What a write did: rows newly stored, and records skipped because their id was already stored. */
+export interface WriteResult {
+  readonly stored: number;
+  readonly duplicates: number;
+}
+
+/**
+ * Where a processor is in its stream, kept in the database it writes to (table, measurement or
+ * collection `myt_checkpoints`), so the position survives the processor and travels with backups.
+ */
+export interface Checkpoint {
+  readonly stream: string;
+  /** Starts at 0; a new epoch begins when the stream was made again (its offsets restarted). */
+  readonly epoch: number;
+  /** Every offset below this one is done (stored, dropped or dead-lettered). */
+  readonly next: number;
+  /** No offset above this one was ever handed to the database: re-reads below it may be duplicates. */
+  readonly high: number;
+  /** Fingerprint of the message at `next - 1`, to tell the same stream from one made again. */
+  readonly fingerprint: string;
+}
+
+/** The table, measurement or collection the checkpoints live in. */
+export const CHECKPOINTS = 'myt_checkpoints';
 
 export interface Writer {
   /** Connects, creates the database objects from the schema (adding new columns) and checks access. */
@@ -26,9 +52,13 @@ export interface Writer {
    * Stores a batch atomically where the engine allows, idempotently everywhere: records whose id is
    * already stored are skipped. Throws on failure; `isPermanent` tells a bad record from an outage.
    */
-  write(records: readonly StoredRecord[]): Promise<void>;
+  write(records: readonly StoredRecord[]): Promise<WriteResult>;
   /** True when the error is caused by the data (retrying cannot help), false for outages. */
   isPermanent(err: unknown): boolean;
+  /** The stream's last saved checkpoint, if any. */
+  loadCheckpoint(stream: string): Promise<Checkpoint | undefined>;
+  /** Saves a checkpoint (replacing the stream's previous one). */
+  saveCheckpoint(checkpoint: Checkpoint): Promise<void>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -77,14 +107,14 @@ export class DuplicateGuard {
   }
 
   /** Inserts plainly when allowed; on a duplicate-key error, again with the check. */
-  async write(records: readonly StoredRecord[], isDuplicate: (err: unknown) => boolean, insert: (checked: boolean) => Promise<void>): Promise<void> {
+  async write<T>(records: readonly StoredRecord[], isDuplicate: (err: unknown) => boolean, insert: (checked: boolean) => Promise<T>): Promise<T> {
     if (!this.plain(records)) return insert(true);
     try {
-      await insert(false);
+      return await insert(false);
     } catch (err) {
       if (!isDuplicate(err)) throw err;
       this.checkUntil = this.now() + this.holdMs;
-      await insert(true);
+      return await insert(true);
     }
   }
 }

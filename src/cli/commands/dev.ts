@@ -38,7 +38,7 @@ Options:
                       platforms/ or .git)
   -h, --help          show this help
 
-Processor tuning variables set in your shell (MYT_BATCH_SIZE, MYT_QUEUE, MYT_EXCHANGE, …) are
+Processor tuning variables set in your shell (MYT_BATCH_SIZE, MYT_STREAM, MYT_EXCHANGE, …) are
 passed on; see the processor section of the README.
 
 Exit status: the processor's (0 after a clean Ctrl-C), 1 when the repository is invalid,
@@ -63,10 +63,13 @@ const PASSED_ON = new Set([
   'MYT_DRAIN_MS',
   'MYT_RETRY_MAX_MS',
   'MYT_EXCHANGE',
-  'MYT_QUEUE',
+  'MYT_SPREAD_EXCHANGE',
+  'MYT_STREAM',
+  'MYT_STREAM_MAX_AGE',
+  'MYT_STREAM_MAX_BYTES',
   'MYT_DEAD_EXCHANGE',
   'MYT_DEAD_QUEUE',
-  'MYT_QUEUE_TYPE',
+  'MYT_MAX_MESSAGE_BYTES',
   'MYT_METRICS_HOST',
 ]);
 
@@ -151,7 +154,7 @@ export function makeDevCommand(deps: DevDeps = {}): Command {
       for (const w of warnings) ctx.stderr(`warning: ${w}\n`);
 
       const urls = { amqp: values['amqp-url'] ?? LOCAL_AMQP_URL, db: values['db-url'] ?? LOCAL_DB_URLS[engine] };
-      // Tuning variables already in the environment (MYT_BATCH_SIZE, MYT_QUEUE, …) are passed on.
+      // Tuning variables already in the environment (MYT_BATCH_SIZE, MYT_STREAM, …) are passed on.
       const tuning = Object.fromEntries(Object.entries(ctx.env).filter(([k]) => PASSED_ON.has(k)));
       const env = { PATH: ctx.env.PATH, ...tuning, ...devEnvironment(platform, urls, Number(port)) };
       ctx.stderr(`running the ${name} processor (${engine}${script ? `, script ${written}` : ''}); /healthz and /metrics on port ${port}; Ctrl-C stops it\n`);
