@@ -19,28 +19,56 @@ export const RESERVED_FIELDS: ReadonlySet<string> = new Set([...BUILT_IN_COLUMNS
 /** Tables the processor keeps for itself beside the declared ones (checkpoints, the hypertable id ledger). */
 export const RESERVED_TABLES: ReadonlySet<string> = new Set(['myt_checkpoints', 'myt_msg_ids']);
 
-// The same pattern `myt validate` enforces. Checked again here (defence in depth): a name that passes
-// needs no escaping in SQL, InfluxDB line protocol or MongoDB, and we quote it anyway.
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+// A declared table or field name: as devices send it (letters of either case, digits, '_'), the
+// same pattern `myt validate` enforces. Checked again here (defence in depth): such a name needs no
+// escaping in SQL, InfluxDB line protocol or MongoDB, and the writers quote it anyway.
+const DECLARED = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+// A name as SQL stores it: the declared name in lowercase.
+const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** True for a name a table or field may be declared with. */
+export function isDeclaredName(name: string): boolean {
+  return DECLARED.test(name);
+}
+
+/** True for a name as SQL stores it (see sqlName). */
 export function isIdentifier(name: string): boolean {
-  return IDENTIFIER.test(name);
+  return SQL_IDENTIFIER.test(name);
+}
+
+/**
+ * The SQL name of a declared table or field: lowercase. PostgreSQL folds unquoted names to
+ * lowercase and the VM's MySQL runs with lower_case_table_names=1 (columns never depended on case),
+ * so the older system's queries (`SELECT … FROM SensorData`, unquoted) find the `sensorData`
+ * measurement's table on both, and Grafana's query editor lists it. Two declared names with one SQL
+ * name are refused (schemaProblems, and `myt validate` on the line of the second).
+ */
+export function sqlName(name: string): string {
+  return name.toLowerCase();
 }
 
 /** Checks parsed MYT_SCHEMA JSON; returns the problems found (empty = valid). */
 export function schemaProblems(value: unknown): string[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['must be a JSON object of tables'];
   const problems: string[] = [];
+  const tables = new Map<string, string>();
   for (const [table, fields] of Object.entries(value)) {
-    if (!isIdentifier(table)) problems.push(`table '${table}' is not a valid name (${IDENTIFIER.source})`);
-    if (RESERVED_TABLES.has(table)) problems.push(`table '${table}' is a name the processor keeps for itself`);
+    if (!isDeclaredName(table)) problems.push(`table '${table}' is not a valid name (${DECLARED.source})`);
+    if (RESERVED_TABLES.has(sqlName(table))) problems.push(`table '${table}' is a name the processor keeps for itself`);
+    const sameTable = tables.get(sqlName(table));
+    if (sameTable !== undefined) problems.push(`tables '${sameTable}' and '${table}' have one SQL name, '${sqlName(table)}'`);
+    tables.set(sqlName(table), table);
     if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
       problems.push(`table '${table}' must map field names to types`);
       continue;
     }
+    const columns = new Map<string, string>();
     for (const [field, type] of Object.entries(fields as Record<string, unknown>)) {
-      if (!isIdentifier(field)) problems.push(`field '${table}.${field}' is not a valid name (${IDENTIFIER.source})`);
-      if (RESERVED_FIELDS.has(field)) problems.push(`field '${table}.${field}' is a reserved name (${[...RESERVED_FIELDS].join(', ')})`);
+      if (!isDeclaredName(field)) problems.push(`field '${table}.${field}' is not a valid name (${DECLARED.source})`);
+      if (RESERVED_FIELDS.has(sqlName(field))) problems.push(`field '${table}.${field}' is a reserved name (${[...RESERVED_FIELDS].join(', ')})`);
+      const sameColumn = columns.get(sqlName(field));
+      if (sameColumn !== undefined) problems.push(`fields '${table}.${sameColumn}' and '${table}.${field}' have one SQL name, '${sqlName(field)}'`);
+      columns.set(sqlName(field), field);
       if (!(FIELD_TYPES as readonly unknown[]).includes(type)) {
         problems.push(`field '${table}.${field}' has type ${JSON.stringify(type)}; use one of ${FIELD_TYPES.join(', ')}`);
       }

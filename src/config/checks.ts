@@ -6,7 +6,7 @@ import { platformKeyFile } from './key-file.js';
 import { problemAt, type Problem } from './problem.js';
 import { resolveRepoFile } from './repo-path.js';
 import { checkScript, relativeTo } from './script-check.js';
-import { BUILT_IN_COLUMNS, isReservedWord } from './sql-names.js';
+import { BUILT_IN_COLUMNS, isReservedWord, RESERVED_FIELD, RESERVED_TABLES, sqlName } from './sql-names.js';
 import type { PathSegment } from './yaml-source.js';
 import type { SecretUse } from '../secrets/shapes.js';
 
@@ -121,13 +121,28 @@ function checkReferencedFiles(root: string, p: Declared<Platform>, report: Repor
 function checkTables(p: Declared<Platform>, report: Report): void {
   const db = p.doc.spec.database;
   if (db.engine !== 'timescaledb' && db.engine !== 'mysql') return;
+  // SQL keeps names in lowercase: two that differ only in case would be one table or column.
+  const tables = new Map<string, string>();
   for (const [table, fields] of Object.entries(db.tables)) {
     const tablePath = ['spec', 'database', 'tables', table];
-    if (isReservedWord(table)) report(p, tablePath, `table '${table}' is an SQL reserved word: choose another name`, true);
+    const sql = sqlName(table);
+    const twin = tables.get(sql);
+    if (twin !== undefined) report(p, tablePath, `table '${table}' and table '${twin}' would both be the SQL table '${sql}': rename one`, true);
+    else if (RESERVED_TABLES.includes(sql)) report(p, tablePath, `table '${table}' is a name MyT keeps for itself (${RESERVED_TABLES.join(', ')})`, true);
+    else if (isReservedWord(table)) report(p, tablePath, `table '${table}' is an SQL reserved word: choose another name`, true);
+    tables.set(sql, table);
+    const columns = new Map<string, string>();
     for (const field of Object.keys(fields)) {
       const fieldPath = [...tablePath, field];
-      if ((BUILT_IN_COLUMNS as readonly string[]).includes(field)) {
+      const column = sqlName(field);
+      const same = columns.get(column);
+      columns.set(column, field);
+      if (same !== undefined) {
+        report(p, fieldPath, `field '${field}' and field '${same}' of table '${table}' would both be the SQL column '${column}': rename one`, true);
+      } else if ((BUILT_IN_COLUMNS as readonly string[]).includes(column)) {
         report(p, fieldPath, `field '${field}' of table '${table}' clashes with a column every table has (${BUILT_IN_COLUMNS.join(', ')})`, true);
+      } else if (column === RESERVED_FIELD) {
+        report(p, fieldPath, `field '${field}' of table '${table}' is reserved: InfluxDB keeps '${RESERVED_FIELD}' for a point's time, and MyT refuses it on every engine`, true);
       } else if (isReservedWord(field)) {
         report(p, fieldPath, `field '${field}' of table '${table}' is an SQL reserved word: choose another name`, true);
       }

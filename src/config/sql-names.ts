@@ -32,6 +32,21 @@ const RESERVED = new Set(
 /** Columns every measurement table has already; a declared field may not take their names. */
 export const BUILT_IN_COLUMNS = ['ts', 'sensor', 'msg_id'] as const;
 
+/** Besides the built-in columns, a field may not be `time`: InfluxDB keeps it for a point's time. */
+export const RESERVED_FIELD = 'time';
+
+/** Tables the processor keeps for itself in the platform's database. */
+export const RESERVED_TABLES: readonly string[] = ['myt_checkpoints', 'myt_msg_ids'];
+
 export function isReservedWord(name: string): boolean {
   return RESERVED.has(name.toLowerCase());
+}
+
+/**
+ * The name SQL stores a declared measurement or field under: lowercase (the processor's sqlName).
+ * Unquoted SQL finds it in any case: PostgreSQL folds unquoted names to lowercase, and the VM's
+ * MySQL runs with lower_case_table_names=1.
+ */
+export function sqlName(name: string): string {
+  return name.toLowerCase();
 }

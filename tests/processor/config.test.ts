@@ -44,6 +44,8 @@ describe('processor configuration (the only reader of MYT_* variables)', () => {
     [{ MYT_SCHEMA: '{"t":{"msg_id":"text"}}' }, /field 't.msg_id' is a reserved name/],
     [{ MYT_SCHEMA: '{"t":{"time":"text"}}' }, /field 't.time' is a reserved name/],
     [{ MYT_SCHEMA: '{"myt_checkpoints":{"x":"text"}}' }, /keeps for itself/],
+    [{ MYT_SCHEMA: '{"sensorData":{"t":"double"},"SensorData":{"t":"double"}}' }, /tables 'sensorData' and 'SensorData' have one SQL name, 'sensordata'/],
+    [{ MYT_SCHEMA: '{"t":{"Temp":"double","temp":"double"}}' }, /fields 't.Temp' and 't.temp' have one SQL name/],
     [{ MYT_BATCH_SIZE: '0' }, /MYT_BATCH_SIZE must be a whole number from 1 to 10000/],
     [{ MYT_METRICS_PORT: 'http' }, /MYT_METRICS_PORT must be a whole number/],
     [{ MYT_STREAM: 'amq.mine' }, /MYT_STREAM must be/],
@@ -71,6 +73,13 @@ describe('processor configuration (the only reader of MYT_* variables)', () => {
     }
     expect(message).toMatch(/MYT_DB_URL/);
     expect(message).not.toContain('secret-pw');
+  });
+
+  it("takes the older system's names as its devices send them (sensorData, DaemonRoom)", () => {
+    expect(loadConfig({ ...base, MYT_SCHEMA: '{"sensorData":{"temp":"double"},"DaemonRoom":{"Temp":"double"}}' }).schema).toEqual({
+      sensorData: { temp: 'double' },
+      DaemonRoom: { Temp: 'double' },
+    });
   });
 
   it('lets InfluxDB and MongoDB run without a schema (they declare no tables)', () => {

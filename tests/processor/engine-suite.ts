@@ -33,8 +33,9 @@ const runFile = promisify(execFile);
 export const SCHEMA = {
   room_climate: { temperature: 'double', humidity: 'double' },
   stream: { seq: 'int' },
-  old_device: { temp: 'double', pressure: 'double', device: 'text' },
-  doc: { body: 'json' },
+  // The older system's measurements, declared as its devices send them.
+  sensorData: { temp: 'double', pressure: 'double', device: 'text' },
+  DaemonRoom: { temp: 'double', pressure: 'double', device: 'text' },
 } as const;
 
 /** A stored row, the same shape whatever the engine. */
@@ -67,13 +68,25 @@ export interface EngineAdapter {
   readonly dropDatabase: (db: string) => Promise<void>;
   /** Extra environment (e.g. no MYT_SCHEMA for InfluxDB's schemaless mode). */
   readonly schema?: object | null;
+  /**
+   * Runs a query the way the older system's users wrote it (`SELECT … FROM SensorData`, unquoted)
+   * and returns the rows, where the engine takes SQL here as on the VM.
+   */
+  readonly olderQuery?: (db: string, sql: string) => Promise<Record<string, unknown>[]>;
 }
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/script.ts', import.meta.url));
 const OLD_DEVICE = fileURLToPath(new URL('./fixtures/old_device.py', import.meta.url));
 
-/** The older system's device message, byte for byte as pika's json.dumps sent it. */
-export const OLD_DEVICE_BODY = '{"measurement": "room_climate", "sensor": "sensor-01", "data": {"temperature": 21.5, "humidity": 40.2}}';
+/**
+ * The older system's device messages, byte for byte as its devices sent them (pika, json.dumps with
+ * its default separators). The DaemonRoom reading's fields were not recorded with it: it is given
+ * the sensorData reading's fields here.
+ */
+export const OLD_DEVICE_BODIES = [
+  '{"measurement": "sensorData", "sensor": "pi1", "data": {"temp": 22, "pressure": 15, "device": "pi1"}}',
+  '{"measurement": "DaemonRoom", "sensor": "pi1", "data": {"temp": 22, "pressure": 15, "device": "pi1"}}',
+];
 
 /** The offset part of a stream identity, `@<stream>:<epoch>:<offset>`. */
 const offsetOfId = (id: string) => Number(/^@.+:\d+:(\d+)$/.exec(id)?.[1]);
@@ -132,36 +145,41 @@ export function engineSuite(adapter: EngineAdapter): void {
     await adapter.dropDatabase(names.db).catch(() => {});
   }, 60_000);
 
-  it("stores the older system's exact device message (pika defaults: no properties, not persistent)", async () => {
+  it("stores the older system's exact device messages (pika defaults: no properties, not persistent) under their own names", async () => {
     const before = Date.now();
-    await publisher.publish([OLD_DEVICE_BODY]);
-    await waitStored('room_climate', 'sensor-01', 1);
-    const rows = await adapter.rows(names.db, 'room_climate', 'sensor-01');
+    await publisher.publish(OLD_DEVICE_BODIES);
+    await waitStored('sensorData', 'pi1', 1);
+    await waitStored('DaemonRoom', 'pi1', 1);
+    const rows = await adapter.rows(names.db, 'sensorData', 'pi1');
     expect(rows).toHaveLength(1);
     const row = rows[0]!;
-    expect(row.fields).toEqual({ temperature: 21.5, humidity: 40.2 });
-    expect(row.sensor).toBe('sensor-01');
+    expect(row.fields).toEqual({ temp: 22, pressure: 15, device: 'pi1' });
+    expect(row.sensor).toBe('pi1');
     // No ts and no broker stamp (RabbitMQ 3.10 here): stored with the time the processor received it.
     expect(row.ts).toBeGreaterThanOrEqual(before - 1000);
     expect(row.ts).toBeLessThanOrEqual(Date.now() + 1000);
     // No id either: the message is named by its place in the stream, which a re-read repeats.
     expect(row.msgId).toMatch(new RegExp(`^@${names.stream.replace(/\./g, '\\.')}:0:\\d+$`));
+    // The older system's users queried its table as SensorData, unquoted: that still finds it.
+    if (adapter.olderQuery) {
+      expect(await adapter.olderQuery(names.db, "SELECT temp, pressure, device FROM SensorData WHERE sensor = 'pi1'")).toEqual([{ temp: 22, pressure: 15, device: 'pi1' }]);
+    }
     const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as Record<string, unknown>;
     expect(health).toMatchObject({ status: 'ok', broker: true, database: true });
     expect(typeof health.lastWriteAt).toBe('string');
     const metrics = await metricsOf(port);
-    expect(metrics.get('myt_processor_rows_stored_total')).toBeGreaterThanOrEqual(1);
-    expect(metrics.get('myt_processor_received_total')).toBeGreaterThanOrEqual(1);
+    expect(metrics.get('myt_processor_rows_stored_total')).toBeGreaterThanOrEqual(2);
+    expect(metrics.get('myt_processor_received_total')).toBeGreaterThanOrEqual(2);
   });
 
   it('a device script in the older style (pika, json.dumps, no ts, no id), run twice unchanged, gives two rows', async () => {
-    for (let i = 0; i < 2; i++) await runFile('/usr/bin/python3', [OLD_DEVICE, AMQP_URL, names.exchange, 'old_device', 'pi1'], { timeout: 30_000 });
-    await waitStored('old_device', 'pi1', 2);
+    for (let i = 0; i < 2; i++) await runFile('/usr/bin/python3', [OLD_DEVICE, AMQP_URL, names.exchange, 'sensorData', 'pi-twice'], { timeout: 30_000 });
+    await waitStored('sensorData', 'pi-twice', 2);
     await caughtUp();
-    const rows = await adapter.rows(names.db, 'old_device', 'pi1');
+    const rows = await adapter.rows(names.db, 'sensorData', 'pi-twice');
     expect(rows.map((r) => r.fields)).toEqual([
-      { temp: 22, pressure: 15, device: 'pi1' },
-      { temp: 22, pressure: 15, device: 'pi1' },
+      { temp: 22, pressure: 15, device: 'pi-twice' },
+      { temp: 22, pressure: 15, device: 'pi-twice' },
     ]);
     expect(new Set(rows.map((r) => r.msgId)).size).toBe(2);
   });

@@ -330,6 +330,31 @@ export async function ensureRabbit(): Promise<void> {
   await waitFor('rabbitmq', async () => rabbitUp(), 60_000, 200);
 }
 
+/**
+ * A throwaway MariaDB server configured as the VM's MySQL is (lower_case_table_names=1), in a
+ * temporary data directory on a free loopback port: the shared server here keeps its own settings.
+ */
+export async function startMariadbLikeVm(): Promise<{ url: (db: string) => string; port: number; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'myt-mariadb-'));
+  await run('chown', ['mysql:mysql', dir]);
+  const settings = ['--no-defaults', `--datadir=${dir}/data`, '--user=mysql', '--lower-case-table-names=1'];
+  await run('mariadb-install-db', [...settings, '--auth-root-authentication-method=normal', '--skip-test-db'], { timeout: 120_000 });
+  const port = await freePort();
+  const server = spawn('/usr/sbin/mariadbd', [...settings, '--bind-address=127.0.0.1', `--port=${port}`, `--socket=${dir}/sock`, `--pid-file=${dir}/pid`, '--skip-log-bin'], {
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  await waitFor('the throwaway MariaDB', async () => run('mariadb-admin', ['-h', '127.0.0.1', '-P', String(port), '-u', 'root', 'ping']).then(() => true), 60_000, 200);
+  return {
+    port,
+    url: (db) => `mysql://root@127.0.0.1:${port}/${db}`,
+    stop: async () => {
+      server.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 export async function influxUp(): Promise<boolean> {
   return fetch('http://127.0.0.1:8086/ping').then((r) => r.status === 204, () => false);
 }

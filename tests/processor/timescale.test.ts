@@ -2,6 +2,7 @@
 // plain-PostgreSQL path (tables with UNIQUE (msg_id)); the hypertable path's dedupe SQL (the msg_id
 // ledger) is exercised on plain PostgreSQL in timescale-writer.test.ts, create_hypertable is not.
 import pg from 'pg';
+import { sqlName } from '../../processor/src/schema.js';
 import { engineSuite, sqlRow } from './engine-suite.js';
 import { ensurePostgres, restartPostgres } from './support.js';
 
@@ -21,13 +22,13 @@ engineSuite({
   engine: 'timescaledb',
   dbUrl: url,
   rows: async (db, measurement, sensor) => {
-    const rows = await query<Record<string, unknown>>(db, `SELECT * FROM ${pg.escapeIdentifier(measurement)} WHERE sensor = $1`, [sensor]);
+    const rows = await query<Record<string, unknown>>(db, `SELECT * FROM ${pg.escapeIdentifier(sqlName(measurement))} WHERE sensor = $1`, [sensor]);
     return rows.map(sqlRow);
   },
   count: async (db, measurement, sensor) => {
     const [row] = await query<{ rows: number; distinct: number }>(
       db,
-      `SELECT count(*)::int AS rows, count(DISTINCT msg_id)::int AS distinct FROM ${pg.escapeIdentifier(measurement)} WHERE sensor = $1`,
+      `SELECT count(*)::int AS rows, count(DISTINCT msg_id)::int AS distinct FROM ${pg.escapeIdentifier(sqlName(measurement))} WHERE sensor = $1`,
       [sensor],
     );
     return row ?? { rows: 0, distinct: 0 };
@@ -42,4 +43,5 @@ engineSuite({
   dropDatabase: async (db) => {
     await query('postgres', `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(db)} WITH (FORCE)`);
   },
+  olderQuery: (db, sql) => query(db, sql),
 });

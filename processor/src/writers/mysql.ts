@@ -6,7 +6,7 @@
 import { format } from 'mysql2';
 import mysql from 'mysql2/promise';
 import type { Logger } from '../log.js';
-import { isIdentifier, type FieldType, type FieldValue, type Schema } from '../schema.js';
+import { isIdentifier, sqlName, type FieldType, type FieldValue, type Schema } from '../schema.js';
 import { CHECKPOINTS, DuplicateGuard, groupByTable, type Checkpoint, type StoredRecord, type WriteResult, type Writer } from './writer.js';
 
 const MYSQL_TYPES: Record<FieldType, string> = {
@@ -154,7 +154,8 @@ export class MysqlWriter implements Writer {
       `CREATE TABLE IF NOT EXISTS ${CHECKPOINTS} (stream VARCHAR(255) CHARACTER SET utf8mb4 COLLATE ${binary} PRIMARY KEY, ` +
         '`epoch` INT NOT NULL, `next` BIGINT NOT NULL, `high` BIGINT NOT NULL, fingerprint VARCHAR(100) NOT NULL, saved_at DATETIME(3) NOT NULL) ENGINE=InnoDB',
     );
-    for (const [table, fields] of Object.entries(this.options.schema)) {
+    for (const [declared, fields] of Object.entries(this.options.schema)) {
+      const table = sqlName(declared);
       const t = quoteIdent(table);
       await pool.query(
         `CREATE TABLE IF NOT EXISTS ${t} (ts DATETIME(3) NOT NULL, sensor VARCHAR(255), msg_id ${msgId}, ` +
@@ -164,12 +165,12 @@ export class MysqlWriter implements Writer {
         'SELECT COLUMN_NAME AS name, COLLATION_NAME AS collation FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
         [table],
       );
-      const existing = new Map(rows.map((r) => [String(r.name), String(r.collation)]));
+      const existing = new Map(rows.map((r) => [String(r.name).toLowerCase(), String(r.collation)]));
       // A table made by an earlier version compared ids without case: make it compare bytes.
       if (existing.get('msg_id') !== binary) await pool.query(`ALTER TABLE ${t} MODIFY msg_id ${msgId}`);
       // MySQL has no ADD COLUMN IF NOT EXISTS (MariaDB does): compare with the catalogue instead.
       for (const [field, type] of Object.entries(fields)) {
-        if (!existing.has(field)) await pool.query(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(field)} ${MYSQL_TYPES[type]}`);
+        if (!existing.has(sqlName(field))) await pool.query(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(sqlName(field))} ${MYSQL_TYPES[type]}`);
       }
     }
     this.options.log.info('mysql ready', { tables: Object.keys(this.options.schema), maxAllowedPacket: this.maxPacket });
@@ -207,8 +208,8 @@ export class MysqlWriter implements Writer {
     const statements: string[] = [];
     for (const [table, rows] of byTable) {
       const fields = Object.keys(this.options.schema[table] ?? {});
-      const columns = ['ts', 'sensor', 'msg_id', ...fields].map(quoteIdent).join(', ');
-      const sql = `INSERT INTO ${quoteIdent(table)} (${columns}) VALUES ${valuesList(rows, fields)}${checked ? ' ON DUPLICATE KEY UPDATE msg_id = msg_id' : ''}`;
+      const columns = ['ts', 'sensor', 'msg_id', ...fields.map(sqlName)].map(quoteIdent).join(', ');
+      const sql = `INSERT INTO ${quoteIdent(sqlName(table))} (${columns}) VALUES ${valuesList(rows, fields)}${checked ? ' ON DUPLICATE KEY UPDATE msg_id = msg_id' : ''}`;
       const bytes = Buffer.byteLength(sql);
       if (bytes > this.maxPacket - PACKET_HEADROOM) {
         const what = rows.length === 1 ? 'the row' : `${rows.length} rows`;

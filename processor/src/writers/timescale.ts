@@ -5,7 +5,7 @@ import { hash } from 'node:crypto';
 import pg from 'pg';
 import { databaseName } from '../config.js';
 import type { Logger } from '../log.js';
-import { isIdentifier, type FieldType, type FieldValue, type Schema } from '../schema.js';
+import { isIdentifier, sqlName, type FieldType, type FieldValue, type Schema } from '../schema.js';
 import { CHECKPOINTS, DuplicateGuard, groupByTable, type Checkpoint, type StoredRecord, type WriteResult, type Writer } from './writer.js';
 
 const PG_TYPES: Record<FieldType, string> = {
@@ -99,12 +99,13 @@ export class TimescaleWriter implements Writer {
       `CREATE TABLE IF NOT EXISTS ${quoteIdent(CHECKPOINTS)} (stream text PRIMARY KEY, epoch integer NOT NULL, next bigint NOT NULL, ` +
         'high bigint NOT NULL, fingerprint text NOT NULL, saved_at timestamptz NOT NULL DEFAULT now())',
     );
-    for (const [table, fields] of Object.entries(this.options.schema)) {
+    for (const [declared, fields] of Object.entries(this.options.schema)) {
+      const table = sqlName(declared);
       const t = quoteIdent(table);
       const unique = this.dedupe === 'unique' ? `, UNIQUE (msg_id)` : '';
       await pool.query(`CREATE TABLE IF NOT EXISTS ${t} (ts timestamptz NOT NULL, sensor text, msg_id text NOT NULL${unique})`);
       for (const [field, type] of Object.entries(fields)) {
-        await pool.query(`ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${quoteIdent(field)} ${PG_TYPES[type]}`);
+        await pool.query(`ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${quoteIdent(sqlName(field))} ${PG_TYPES[type]}`);
       }
       if (!hypertables) await pool.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(indexName(table, 'ts'))} ON ${t} (ts)`);
       else {
@@ -168,13 +169,13 @@ export class TimescaleWriter implements Writer {
     let text = this.statements.get(name);
     if (text) return { name, text };
     const fields = Object.entries(this.options.schema[table] ?? {});
-    const columns = ['ts', 'sensor', 'msg_id', ...fields.map(([f]) => f)].map(quoteIdent);
+    const columns = ['ts', 'sensor', 'msg_id', ...fields.map(([f]) => sqlName(f))].map(quoteIdent);
     // ts travels as epoch milliseconds (float8): cheaper to send than ISO text, exact to the ms.
     const types = ['float8', 'text', 'text', ...fields.map(([, type]) => PG_TYPES[type])];
     const arrays = types.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
     const list = columns.join(', ');
     const values = ['to_timestamp(v.ts / 1000.0)', ...columns.slice(1).map((c) => `v.${c}`)].join(', ');
-    const t = quoteIdent(table);
+    const t = quoteIdent(sqlName(table));
     const insert = `INSERT INTO ${t} (${list}) SELECT ${values} FROM unnest(${arrays}) AS v(${list})`;
     text =
       this.dedupe === 'ledger'
