@@ -7,6 +7,7 @@ import {
   ComputeInstance,
   ComputeKeypair,
   ComputeVolumeAttach,
+  DataNetworkingPort,
   NetworkingFloatingip,
   NetworkingFloatingipAssociate,
   OpenstackProvider,
@@ -57,7 +58,8 @@ export class OpenstackPlatformStack extends TerraformStack {
     });
     new ComputeVolumeAttach(this, 'data_volume_attachment', { instanceId: instance.id, volumeId: data.id });
     const address = new NetworkingFloatingip(this, 'address', { pool: literal(space.spec.externalNetwork), description: cloudName(name) });
-    new NetworkingFloatingipAssociate(this, 'address_association', { floatingIp: address.address, portId: instance.networkPortId });
+    const port = new DataNetworkingPort(this, 'port', { deviceId: instance.id, networkId: instance.networkId });
+    new NetworkingFloatingipAssociate(this, 'address_association', { floatingIp: address.address, portId: port.id });
 
     new TerraformOutput(this, OUTPUT_PUBLIC_IP, { value: address.address });
     new TerraformOutput(this, OUTPUT_SSH_USER, { value: UBUNTU_USER });

@@ -6,6 +6,7 @@ import {
   ComputeInstance,
   ComputeKeypair,
   ComputeVolumeAttach,
+  DataNetworkingPort,
   NetworkingFloatingip,
   NetworkingFloatingipAssociate,
   OpenstackProvider,
@@ -44,14 +45,16 @@ describe('typed OpenStack resources on cdktf TerraformResource', () => {
       const vol = new BlockstorageVolume(s, 'vol', { name: 'v', size: 5, availabilityZone: 'nova' });
       new ComputeVolumeAttach(s, 'att', { instanceId: instance.id, volumeId: vol.id });
       const fip = new NetworkingFloatingip(s, 'fip', { pool: 'public' });
-      new NetworkingFloatingipAssociate(s, 'assoc', { floatingIp: fip.address, portId: instance.networkPortId });
+      const port = new DataNetworkingPort(s, 'port', { deviceId: instance.id, networkId: instance.networkId });
+      new NetworkingFloatingipAssociate(s, 'assoc', { floatingIp: fip.address, portId: port.id });
       new TerraformOutput(s, 'ip', { value: instance.accessIpV4 });
     });
     expect(json.resource.openstack_compute_volume_attach_v2.att).toMatchObject({ instance_id: '${openstack_compute_instance_v2.vm.id}', volume_id: '${openstack_blockstorage_volume_v3.vol.id}' });
     expect(json.resource.openstack_networking_floatingip_associate_v2.assoc).toMatchObject({
       floating_ip: '${openstack_networking_floatingip_v2.fip.address}',
-      port_id: '${openstack_compute_instance_v2.vm.network.0.port}',
+      port_id: '${data.openstack_networking_port_v2.port.id}',
     });
+    expect(json.data.openstack_networking_port_v2.port).toMatchObject({ device_id: '${openstack_compute_instance_v2.vm.id}', network_id: '${openstack_compute_instance_v2.vm.network.0.uuid}' });
     expect(json.output.ip).toEqual({ value: '${openstack_compute_instance_v2.vm.access_ip_v4}' });
   });
 

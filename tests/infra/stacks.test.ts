@@ -217,12 +217,25 @@ describe('OpenStack Platform stack', () => {
     });
     expect(resources(json, 'openstack_compute_keypair_v2').key_pair).toMatchObject({ name: 'myt-mill', public_key: PUBLIC_KEY });
     expect(resources(json, 'openstack_networking_floatingip_v2').address).toMatchObject({ pool: 'public' });
-    expect(resources(json, 'openstack_networking_floatingip_associate_v2').address_association).toMatchObject({
-      floating_ip: '${openstack_networking_floatingip_v2.address.address}',
-      port_id: '${openstack_compute_instance_v2.instance.network.0.port}',
-    });
     expect(json.output.public_ip).toEqual({ value: '${openstack_networking_floatingip_v2.address.address}' });
   });
+
+  // terraform-provider-openstack 3.x (openstack/compute_instance_v2.go, flattenInstanceNetworks):
+  // network.N.port holds only what the configuration set, so with `network { name }` it is "" and
+  // Neutron refuses an association with an empty port. The provider's docs (compute_instance_v2.md,
+  // "Instance With Multiple Networks") look the port up by device_id and network_id instead.
+  it("binds the floating IP to the instance's port, looked up by device and network, never to network.0.port", () => {
+    const json = os();
+    expect(json.data.openstack_networking_port_v2.port).toEqual(
+      expect.objectContaining({ device_id: '${openstack_compute_instance_v2.instance.id}', network_id: '${openstack_compute_instance_v2.instance.network.0.uuid}' }),
+    );
+    expect(resources(json, 'openstack_networking_floatingip_associate_v2').address_association).toMatchObject({
+      floating_ip: '${openstack_networking_floatingip_v2.address.address}',
+      port_id: '${data.openstack_networking_port_v2.port.id}',
+    });
+    expect(JSON.stringify(json)).not.toContain('network.0.port');
+  });
+
 
   it.each([1, 30, 16384])('keeps a separate %i GB volume, attached to the instance, protected from destruction', (size) => {
     const json = os(size);
