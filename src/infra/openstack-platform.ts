@@ -48,6 +48,10 @@ export class OpenstackPlatformStack extends TerraformStack {
       securityGroups: [literal(space.spec.securityGroup)],
       networkName: literal(space.spec.internalNetwork),
       metadata: { 'managed-by': 'myt', 'myt-platform': name },
+      // Provider 3.x rebuilds a server in place (wiping its root disk) when image_name resolves to
+      // another image, as when the cloud renames or replaces "Ubuntu 24.04": the image is chosen
+      // at creation, as on AWS and GCP (resource_openstack_compute_instance_v2.go, Update).
+      lifecycle: { ignoreChanges: ['image_name', 'image_id'] },
     });
     const data = new BlockstorageVolume(this, 'data_volume', {
       name: cloudName(name, 'data'),

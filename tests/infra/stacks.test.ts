@@ -236,6 +236,11 @@ describe('OpenStack Platform stack', () => {
     expect(JSON.stringify(json)).not.toContain('network.0.port');
   });
 
+  // Provider 3.x rebuilds the server in place when image_name/image_id change (Update: servers.Rebuild),
+  // which wipes the root disk and shows only as an update: the image is chosen at creation.
+  it('never rebuilds the instance for another image of the same name', () => {
+    expect(resources(os(), 'openstack_compute_instance_v2').instance.lifecycle).toEqual({ ignore_changes: ['image_name', 'image_id'] });
+  });
 
   it.each([1, 30, 16384])('keeps a separate %i GB volume, attached to the instance, protected from destruction', (size) => {
     const json = os(size);
