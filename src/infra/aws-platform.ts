@@ -11,6 +11,7 @@ import { VolumeAttachment } from '@cdktf/provider-aws/lib/volume-attachment/inde
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule/index.js';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule/index.js';
 import type { AwsSpace } from '../config/types/space.generated.js';
+import { awsArchitecture, awsPartition, CANONICAL_OWNER } from './aws-images.js';
 import { AWS_SPACE_OUTPUTS } from './aws-space.js';
 import { addBackend, remoteState } from './backend.js';
 import { addressOf, OUTPUT_PUBLIC_IP, OUTPUT_SSH_USER, UBUNTU_USER, type PlatformStackConfig, type ProtectedResources } from './platform-stack.js';
@@ -20,14 +21,6 @@ import { openPorts } from './ports.js';
 export interface AwsPlatformStackConfig extends PlatformStackConfig {
   /** The Space the platform joins. */
   readonly space: { readonly name: string; readonly spec: AwsSpace };
-}
-
-/** Canonical's AWS account, which publishes the official Ubuntu images. */
-const CANONICAL = '099720109477';
-
-/** Graviton instance types (t4g, m7g, c6gd, ...) need arm64 images. */
-export function awsArchitecture(instanceType: string): 'arm64' | 'amd64' {
-  return /^[a-z]+[0-9]+g[a-z]*\./.test(instanceType) ? 'arm64' : 'amd64';
 }
 
 /**
@@ -52,7 +45,7 @@ export class AwsPlatformStack extends TerraformStack {
 
     const ubuntu = new DataAwsAmi(this, 'ubuntu', {
       mostRecent: true,
-      owners: [CANONICAL],
+      owners: [CANONICAL_OWNER[awsPartition(space.spec.region)]],
       filter: [
         { name: 'name', values: [`ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-${awsArchitecture(cloud.instanceType)}-server-*`] },
         { name: 'virtualization-type', values: ['hvm'] },

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Platform } from '../../src/config/repository.js';
 import { awsSpace, declared, AWS_CLOUD, GCP_CLOUD, LOCAL_STATE, OPENSTACK_CLOUD, openstackSpace, platform, PUBLIC_KEY, secretStrings, SSH_CLOUD } from './helpers.js';
 import { firstSubnet } from '../../src/infra/aws-space.js';
-import { awsArchitecture } from '../../src/infra/aws-platform.js';
+import { awsArchitecture } from '../../src/infra/aws-images.js';
 import type { StateLocation } from '../../src/infra/backend.js';
 import { buildStacks, type SynthesizedStack } from '../../src/infra/stacks.js';
 
@@ -10,8 +10,11 @@ import { buildStacks, type SynthesizedStack } from '../../src/infra/stacks.js';
    the assertions walk synthesized Terraform JSON by path; a wrong path fails the expectation */
 type Json = any;
 
-function build(platforms: Platform[], opts: { state?: StateLocation; only?: string[]; forDestroy?: string[]; key?: string } = {}): SynthesizedStack[] {
-  const spaces = [declared(awsSpace(), 'platforms/spaces/home-net.yaml'), declared(openstackSpace(), 'platforms/spaces/lab-cloud.yaml')];
+function build(
+  platforms: Platform[],
+  opts: { state?: StateLocation; only?: string[]; forDestroy?: string[]; key?: string; awsRegion?: { region: string; zone: string } } = {},
+): SynthesizedStack[] {
+  const spaces = [declared(awsSpace(opts.awsRegion), 'platforms/spaces/home-net.yaml'), declared(openstackSpace(), 'platforms/spaces/lab-cloud.yaml')];
   const keys = new Map(platforms.map((p) => [p.metadata.name, opts.key ?? PUBLIC_KEY]));
   return buildStacks({ platforms: platforms.map((p) => declared(p)), spaces, publicKeys: keys, state: opts.state ?? LOCAL_STATE, only: opts.only, forDestroy: opts.forDestroy });
 }
@@ -98,6 +101,23 @@ describe('AWS Platform stack', () => {
     expect(awsArchitecture('t4g.small')).toBe('arm64');
     expect(awsArchitecture('c7gd.large')).toBe('arm64');
     expect(awsArchitecture('t3a.small')).toBe('amd64');
+    expect(awsArchitecture('g4dn.xlarge')).toBe('amd64');
+  });
+
+  // A1, the first Graviton generation, predates the "g after the generation" naming.
+  it('uses an arm64 image for a1 instances', () => {
+    const json = stack(build([platform('zeta', { ...AWS_CLOUD, instanceType: 'a1.medium' } as Platform['spec']['cloud'])]), 'zeta');
+    expect(JSON.stringify(json.data.aws_ami.ubuntu.filter)).toContain('ubuntu-noble-24.04-arm64-server-*');
+  });
+
+  // Canonical publishes under another account in GovCloud and China (its "Find Ubuntu images on AWS").
+  it.each([
+    ['eu-west-1', 'eu-west-1a', '099720109477'],
+    ['us-gov-west-1', 'us-gov-west-1a', '513442679011'],
+    ['cn-north-1', 'cn-north-1a', '837727238323'],
+  ])("looks the image up under Canonical's account of the partition of %s", (region, zone, owner) => {
+    const json = stack(build([platform('zeta', AWS_CLOUD)], { awsRegion: { region, zone } }), 'zeta');
+    expect(json.data.aws_ami.ubuntu.owners).toEqual([owner]);
   });
 
   it("puts the instance in the Space's subnet, read from the Space's state", () => {
