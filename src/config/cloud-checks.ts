@@ -1,6 +1,7 @@
 import type { Platform, Space } from './declared.js';
 import { formatIpv4, networkAddress, parseIpv4Block } from './ipv4-block.js';
 import { zoneOutsideRegion } from './cloud-zones.js';
+import { gcpDiskType, HYPERDISK_MIN_GB } from './gcp-machines.js';
 import type { PathSegment } from './yaml-source.js';
 
 export interface CloudProblem {
@@ -37,6 +38,15 @@ export function spaceCloudProblems(space: Space): CloudProblem[] {
 export function platformCloudProblems(platform: Platform): CloudProblem[] {
   const cloud = platform.spec.cloud;
   if (cloud.provider !== 'gcp') return [];
+  const problems: CloudProblem[] = [];
   const zone = zoneOutsideRegion('gcp', cloud.region, cloud.zone);
-  return zone ? [{ path: ['spec', 'cloud', 'zone'], message: `spec.cloud.zone: ${zone}` }] : [];
+  if (zone) problems.push({ path: ['spec', 'cloud', 'zone'], message: `spec.cloud.zone: ${zone}` });
+  const size = platform.spec.database.sizeGb;
+  if (cloud.machineType && gcpDiskType(cloud.machineType) === 'hyperdisk-balanced' && size !== undefined && size < HYPERDISK_MIN_GB) {
+    problems.push({
+      path: ['spec', 'database', 'sizeGb'],
+      message: `spec.database.sizeGb: ${cloud.machineType} takes only Hyperdisk, whose volumes are at least ${HYPERDISK_MIN_GB} GB (got ${size})`,
+    });
+  }
+  return problems;
 }

@@ -6,15 +6,11 @@ import { ComputeFirewall } from '@cdktf/provider-google/lib/compute-firewall/ind
 import { ComputeInstance } from '@cdktf/provider-google/lib/compute-instance/index.js';
 import { DataGoogleComputeImage } from '@cdktf/provider-google/lib/data-google-compute-image/index.js';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider/index.js';
+import { gcpArchitecture, gcpDiskType } from '../config/gcp-machines.js';
 import { addBackend } from './backend.js';
 import { addressOf, OUTPUT_PUBLIC_IP, OUTPUT_SSH_USER, UBUNTU_USER, type PlatformStackConfig, type ProtectedResources } from './platform-stack.js';
 import { cloudName, literal, tagsFor } from './naming.js';
 import { openPorts } from './ports.js';
-
-/** Tau T2A machine types are Arm. */
-export function gcpArchitecture(machineType: string): 'arm64' | 'amd64' {
-  return /^(t2a|c4a)-/.test(machineType) ? 'arm64' : 'amd64';
-}
 
 /** The VPC network GCP creates in every project; MyT platforms join it. */
 const NETWORK = 'default';
@@ -36,6 +32,7 @@ export class GcpPlatformStack extends TerraformStack {
     // Credentials come from GOOGLE_CREDENTIALS in Terraform's environment.
     new GoogleProvider(this, 'google', { project: literal(cloud.project), region: literal(cloud.region), zone: literal(cloud.zone), defaultLabels: tagsFor('platform', name) });
 
+    const diskType = gcpDiskType(cloud.machineType); // C4, N4 and others take only Hyperdisk
     const ubuntu = new DataGoogleComputeImage(this, 'ubuntu', { project: 'ubuntu-os-cloud', family: `ubuntu-2404-lts-${gcpArchitecture(cloud.machineType)}` });
     const tag = cloudName(name);
 
@@ -53,7 +50,7 @@ export class GcpPlatformStack extends TerraformStack {
       name: cloudName(name, 'data'),
       zone: literal(cloud.zone),
       size: platform.spec.database.sizeGb,
-      type: 'pd-balanced',
+      type: diskType,
       lifecycle: { preventDestroy: !config.forDestroy },
     });
 
@@ -62,7 +59,7 @@ export class GcpPlatformStack extends TerraformStack {
       machineType: literal(cloud.machineType),
       zone: literal(cloud.zone),
       tags: [tag],
-      bootDisk: { initializeParams: { image: ubuntu.selfLink, size: cloud.diskGb } },
+      bootDisk: { initializeParams: { image: ubuntu.selfLink, size: cloud.diskGb, type: diskType } },
       // Attached by reference: replacing the instance detaches the disk and attaches it to the new one.
       attachedDisk: [{ source: data.id, deviceName: 'data' }],
       networkInterface: [{ network: NETWORK, accessConfig: [{ natIp: address.address }] }],

@@ -210,6 +210,22 @@ describe('GCP Platform stack', () => {
     expect(json.provider.google[0].credentials).toBeUndefined();
   });
 
+  // C4, C4A, N4 (and the other series missing from "About Persistent Disk", Machine series support)
+  // attach only Hyperdisk: pd-balanced fails at apply for the boot disk and for the data disk.
+  it.each([
+    ['e2-small', 'pd-balanced', 'amd64'],
+    ['n2-standard-2', 'pd-balanced', 'amd64'],
+    ['t2a-standard-1', 'pd-balanced', 'arm64'],
+    ['c4-standard-2', 'hyperdisk-balanced', 'amd64'],
+    ['c4a-standard-1', 'hyperdisk-balanced', 'arm64'],
+    ['n4-standard-2', 'hyperdisk-balanced', 'amd64'],
+  ])('gives %s %s boot and data disks and the %s image', (machineType, diskType, arch) => {
+    const json = stack(build([platform('meteo', { ...GCP_CLOUD, machineType } as Platform['spec']['cloud'])]), 'meteo');
+    expect(resources(json, 'google_compute_disk').data_volume.type).toBe(diskType);
+    expect(resources(json, 'google_compute_instance').instance.boot_disk.initialize_params.type).toBe(diskType);
+    expect(json.data.google_compute_image.ubuntu.family).toBe(`ubuntu-2404-lts-${arch}`);
+  });
+
   it.each([false, true])('matches its snapshot (TLS %s)', (tls) => {
     expect(gcp(tls, 50)).toMatchSnapshot();
   });
