@@ -5,6 +5,7 @@ import { ComputeDisk } from '@cdktf/provider-google/lib/compute-disk/index.js';
 import { ComputeFirewall } from '@cdktf/provider-google/lib/compute-firewall/index.js';
 import { ComputeInstance } from '@cdktf/provider-google/lib/compute-instance/index.js';
 import { DataGoogleComputeImage } from '@cdktf/provider-google/lib/data-google-compute-image/index.js';
+import { DataGoogleComputeNetwork } from '@cdktf/provider-google/lib/data-google-compute-network/index.js';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider/index.js';
 import { gcpArchitecture, gcpDiskType } from '../config/gcp-machines.js';
 import { addBackend } from './backend.js';
@@ -12,7 +13,11 @@ import { addressOf, OUTPUT_PUBLIC_IP, OUTPUT_SSH_USER, UBUNTU_USER, type Platfor
 import { cloudName, literal, tagsFor } from './naming.js';
 import { openPorts } from './ports.js';
 
-/** The VPC network GCP creates in every project; MyT platforms join it. */
+/**
+ * The VPC network GCP creates in new projects; MyT platforms join it. An organization policy
+ * (compute.skipDefaultNetworkCreation) or a person may have removed it: then the plan stops at the
+ * lookup below and docs/infrastructure.md says how to create it.
+ */
 const NETWORK = 'default';
 
 /**
@@ -30,15 +35,19 @@ export class GcpPlatformStack extends TerraformStack {
     super(scope, name);
     addBackend(this, config.state, name);
     // Credentials come from GOOGLE_CREDENTIALS in Terraform's environment.
-    new GoogleProvider(this, 'google', { project: literal(cloud.project), region: literal(cloud.region), zone: literal(cloud.zone), defaultLabels: tagsFor('platform', name) });
+    const google = new GoogleProvider(this, 'google', { project: literal(cloud.project), region: literal(cloud.region), zone: literal(cloud.zone) });
+    // Set raw: cdktf snake-cases the keys of provider maps (managed_by), while AWS keeps managed-by.
+    google.addOverride('default_labels', tagsFor('platform', name));
 
     const diskType = gcpDiskType(cloud.machineType); // C4, N4 and others take only Hyperdisk
     const ubuntu = new DataGoogleComputeImage(this, 'ubuntu', { project: 'ubuntu-os-cloud', family: `ubuntu-2404-lts-${gcpArchitecture(cloud.machineType)}` });
     const tag = cloudName(name);
+    // Looked up so a project without its default network stops at plan, naming it, before anything is created.
+    const network = new DataGoogleComputeNetwork(this, 'network', { name: NETWORK });
 
     new ComputeFirewall(this, 'firewall', {
       name: cloudName(name),
-      network: NETWORK,
+      network: network.selfLink,
       description: `MyT platform ${name}: ${openPorts(platform).map((p) => `${p.description} ${p.port}`).join(', ')}`,
       allow: [{ protocol: 'tcp', ports: openPorts(platform).map((p) => String(p.port)) }],
       sourceRanges: ['0.0.0.0/0'],
@@ -62,8 +71,9 @@ export class GcpPlatformStack extends TerraformStack {
       bootDisk: { initializeParams: { image: ubuntu.selfLink, size: cloud.diskGb, type: diskType } },
       // Attached by reference: replacing the instance detaches the disk and attaches it to the new one.
       attachedDisk: [{ source: data.id, deviceName: 'data' }],
-      networkInterface: [{ network: NETWORK, accessConfig: [{ natIp: address.address }] }],
-      metadata: { 'ssh-keys': `${UBUNTU_USER}:${literal(config.publicKey)}` },
+      networkInterface: [{ network: network.selfLink, accessConfig: [{ natIp: address.address }] }],
+      // OS Login, when the project enables it, ignores the keys MyT gives the VM: the instance opts out.
+      metadata: { 'enable-oslogin': 'FALSE', 'ssh-keys': `${UBUNTU_USER}:${literal(config.publicKey)}` },
       allowStoppingForUpdate: true,
       // A newer Ubuntu image must not replace a running platform: the image is chosen at creation.
       lifecycle: { ignoreChanges: ['boot_disk[0].initialize_params[0].image'] },

@@ -210,6 +210,22 @@ describe('GCP Platform stack', () => {
     expect(json.provider.google[0].credentials).toBeUndefined();
   });
 
+  it('labels every resource as AWS tags them: managed-by and myt-platform, not the snake_case cdktf makes of provider maps', () => {
+    expect(gcp(false).provider.google[0].default_labels).toEqual({ 'managed-by': 'myt', 'myt-platform': 'meteo' });
+    expect(stack(build([platform('zeta', AWS_CLOUD)]), 'zeta').provider.aws[0].default_tags[0].tags).toEqual({ 'managed-by': 'myt', 'myt-platform': 'zeta' });
+  });
+
+  it('opts the instance out of OS Login, which would ignore the keys MyT gives it', () => {
+    expect(resources(gcp(false), 'google_compute_instance').instance.metadata['enable-oslogin']).toBe('FALSE');
+  });
+
+  it("looks up the project's default network, so a project without one stops at plan before anything is created", () => {
+    const json = gcp(false);
+    expect(json.data.google_compute_network.network).toEqual(expect.objectContaining({ name: 'default' }));
+    expect(resources(json, 'google_compute_firewall').firewall.network).toBe('${data.google_compute_network.network.self_link}');
+    expect(resources(json, 'google_compute_instance').instance.network_interface[0].network).toBe('${data.google_compute_network.network.self_link}');
+  });
+
   // C4, C4A, N4 (and the other series missing from "About Persistent Disk", Machine series support)
   // attach only Hyperdisk: pd-balanced fails at apply for the boot disk and for the data disk.
   it.each([
