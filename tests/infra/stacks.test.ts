@@ -348,6 +348,15 @@ describe('state backends from myt.yaml', () => {
     expect(platformJson.data.terraform_remote_state.space).toEqual({ backend: 's3', config: { bucket: 'myt-state', region: 'eu-central-1', key: 'team/myt/home-net.tfstate' } });
   });
 
+  // use_lockfile came in Terraform 1.10 and OpenTofu 1.10: older ones fail at init on an unknown argument.
+  it('requires Terraform 1.10 in every stack whose S3 backend locks by lock file, and nothing for the others', () => {
+    const s3: StateLocation = { ...LOCAL_STATE, backend: { backend: 's3', bucket: 'myt-state', region: 'eu-central-1', prefix: 'myt' } };
+    const gcs: StateLocation = { ...LOCAL_STATE, backend: { backend: 'gcs', bucket: 'myt-state', prefix: 'myt' } };
+    const platforms = [platform('zeta', AWS_CLOUD), platform('meteo', GCP_CLOUD), platform('mill', OPENSTACK_CLOUD)];
+    for (const s of build(platforms, { state: s3 })) expect(s.json.terraform.required_version, s.name).toBe('>= 1.10.0');
+    for (const state of [LOCAL_STATE, gcs]) for (const s of build(platforms, { state })) expect(s.json.terraform.required_version, s.name).toBeUndefined();
+  });
+
   it('gives each stack its own prefix in GCS', () => {
     const state: StateLocation = { ...LOCAL_STATE, backend: { backend: 'gcs', bucket: 'myt-state', prefix: 'myt' } };
     const stacks = build([platform('meteo', GCP_CLOUD)], { state });
