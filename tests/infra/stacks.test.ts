@@ -353,8 +353,8 @@ describe('state backends from myt.yaml', () => {
     const s3: StateLocation = { ...LOCAL_STATE, backend: { backend: 's3', bucket: 'myt-state', region: 'eu-central-1', prefix: 'myt' } };
     const gcs: StateLocation = { ...LOCAL_STATE, backend: { backend: 'gcs', bucket: 'myt-state', prefix: 'myt' } };
     const platforms = [platform('zeta', AWS_CLOUD), platform('meteo', GCP_CLOUD), platform('mill', OPENSTACK_CLOUD)];
-    for (const s of build(platforms, { state: s3 })) expect(s.json.terraform.required_version, s.name).toBe('>= 1.10.0');
-    for (const state of [LOCAL_STATE, gcs]) for (const s of build(platforms, { state })) expect(s.json.terraform.required_version, s.name).toBeUndefined();
+    for (const s of build(platforms, { state: s3 })) expect((s.json as Json).terraform.required_version, s.name).toBe('>= 1.10.0');
+    for (const state of [LOCAL_STATE, gcs]) for (const s of build(platforms, { state })) expect((s.json as Json).terraform.required_version, s.name).toBeUndefined();
   });
 
   it('gives each stack its own prefix in GCS', () => {
