@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { Fn, TerraformOutput, TerraformStack } from 'cdktf';
 import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami/index.js';
 import { EbsVolume } from '@cdktf/provider-aws/lib/ebs-volume/index.js';
 import { Eip } from '@cdktf/provider-aws/lib/eip/index.js';
@@ -14,7 +14,7 @@ import type { AwsSpace } from '../config/types/space.generated.js';
 import { awsArchitecture, awsPartition, CANONICAL_OWNER } from './aws-images.js';
 import { AWS_SPACE_OUTPUTS } from './aws-space.js';
 import { addBackend, remoteState } from './backend.js';
-import { addressOf, OUTPUT_PUBLIC_IP, OUTPUT_SSH_USER, UBUNTU_USER, type PlatformStackConfig, type ProtectedResources } from './platform-stack.js';
+import { addressOf, OUTPUT_DATA_DEVICE, OUTPUT_PUBLIC_IP, OUTPUT_SSH_USER, UBUNTU_USER, type PlatformStackConfig, type ProtectedResources } from './platform-stack.js';
 import { cloudName, literal, tagsFor } from './naming.js';
 import { openPorts } from './ports.js';
 
@@ -106,6 +106,10 @@ export class AwsPlatformStack extends TerraformStack {
     new TerraformOutput(this, OUTPUT_SSH_USER, { value: UBUNTU_USER });
     new TerraformOutput(this, 'instance_id', { value: instance.id });
     new TerraformOutput(this, 'data_volume_id', { value: data.id });
+    // Nitro instances show EBS volumes as NVMe devices whose serial is the volume id without its
+    // '-' (AWS: "Amazon EBS and NVMe", /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123...).
+    // The older Xen types (t2, m4, c4, r4, ...) show it as /dev/xvdf instead.
+    new TerraformOutput(this, OUTPUT_DATA_DEVICE, { value: `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${Fn.replace(data.id, '-', '')}` });
     this.protects = { dataVolumes: [addressOf(data)], instances: [addressOf(instance)] };
   }
 }

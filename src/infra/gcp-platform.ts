@@ -9,7 +9,7 @@ import { DataGoogleComputeNetwork } from '@cdktf/provider-google/lib/data-google
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider/index.js';
 import { gcpArchitecture, gcpDiskType } from '../config/gcp-machines.js';
 import { addBackend } from './backend.js';
-import { addressOf, OUTPUT_PUBLIC_IP, OUTPUT_SSH_USER, UBUNTU_USER, type PlatformStackConfig, type ProtectedResources } from './platform-stack.js';
+import { addressOf, OUTPUT_DATA_DEVICE, OUTPUT_PUBLIC_IP, OUTPUT_SSH_USER, UBUNTU_USER, type PlatformStackConfig, type ProtectedResources } from './platform-stack.js';
 import { cloudName, literal, tagsFor } from './naming.js';
 import { openPorts } from './ports.js';
 
@@ -19,6 +19,9 @@ import { openPorts } from './ports.js';
  * lookup below and docs/infrastructure.md says how to create it.
  */
 const NETWORK = 'default';
+
+/** The data disk's device name on the instance. */
+const DATA_DEVICE_NAME = 'data';
 
 /**
  * A GCP platform: a Compute Engine instance with a separate persistent data disk, a static
@@ -70,7 +73,7 @@ export class GcpPlatformStack extends TerraformStack {
       tags: [tag],
       bootDisk: { initializeParams: { image: ubuntu.selfLink, size: cloud.diskGb, type: diskType } },
       // Attached by reference: replacing the instance detaches the disk and attaches it to the new one.
-      attachedDisk: [{ source: data.id, deviceName: 'data' }],
+      attachedDisk: [{ source: data.id, deviceName: DATA_DEVICE_NAME }],
       networkInterface: [{ network: network.selfLink, accessConfig: [{ natIp: address.address }] }],
       // OS Login, when the project enables it, ignores the keys MyT gives the VM: the instance opts out.
       metadata: { 'enable-oslogin': 'FALSE', 'ssh-keys': `${UBUNTU_USER}:${literal(config.publicKey)}` },
@@ -83,6 +86,8 @@ export class GcpPlatformStack extends TerraformStack {
     new TerraformOutput(this, OUTPUT_SSH_USER, { value: UBUNTU_USER });
     new TerraformOutput(this, 'instance_id', { value: instance.id });
     new TerraformOutput(this, 'data_volume_id', { value: data.id });
+    // Compute Engine names an attached disk google-<device_name> under /dev/disk/by-id ("Format and mount a non-boot disk").
+    new TerraformOutput(this, OUTPUT_DATA_DEVICE, { value: `/dev/disk/by-id/google-${DATA_DEVICE_NAME}` });
     this.protects = { dataVolumes: [addressOf(data)], instances: [addressOf(instance)] };
   }
 }

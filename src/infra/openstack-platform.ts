@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { Fn, TerraformOutput, TerraformStack } from 'cdktf';
 import type { OpenstackSpace } from '../config/types/space.generated.js';
 import { addBackend } from './backend.js';
 import {
@@ -12,7 +12,7 @@ import {
   NetworkingFloatingipAssociate,
   OpenstackProvider,
 } from './openstack-resources.js';
-import { addressOf, OUTPUT_PUBLIC_IP, OUTPUT_SSH_USER, UBUNTU_USER, type PlatformStackConfig, type ProtectedResources } from './platform-stack.js';
+import { addressOf, OUTPUT_DATA_DEVICE, OUTPUT_PUBLIC_IP, OUTPUT_SSH_USER, UBUNTU_USER, type PlatformStackConfig, type ProtectedResources } from './platform-stack.js';
 import { cloudName, literal } from './naming.js';
 
 export interface OpenstackPlatformStackConfig extends PlatformStackConfig {
@@ -69,6 +69,10 @@ export class OpenstackPlatformStack extends TerraformStack {
     new TerraformOutput(this, OUTPUT_SSH_USER, { value: UBUNTU_USER });
     new TerraformOutput(this, 'instance_id', { value: instance.id });
     new TerraformOutput(this, 'data_volume_id', { value: data.id });
+    // Nova gives a virtio disk the volume id as its serial, which virtio-blk cuts to 20 bytes
+    // (VIRTIO_BLK_ID_BYTES) and udev links as virtio-<serial>. Clouds that attach volumes over
+    // virtio-scsi name it scsi-0QEMU_QEMU_HARDDISK_<volume id> instead.
+    new TerraformOutput(this, OUTPUT_DATA_DEVICE, { value: `/dev/disk/by-id/virtio-${Fn.substr(data.id, 0, 20)}` });
     this.protects = { dataVolumes: [addressOf(data)], instances: [addressOf(instance)] };
   }
 }

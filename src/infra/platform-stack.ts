@@ -26,6 +26,12 @@ export interface ProtectedResources {
 
 export const OUTPUT_PUBLIC_IP = 'public_ip';
 export const OUTPUT_SSH_USER = 'ssh_user';
+/**
+ * Where the data volume appears on the VM under /dev/disk/by-id, a name that stays the same across
+ * reboots and replacements (unlike /dev/sdf or /dev/nvme1n1). The provisioning step finds the
+ * volume there, formats it once, and mounts it by its filesystem UUID.
+ */
+export const OUTPUT_DATA_DEVICE = 'data_volume_device';
 /** Ubuntu cloud images log in as this user, on every cloud MyT creates. */
 export const UBUNTU_USER = 'ubuntu';
 

@@ -307,6 +307,27 @@ describe('OpenStack Platform stack', () => {
   });
 });
 
+// The provisioning step finds the data volume by a name that survives reboots and replacements,
+// then mounts it by filesystem UUID: /dev/sdf shows up as nvme1n1 on Nitro, GCP and OpenStack
+// name devices their own way.
+describe('where the data volume appears on the VM', () => {
+  const device = (p: Platform): Json => stack(build([p]), p.metadata.name).output.data_volume_device;
+
+  it('AWS (Nitro): the NVMe by-id name made of the volume id without its dash', () => {
+    expect(device(platform('zeta', AWS_CLOUD))).toEqual({ value: '/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${replace(aws_ebs_volume.data_volume.id, "-", "")}' });
+  });
+
+  it("GCP: google-<device name>, the attached disk's device name", () => {
+    const json = stack(build([platform('meteo', GCP_CLOUD)]), 'meteo');
+    expect(resources(json, 'google_compute_instance').instance.attached_disk[0].device_name).toBe('data');
+    expect(json.output.data_volume_device).toEqual({ value: '/dev/disk/by-id/google-data' });
+  });
+
+  it('OpenStack: virtio-<first 20 characters of the volume id>, the serial virtio-blk keeps', () => {
+    expect(device(platform('mill', OPENSTACK_CLOUD))).toEqual({ value: '/dev/disk/by-id/virtio-${substr(openstack_blockstorage_volume_v3.data_volume.id, 0, 20)}' });
+  });
+});
+
 describe('what never enters the JSON', () => {
   it('holds no credential string for any provider, option or backend', () => {
     const platforms = [
