@@ -4,7 +4,6 @@ import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami/index.js';
 import { EbsVolume } from '@cdktf/provider-aws/lib/ebs-volume/index.js';
 import { Eip } from '@cdktf/provider-aws/lib/eip/index.js';
 import { Instance } from '@cdktf/provider-aws/lib/instance/index.js';
-import { KeyPair } from '@cdktf/provider-aws/lib/key-pair/index.js';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group/index.js';
 import { VolumeAttachment } from '@cdktf/provider-aws/lib/volume-attachment/index.js';
@@ -13,6 +12,7 @@ import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-securit
 import type { AwsSpace } from '../config/types/space.generated.js';
 import { awsArchitecture, awsPartition, CANONICAL_OWNER } from './aws-images.js';
 import { AWS_SPACE_OUTPUTS } from './aws-space.js';
+import { cloudInitUserData } from './cloud-init.js';
 import { addBackend, remoteState } from './backend.js';
 import { addressOf, OUTPUT_DATA_DEVICE, OUTPUT_PUBLIC_IP, OUTPUT_SSH_USER, UBUNTU_USER, type PlatformStackConfig, type ProtectedResources } from './platform-stack.js';
 import { cloudName, literal, tagsFor } from './naming.js';
@@ -25,8 +25,8 @@ export interface AwsPlatformStackConfig extends PlatformStackConfig {
 
 /**
  * An AWS platform: an EC2 instance in its Space's subnet, with a separate EBS data volume that
- * outlives the instance, an Elastic IP that stays the same across replacements, its own
- * security group and key pair.
+ * outlives the instance, an Elastic IP that stays the same across replacements, and its own
+ * security group; its keys arrive through cloud-init.
  */
 export class AwsPlatformStack extends TerraformStack {
   readonly protects: ProtectedResources;
@@ -69,19 +69,22 @@ export class AwsPlatformStack extends TerraformStack {
     }
     new VpcSecurityGroupEgressRule(this, 'egress', { securityGroupId: firewall.id, ipProtocol: '-1', cidrIpv4: '0.0.0.0/0', description: 'all outbound' });
 
-    const key = new KeyPair(this, 'key_pair', { keyName: cloudName(name), publicKey: literal(config.publicKey) });
-
     const instance = new Instance(this, 'instance', {
       ami: ubuntu.id,
       instanceType: literal(cloud.instanceType),
       subnetId,
       vpcSecurityGroupIds: [firewall.id],
-      keyName: key.keyName,
+      // Keys arrive through cloud-init (no EC2 key pair, whose replacement would force a new instance).
+      userData: cloudInitUserData(this, config.keys),
+      // A changed user_data would be written with a stop and start of the instance (provider 6.x:
+      // modifyInstanceAttributeWithStopStart), or replace it with user_data_replace_on_change; cloud-init
+      // reads it only at creation anyway, so a new instance gets the current one and a running one is left be.
+      userDataReplaceOnChange: false,
       rootBlockDevice: { volumeSize: cloud.diskGb, volumeType: 'gp3', encrypted: true },
       metadataOptions: { httpTokens: 'required' }, // IMDSv2 only
       tags: { Name: cloudName(name) },
       // A newer Ubuntu image must not replace a running platform: the image is chosen at creation.
-      lifecycle: { ignoreChanges: ['ami'] },
+      lifecycle: { ignoreChanges: ['ami', 'user_data'] },
     });
 
     const data = new EbsVolume(this, 'data_volume', {

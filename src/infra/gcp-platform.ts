@@ -9,6 +9,7 @@ import { DataGoogleComputeNetwork } from '@cdktf/provider-google/lib/data-google
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider/index.js';
 import { gcpArchitecture, gcpDiskType } from '../config/gcp-machines.js';
 import { addBackend } from './backend.js';
+import { cloudInitUserData } from './cloud-init.js';
 import { addressOf, OUTPUT_DATA_DEVICE, OUTPUT_PUBLIC_IP, OUTPUT_SSH_USER, UBUNTU_USER, type PlatformStackConfig, type ProtectedResources } from './platform-stack.js';
 import { cloudName, literal, tagsFor } from './naming.js';
 import { openPorts } from './ports.js';
@@ -75,8 +76,12 @@ export class GcpPlatformStack extends TerraformStack {
       // Attached by reference: replacing the instance detaches the disk and attaches it to the new one.
       attachedDisk: [{ source: data.id, deviceName: DATA_DEVICE_NAME }],
       networkInterface: [{ network: network.selfLink, accessConfig: [{ natIp: address.address }] }],
-      // OS Login, when the project enables it, ignores the keys MyT gives the VM: the instance opts out.
-      metadata: { 'enable-oslogin': 'FALSE', 'ssh-keys': `${UBUNTU_USER}:${literal(config.publicKey)}` },
+      metadata: {
+        // OS Login, when the project enables it, ignores the keys MyT gives the VM: the instance opts out.
+        'enable-oslogin': 'FALSE',
+        // Read by cloud-init at creation; changing it later updates the metadata in place (no restart).
+        'user-data': cloudInitUserData(this, config.keys),
+      },
       allowStoppingForUpdate: true,
       // A newer Ubuntu image must not replace a running platform: the image is chosen at creation.
       lifecycle: { ignoreChanges: ['boot_disk[0].initialize_params[0].image'] },

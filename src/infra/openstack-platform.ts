@@ -2,10 +2,10 @@ import { Construct } from 'constructs';
 import { Fn, TerraformOutput, TerraformStack } from 'cdktf';
 import type { OpenstackSpace } from '../config/types/space.generated.js';
 import { addBackend } from './backend.js';
+import { cloudInitUserData } from './cloud-init.js';
 import {
   BlockstorageVolume,
   ComputeInstance,
-  ComputeKeypair,
   ComputeVolumeAttach,
   DataNetworkingPort,
   NetworkingFloatingip,
@@ -22,7 +22,7 @@ export interface OpenstackPlatformStackConfig extends PlatformStackConfig {
 
 /**
  * An OpenStack platform: a Nova instance on the Space's network and security group, a separate
- * Cinder data volume, a key pair and a floating IP. An OpenStack Space creates nothing (its
+ * Cinder data volume and a floating IP; its keys arrive through cloud-init. An OpenStack Space creates nothing (its
  * networks and security group already exist), so it has no stack and the platform reads it directly.
  */
 export class OpenstackPlatformStack extends TerraformStack {
@@ -38,12 +38,12 @@ export class OpenstackPlatformStack extends TerraformStack {
     // User and password come from OS_USERNAME / OS_PASSWORD in Terraform's environment.
     new OpenstackProvider(this, 'openstack', { authUrl: literal(space.spec.authUrl), tenantName: literal(space.spec.tenant), region: literal(space.spec.region) });
 
-    const key = new ComputeKeypair(this, 'key_pair', { name: cloudName(name), publicKey: literal(config.publicKey) });
     const instance = new ComputeInstance(this, 'instance', {
       name: cloudName(name),
       imageName: literal(cloud.image),
       flavorName: literal(cloud.flavor),
-      keyPair: key.name,
+      // Keys arrive through cloud-init, not a Nova key pair (key_pair forces a new server in provider 3.x).
+      userData: cloudInitUserData(this, config.keys),
       availabilityZone: literal(space.spec.zone),
       securityGroups: [literal(space.spec.securityGroup)],
       networkName: literal(space.spec.internalNetwork),
@@ -51,7 +51,8 @@ export class OpenstackPlatformStack extends TerraformStack {
       // Provider 3.x rebuilds a server in place (wiping its root disk) when image_name resolves to
       // another image, as when the cloud renames or replaces "Ubuntu 24.04": the image is chosen
       // at creation, as on AWS and GCP (resource_openstack_compute_instance_v2.go, Update).
-      lifecycle: { ignoreChanges: ['image_name', 'image_id'] },
+      // user_data is ForceNew in provider 3.x, and cloud-init reads it only at creation.
+      lifecycle: { ignoreChanges: ['image_name', 'image_id', 'user_data'] },
     });
     const data = new BlockstorageVolume(this, 'data_volume', {
       name: cloudName(name, 'data'),

@@ -58,28 +58,12 @@ export class OpenstackProvider extends TerraformProvider {
   }
 }
 
-export interface ComputeKeypairConfig extends TerraformMetaArguments {
-  readonly name: string;
-  /** OpenSSH public key; the private key never leaves the secrets file. */
-  readonly publicKey: string;
-}
-
-/** openstack_compute_keypair_v2 */
-export class ComputeKeypair extends OpenstackResource {
-  constructor(scope: Construct, id: string, { name, publicKey, ...meta }: ComputeKeypairConfig) {
-    super(scope, id, 'openstack_compute_keypair_v2', { name, public_key: publicKey }, meta);
-  }
-
-  get name(): string {
-    return this.getStringAttribute('name');
-  }
-}
-
 export interface ComputeInstanceConfig extends TerraformMetaArguments {
   readonly name: string;
   readonly imageName: string;
   readonly flavorName: string;
-  readonly keyPair: string;
+  /** cloud-init user data (ForceNew in provider 3.x). */
+  readonly userData: string;
   readonly availabilityZone: string;
   readonly securityGroups: string[];
   /** Name of the network the instance's port joins. */
@@ -90,7 +74,7 @@ export interface ComputeInstanceConfig extends TerraformMetaArguments {
 /** openstack_compute_instance_v2 */
 export class ComputeInstance extends OpenstackResource {
   constructor(scope: Construct, id: string, config: ComputeInstanceConfig) {
-    const { name, imageName, flavorName, keyPair, availabilityZone, securityGroups, networkName, metadata, ...meta } = config;
+    const { name, imageName, flavorName, userData, availabilityZone, securityGroups, networkName, metadata, ...meta } = config;
     super(
       scope,
       id,
@@ -99,7 +83,7 @@ export class ComputeInstance extends OpenstackResource {
         name,
         image_name: imageName,
         flavor_name: flavorName,
-        key_pair: keyPair,
+        user_data: userData,
         availability_zone: availabilityZone,
         security_groups: securityGroups,
         network: [{ name: networkName }],

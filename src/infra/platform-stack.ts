@@ -1,13 +1,14 @@
 import type { TerraformResource } from 'cdktf';
 import type { ResolvedPlatform } from '../config/defaults.js';
 import type { StateLocation } from './backend.js';
+import type { PlatformKeys } from './cloud-init.js';
 
 /** What every platform stack is built from. */
 export interface PlatformStackConfig {
   /** The platform with every default filled in. */
   readonly platform: ResolvedPlatform;
-  /** The platform's OpenSSH public key (public: fine in the JSON). */
-  readonly publicKey: string;
+  /** The VM's public keys, login and host (public: fine in the JSON). */
+  readonly keys: PlatformKeys;
   readonly state: StateLocation;
   /**
    * Synthesize for `myt destroy`: the data volume loses `prevent_destroy`, which otherwise makes

@@ -1,7 +1,7 @@
 import type { SpawnFn } from './terraform/run-process.js';
 import { runStack, type StackRunResult } from './apply-stack.js';
 import { backendRequirement } from './backend.js';
-import { backendEnv, mergeEnv, providerEnv } from './credentials.js';
+import { backendEnv, hostKeyEnv, mergeEnv, providerEnv } from './credentials.js';
 import type { ResolvedStateBackend } from '../config/repo-config.js';
 import type { SecretsModule } from './secrets-reader.js';
 import type { SynthesizedStack } from './stacks.js';
@@ -44,7 +44,7 @@ export async function runStacks(opts: RunStacksOptions): Promise<StackRunResult[
   for (const stack of opts.stacks) {
     const dir = opts.folders.get(stack.name);
     if (dir === undefined) throw new Error(`stack ${stack.name} was not written`);
-    const credentials = mergeEnv(stack.name, await providerEnv(stack.credentials, credentialOptions), backend);
+    const credentials = { ...mergeEnv(stack.name, await providerEnv(stack.credentials, credentialOptions), backend), ...(await hostKeyEnv(stack.hostKeyFile, credentialOptions)) };
     const runner = new TerraformRunner({
       binary: opts.binary,
       dir,

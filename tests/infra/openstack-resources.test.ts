@@ -4,7 +4,6 @@ import { TerraformOutput, TerraformStack } from 'cdktf';
 import {
   BlockstorageVolume,
   ComputeInstance,
-  ComputeKeypair,
   ComputeVolumeAttach,
   DataNetworkingPort,
   NetworkingFloatingip,
@@ -25,11 +24,9 @@ function synth(build: (stack: TerraformStack) => void): any {
 describe('typed OpenStack resources on cdktf TerraformResource', () => {
   it('synthesizes each class to its Terraform type with snake_case attributes', () => {
     const json = synth((s) => {
-      new ComputeKeypair(s, 'kp', { name: 'k', publicKey: 'ssh-ed25519 AAAA x' });
       new BlockstorageVolume(s, 'vol', { name: 'v', size: 5, availabilityZone: 'nova' });
       new NetworkingFloatingip(s, 'fip', { pool: 'public' });
     });
-    expect(json.resource.openstack_compute_keypair_v2.kp).toMatchObject({ name: 'k', public_key: 'ssh-ed25519 AAAA x' });
     expect(json.resource.openstack_blockstorage_volume_v3.vol).toMatchObject({ name: 'v', size: 5, availability_zone: 'nova' });
     expect(json.resource.openstack_networking_floatingip_v2.fip).toMatchObject({ pool: 'public' });
   });
@@ -41,7 +38,7 @@ describe('typed OpenStack resources on cdktf TerraformResource', () => {
 
   it('exposes attributes as references for other resources and outputs', () => {
     const json = synth((s) => {
-      const instance = new ComputeInstance(s, 'vm', { name: 'n', imageName: 'i', flavorName: 'f', keyPair: 'k', availabilityZone: 'nova', securityGroups: ['sg'], networkName: 'net' });
+      const instance = new ComputeInstance(s, 'vm', { name: 'n', imageName: 'i', flavorName: 'f', userData: '#cloud-config', availabilityZone: 'nova', securityGroups: ['sg'], networkName: 'net' });
       const vol = new BlockstorageVolume(s, 'vol', { name: 'v', size: 5, availabilityZone: 'nova' });
       new ComputeVolumeAttach(s, 'att', { instanceId: instance.id, volumeId: vol.id });
       const fip = new NetworkingFloatingip(s, 'fip', { pool: 'public' });

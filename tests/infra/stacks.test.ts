@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Platform } from '../../src/config/repository.js';
-import { awsSpace, declared, AWS_CLOUD, GCP_CLOUD, LOCAL_STATE, OPENSTACK_CLOUD, openstackSpace, platform, PUBLIC_KEY, secretStrings, SSH_CLOUD } from './helpers.js';
+import { awsSpace, declared, AWS_CLOUD, GCP_CLOUD, HOST_PRIVATE_KEY, HOST_PUBLIC_KEY, LOCAL_STATE, OPENSTACK_CLOUD, openstackSpace, platform, PUBLIC_KEY, secretStrings, SSH_CLOUD } from './helpers.js';
 import { firstSubnet } from '../../src/infra/aws-space.js';
 import { awsArchitecture } from '../../src/infra/aws-images.js';
 import type { StateLocation } from '../../src/infra/backend.js';
@@ -12,11 +12,13 @@ type Json = any;
 
 function build(
   platforms: Platform[],
-  opts: { state?: StateLocation; only?: string[]; forDestroy?: string[]; key?: string; awsRegion?: { region: string; zone: string } } = {},
+  opts: { state?: StateLocation; only?: string[]; forDestroy?: string[]; key?: string; hostKey?: string | null; awsRegion?: { region: string; zone: string } } = {},
 ): SynthesizedStack[] {
   const spaces = [declared(awsSpace(opts.awsRegion), 'platforms/spaces/home-net.yaml'), declared(openstackSpace(), 'platforms/spaces/lab-cloud.yaml')];
-  const keys = new Map(platforms.map((p) => [p.metadata.name, opts.key ?? PUBLIC_KEY]));
-  return buildStacks({ platforms: platforms.map((p) => declared(p)), spaces, publicKeys: keys, state: opts.state ?? LOCAL_STATE, only: opts.only, forDestroy: opts.forDestroy });
+  // hostKey null: a key file made before host keys existed
+  const hostPublicKey = opts.hostKey === null ? undefined : (opts.hostKey ?? HOST_PUBLIC_KEY);
+  const keys = new Map(platforms.map((p) => [p.metadata.name, { publicKey: opts.key ?? PUBLIC_KEY, ...(hostPublicKey === undefined ? {} : { hostPublicKey }) }]));
+  return buildStacks({ platforms: platforms.map((p) => declared(p)), spaces, keys, state: opts.state ?? LOCAL_STATE, only: opts.only, forDestroy: opts.forDestroy });
 }
 
 function stack(stacks: SynthesizedStack[], name: string): Json {
@@ -94,7 +96,7 @@ describe('AWS Platform stack', () => {
     const json = withTls(false);
     expect(json.data.aws_ami.ubuntu).toMatchObject({ most_recent: true, owners: ['099720109477'] });
     expect(JSON.stringify(json.data.aws_ami.ubuntu.filter)).toContain('ubuntu-noble-24.04-amd64-server-*');
-    expect(resources(json, 'aws_instance').instance).toMatchObject({ ami: '${data.aws_ami.ubuntu.id}', lifecycle: { ignore_changes: ['ami'] } });
+    expect(resources(json, 'aws_instance').instance).toMatchObject({ ami: '${data.aws_ami.ubuntu.id}', lifecycle: { ignore_changes: ['ami', 'user_data'] } });
   });
 
   it('uses an arm64 image for Graviton instance types', () => {
@@ -148,10 +150,9 @@ describe('AWS Platform stack', () => {
     expect(resources(json, 'aws_ebs_volume').data_volume.lifecycle).toEqual({ prevent_destroy: false });
   });
 
-  it("has an Elastic IP, a key pair made from the platform's public key, and outputs the public IP", () => {
+  it('has an Elastic IP and outputs the public IP', () => {
     const json = withTls(false);
     expect(resources(json, 'aws_eip').address).toMatchObject({ domain: 'vpc', instance: '${aws_instance.instance.id}' });
-    expect(resources(json, 'aws_key_pair').key_pair).toMatchObject({ key_name: 'myt-zeta', public_key: PUBLIC_KEY });
     expect(json.output.public_ip).toEqual({ value: '${aws_eip.address.public_ip}' });
     expect(json.output.ssh_user).toEqual({ value: 'ubuntu' });
   });
@@ -199,11 +200,10 @@ describe('GCP Platform stack', () => {
     expect(instance.boot_disk.initialize_params).toMatchObject({ image: '${data.google_compute_image.ubuntu.self_link}', size: 10 });
   });
 
-  it('uses the static IP for the instance, outputs it, and logs in with the public key', () => {
+  it('uses the static IP for the instance and outputs it', () => {
     const json = gcp(false);
     const instance = resources(json, 'google_compute_instance').instance;
     expect(instance.network_interface[0].access_config).toEqual([{ nat_ip: '${google_compute_address.address.address}' }]);
-    expect(instance.metadata['ssh-keys']).toBe(`ubuntu:${PUBLIC_KEY}`);
     expect(json.output.public_ip).toEqual({ value: '${google_compute_address.address.address}' });
     expect(json.data.google_compute_image.ubuntu).toEqual(expect.objectContaining({ family: 'ubuntu-2404-lts-amd64', project: 'ubuntu-os-cloud' }));
     expect(json.provider.google[0]).toMatchObject({ project: 'myt-demo', region: 'europe-west1', zone: 'europe-west1-b' });
@@ -257,17 +257,15 @@ describe('OpenStack Platform stack', () => {
     expect(json.provider.openstack).toEqual([{ auth_url: 'https://keystone.example.org:5000/v3', tenant_name: 'iot-lab', region: 'RegionOne' }]);
   });
 
-  it("puts the instance on the Space's network and security group, with a key pair and a floating IP bound to its port", () => {
+  it("puts the instance on the Space's network and security group, with a floating IP", () => {
     const json = os();
     expect(resources(json, 'openstack_compute_instance_v2').instance).toMatchObject({
       image_name: 'Ubuntu 24.04',
       flavor_name: 'm1.small',
-      key_pair: '${openstack_compute_keypair_v2.key_pair.name}',
       availability_zone: 'nova',
       security_groups: ['iot-lab'],
       network: [{ name: 'iot-lab-net' }],
     });
-    expect(resources(json, 'openstack_compute_keypair_v2').key_pair).toMatchObject({ name: 'myt-mill', public_key: PUBLIC_KEY });
     expect(resources(json, 'openstack_networking_floatingip_v2').address).toMatchObject({ pool: 'public' });
     expect(json.output.public_ip).toEqual({ value: '${openstack_networking_floatingip_v2.address.address}' });
   });
@@ -291,7 +289,7 @@ describe('OpenStack Platform stack', () => {
   // Provider 3.x rebuilds the server in place when image_name/image_id change (Update: servers.Rebuild),
   // which wipes the root disk and shows only as an update: the image is chosen at creation.
   it('never rebuilds the instance for another image of the same name', () => {
-    expect(resources(os(), 'openstack_compute_instance_v2').instance.lifecycle).toEqual({ ignore_changes: ['image_name', 'image_id'] });
+    expect(resources(os(), 'openstack_compute_instance_v2').instance.lifecycle.ignore_changes).toEqual(expect.arrayContaining(['image_name', 'image_id']));
   });
 
   it.each([1, 30, 16384])('keeps a separate %i GB volume, attached to the instance, protected from destruction', (size) => {
@@ -306,6 +304,76 @@ describe('OpenStack Platform stack', () => {
     expect(os(30)).toMatchSnapshot();
   });
 });
+
+// The login key and the VM's host key reach the VM through cloud-init user data, on every cloud;
+// what the providers do when user data changes was checked in their source:
+//  - aws 6.x (internal/service/ec2/ec2_instance.go): user_data is updated with a stop and start of
+//    the instance, or replaces it when user_data_replace_on_change; key_name is ForceNew.
+//  - openstack 3.x (openstack/resource_openstack_compute_instance_v2.go): user_data and key_pair
+//    are ForceNew.
+//  - google 6.50 (google/services/compute/resource_compute_instance.go): metadata is a plain map,
+//    updated in place with setMetadata.
+describe('keys through cloud-init', () => {
+  const clouds = [
+    { name: 'zeta', cloud: AWS_CLOUD, instance: ['aws_instance', 'instance'], userData: (i: Json): Json => i.user_data },
+    { name: 'meteo', cloud: GCP_CLOUD, instance: ['google_compute_instance', 'instance'], userData: (i: Json): Json => i.metadata['user-data'] },
+    { name: 'mill', cloud: OPENSTACK_CLOUD, instance: ['openstack_compute_instance_v2', 'instance'], userData: (i: Json): Json => i.user_data },
+  ] as const;
+  const synth = (c: (typeof clouds)[number], opts: Parameters<typeof build>[1] = {}): Json => stack(build([platform(c.name, c.cloud)], opts), c.name);
+  const instanceOf = (c: (typeof clouds)[number], json: Json): Json => resources(json, c.instance[0])[c.instance[1]];
+
+  it.each(clouds)('$name: no cloud key pair; the user data holds the login key and the host key pair, the private half as a sensitive variable', (c) => {
+    const json = synth(c);
+    expect(Object.keys(json.resource)).not.toEqual(expect.arrayContaining(['aws_key_pair']));
+    expect(Object.keys(json.resource)).not.toEqual(expect.arrayContaining(['openstack_compute_keypair_v2']));
+    const instance = instanceOf(c, json);
+    expect(instance.key_name).toBeUndefined();
+    expect(instance.key_pair).toBeUndefined();
+    const login = PUBLIC_KEY.split(' ').slice(0, 2).join(' ');
+    const host = HOST_PUBLIC_KEY.split(' ').slice(0, 2).join(' ');
+    expect(c.userData(instance)).toBe(
+      `#cloud-config\n\${yamlencode({"ssh_authorized_keys" = ["${login}"], "ssh_deletekeys" = true, "ssh_keys" = {"ed25519_private" = var.host_private_key, "ed25519_public" = "${host}"}})}`,
+    );
+    expect(json.variable).toEqual({ host_private_key: expect.objectContaining({ type: 'string', sensitive: true, nullable: false }) });
+    expect(json.variable.host_private_key.default).toBeUndefined();
+    expect(build([platform(c.name, c.cloud)]).find((st) => st.name === c.name)!.hostKeyFile).toBe(`secrets/keys/${c.name}.enc.yaml`);
+  });
+
+  it.each(clouds)('$name: rotating the login key or the host key changes the user data only, and never forces a new VM', (c) => {
+    const before = synth(c);
+    const after = synth(c, { key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRotatedLoginKey000000000000000000000000000', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRotatedHostKey0000000000000000000000000000' });
+    const changed = differingPaths(before, after);
+    expect(changed.length).toBeGreaterThan(0);
+    const userDataPath = c.instance[0] === 'google_compute_instance' ? 'metadata.user-data' : 'user_data';
+    expect(changed).toEqual(changed.map(() => `resource.${c.instance.join('.')}.${userDataPath}`));
+    const instance = instanceOf(c, after);
+    // AWS would stop and start the instance to write it (or replace it), OpenStack would replace it:
+    // cloud-init reads user data only at creation, so both leave it alone on a running VM.
+    if (c.instance[0] !== 'google_compute_instance') expect(instance.lifecycle.ignore_changes).toContain('user_data');
+    if (c.instance[0] === 'aws_instance') expect(instance.user_data_replace_on_change).toBe(false);
+  });
+
+  it.each(clouds)('$name: a key file made before host keys existed gives the login key only, and no variable to feed', (c) => {
+    const json = synth(c, { hostKey: null });
+    expect(c.userData(instanceOf(c, json))).toBe(`#cloud-config\n\${yamlencode({"ssh_authorized_keys" = ["${PUBLIC_KEY.split(' ').slice(0, 2).join(' ')}"]})}`);
+    expect(json.variable).toBeUndefined();
+    expect(build([platform(c.name, c.cloud)], { hostKey: null }).find((st) => st.name === c.name)!.hostKeyFile).toBeUndefined();
+  });
+
+  it('leaves a key comment out of the user data, so no character of it reaches the yamlencode() call', () => {
+    const json = synth(clouds[0], { key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM1yt "} ${file("/etc/passwd")}' });
+    expect(resources(json, 'aws_instance').instance.user_data).toContain('"ssh_authorized_keys" = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM1yt"]');
+    expect(JSON.stringify(json)).not.toContain('passwd');
+  });
+});
+
+/** Paths (a.b.c) where two synthesized JSON documents differ. */
+function differingPaths(a: Json, b: Json, path = ''): string[] {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return [path.slice(1)];
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  return keys.flatMap((k) => differingPaths(a[k], b[k], `${path}.${k}`));
+}
 
 // The provisioning step finds the data volume by a name that survives reboots and replacements,
 // then mounts it by filesystem UUID: /dev/sdf shows up as nvme1n1 on Nitro, GCP and OpenStack
@@ -345,7 +413,7 @@ describe('what never enters the JSON', () => {
     for (const state of states) {
       for (const s of build(platforms, { state })) {
         const text = JSON.stringify(s.json);
-        for (const secret of secretStrings()) expect(text).not.toContain(secret);
+        for (const secret of [...secretStrings(), HOST_PRIVATE_KEY, ...HOST_PRIVATE_KEY.split('\n').filter((l) => l.length > 20)]) expect(text).not.toContain(secret);
         expect(text).not.toMatch(/access_key|secret_key|password|"credentials"|PRIVATE KEY/i);
         checked++;
       }

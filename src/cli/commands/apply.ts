@@ -51,6 +51,7 @@ export function applyCommandWith(deps: InfraDeps = realInfraDeps): Command {
         );
       }
       for (const name of prepared.orphans) ctx.stderr(`note: ${orphanNotice(name)}\n`);
+      for (const notice of prepared.notices) ctx.stderr(`note: ${notice}\n`);
       const done: string[] = [];
       try {
         await runStacks({
