@@ -6,7 +6,7 @@
 export type SpaceSpec = AwsSpace | OpenstackSpace;
 
 /**
- * A cloud network that platforms join: on AWS a VPC, subnet, route and security group; on OpenStack saved network settings.
+ * A cloud network that platforms join: on AWS a VPC, subnet and route (each platform has its own security group); on OpenStack saved network settings.
  */
 export interface Space {
   /**
