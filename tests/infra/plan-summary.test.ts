@@ -10,7 +10,7 @@ describe('plan summary (Terraform JSON plan representation)', () => {
       resource_changes: [
         rc('aws_volume_attachment.data_volume_attachment', ['delete', 'create']),
         rc('aws_eip.address', ['create', 'delete']),
-        rc('aws_key_pair.key_pair', ['update']),
+        rc('aws_instance.instance', ['update']),
         rc('aws_security_group.firewall', ['no-op']),
         rc('data.aws_ami.ubuntu', ['read'], 'data'),
       ],
