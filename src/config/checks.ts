@@ -2,6 +2,7 @@ import { CronExpressionParser } from 'cron-parser';
 import semver from 'semver';
 import validatePackageName from 'validate-npm-package-name';
 import type { Declared, Platform, Space } from './declared.js';
+import { platformCloudProblems, spaceCloudProblems } from './cloud-checks.js';
 import { platformKeyFile } from './key-file.js';
 import { problemAt, type Problem } from './problem.js';
 import { resolveRepoFile } from './repo-path.js';
@@ -33,11 +34,13 @@ export async function crossChecks(
     checkTables(p, report);
     checkSchedules(p, report);
     checkPackages(p, report);
+    for (const c of platformCloudProblems(p.doc)) report(p, c.path, c.message);
     await checkProcessorScript(root, p, scripts, report, problems);
   }
   for (const s of spaces) {
     const credentials = resolveRepoFile(root, s.doc.spec.credentials);
     if (!credentials.ok) report(s, ['spec', 'credentials'], `spec.credentials: ${credentials.message}`);
+    for (const c of spaceCloudProblems(s.doc)) report(s, c.path, c.message);
   }
   await checkSecretFiles(root, platforms, spaces, report, env);
   return problems;

@@ -6,6 +6,7 @@ import { RouteTable } from '@cdktf/provider-aws/lib/route-table/index.js';
 import { RouteTableAssociation } from '@cdktf/provider-aws/lib/route-table-association/index.js';
 import { Subnet } from '@cdktf/provider-aws/lib/subnet/index.js';
 import { Vpc } from '@cdktf/provider-aws/lib/vpc/index.js';
+import { formatIpv4, networkAddress, parseIpv4Block } from '../config/ipv4-block.js';
 import type { AwsSpace } from '../config/types/space.generated.js';
 import { addBackend, type StateLocation } from './backend.js';
 import { cloudName, literal, tagsFor } from './naming.js';
@@ -56,11 +57,7 @@ export class AwsSpaceStack extends TerraformStack {
 
 /** The first block of the VPC range, 8 bits longer (a /24 in a /16), at most /28 (AWS's smallest subnet). */
 export function firstSubnet(cidr: string): string {
-  const [address = '', bitsText = ''] = cidr.split('/');
-  const bits = Number(bitsText);
-  const length = Math.min(bits + 8, 28);
-  const value = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  const mask = bits === 0 ? 0 : 2 ** 32 - 2 ** (32 - bits); // the VPC's own network address
-  const network = (value & mask) >>> 0;
-  return `${[24, 16, 8, 0].map((shift) => (network >>> shift) & 255).join('.')}/${length}`;
+  const block = parseIpv4Block(cidr);
+  if (!block) throw new Error(`not an IPv4 CIDR block: ${cidr}`); // validated before synthesis
+  return `${formatIpv4(networkAddress(block))}/${Math.min(block.bits + 8, 28)}`;
 }

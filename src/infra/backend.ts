@@ -11,6 +11,16 @@ import {
   type TerraformStack,
 } from 'cdktf';
 import type { ResolvedStateBackend } from '../config/repo-config.js';
+import type { VersionRequirement } from './terraform/version.js';
+
+/**
+ * The oldest Terraform or OpenTofu the backend works with: S3's locking by lock file (use_lockfile)
+ * came in Terraform 1.10 and OpenTofu 1.10. Written into each stack as required_version, and
+ * checked before the first command.
+ */
+export function backendRequirement(backend: ResolvedStateBackend): VersionRequirement | undefined {
+  return backend.backend === 's3' ? { minimum: '1.10.0', reason: "myt.yaml's s3 state backend locks state with a lock file (use_lockfile)" } : undefined;
+}
 
 /**
  * Where each stack keeps its state: one key per stack in the backend myt.yaml chose. Backend
@@ -41,6 +51,7 @@ export function addBackend(stack: TerraformStack, at: StateLocation, name: strin
       new S3Backend(stack, { bucket: b.bucket, region: b.region, key: `${b.prefix}/${name}.tfstate`, encrypt: true });
       // S3-native locking (Terraform >= 1.10): no DynamoDB table to create first. cdktf 0.21 has no typed field for it.
       stack.addOverride('terraform.backend.s3.use_lockfile', true);
+      stack.addOverride('terraform.required_version', `>= ${backendRequirement(b)!.minimum}`);
       return;
     case 'gcs':
       new GcsBackend(stack, { bucket: b.bucket, prefix: `${b.prefix}/${name}` }); // GCS locks state itself

@@ -1,5 +1,6 @@
 import { MytError } from '../errors.js';
 import type { ResolvedStateBackend } from '../config/repo-config.js';
+import { HOST_KEY_VARIABLE } from './cloud-init.js';
 import { secretField, type SecretsReader } from './secrets-reader.js';
 import type { CredentialSource } from './stacks.js';
 
@@ -66,6 +67,19 @@ export async function backendEnv(backend: ResolvedStateBackend, opts: Credential
           AWS_SECRET_ACCESS_KEY: secretField(values, file, 'secretAccessKey', 'the state bucket key: accessKeyId and secretAccessKey'),
         }
       : { GOOGLE_BACKEND_CREDENTIALS: serviceAccountKey(values, file) };
+  register(env, opts);
+  return env;
+}
+
+/**
+ * The VM's host private key as the sensitive Terraform variable the stack declares (cloud-init.ts),
+ * read from the platform's key file: like the credentials it lives only in Terraform's environment,
+ * never in the JSON, and is registered for masking. Empty for a stack without a host key.
+ */
+export async function hostKeyEnv(file: string | undefined, opts: CredentialOptions): Promise<CredentialEnv> {
+  if (file === undefined) return {};
+  const values = await opts.readSecrets(opts.root, file, { env: opts.env });
+  const env = { [`TF_VAR_${HOST_KEY_VARIABLE}`]: secretField(values, file, 'hostPrivateKey', "the VM's SSH host private key; 'myt keys generate' writes it") };
   register(env, opts);
   return env;
 }

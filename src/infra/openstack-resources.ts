@@ -5,7 +5,7 @@
  * reads. Attribute names are those of terraform-provider-openstack/openstack 3.x.
  */
 import { Construct } from 'constructs';
-import { TerraformProvider, TerraformResource, type TerraformMetaArguments } from 'cdktf';
+import { TerraformDataSource, TerraformProvider, TerraformResource, type TerraformMetaArguments } from 'cdktf';
 
 const PROVIDER = { name: 'openstack', source: 'terraform-provider-openstack/openstack', version: '~> 3.0' } as const;
 
@@ -58,28 +58,12 @@ export class OpenstackProvider extends TerraformProvider {
   }
 }
 
-export interface ComputeKeypairConfig extends TerraformMetaArguments {
-  readonly name: string;
-  /** OpenSSH public key; the private key never leaves the secrets file. */
-  readonly publicKey: string;
-}
-
-/** openstack_compute_keypair_v2 */
-export class ComputeKeypair extends OpenstackResource {
-  constructor(scope: Construct, id: string, { name, publicKey, ...meta }: ComputeKeypairConfig) {
-    super(scope, id, 'openstack_compute_keypair_v2', { name, public_key: publicKey }, meta);
-  }
-
-  get name(): string {
-    return this.getStringAttribute('name');
-  }
-}
-
 export interface ComputeInstanceConfig extends TerraformMetaArguments {
   readonly name: string;
   readonly imageName: string;
   readonly flavorName: string;
-  readonly keyPair: string;
+  /** cloud-init user data (ForceNew in provider 3.x). */
+  readonly userData: string;
   readonly availabilityZone: string;
   readonly securityGroups: string[];
   /** Name of the network the instance's port joins. */
@@ -90,7 +74,7 @@ export interface ComputeInstanceConfig extends TerraformMetaArguments {
 /** openstack_compute_instance_v2 */
 export class ComputeInstance extends OpenstackResource {
   constructor(scope: Construct, id: string, config: ComputeInstanceConfig) {
-    const { name, imageName, flavorName, keyPair, availabilityZone, securityGroups, networkName, metadata, ...meta } = config;
+    const { name, imageName, flavorName, userData, availabilityZone, securityGroups, networkName, metadata, ...meta } = config;
     super(
       scope,
       id,
@@ -99,7 +83,7 @@ export class ComputeInstance extends OpenstackResource {
         name,
         image_name: imageName,
         flavor_name: flavorName,
-        key_pair: keyPair,
+        user_data: userData,
         availability_zone: availabilityZone,
         security_groups: securityGroups,
         network: [{ name: networkName }],
@@ -109,9 +93,12 @@ export class ComputeInstance extends OpenstackResource {
     );
   }
 
-  /** The Neutron port of the instance's first network, which a floating IP is bound to. */
-  get networkPortId(): string {
-    return this.getStringAttribute('network.0.port');
+  /**
+   * The id of the instance's first network (the provider looks the name up). Not `network.0.port`:
+   * the provider fills that only when the configuration names a port, so it is "" here.
+   */
+  get networkId(): string {
+    return this.getStringAttribute('network.0.uuid');
   }
 
   get accessIpV4(): string {
@@ -159,6 +146,37 @@ export class NetworkingFloatingip extends OpenstackResource {
 
   get address(): string {
     return this.getStringAttribute('address');
+  }
+}
+
+export interface DataNetworkingPortConfig extends TerraformMetaArguments {
+  /** The instance the port belongs to. */
+  readonly deviceId: string;
+  readonly networkId: string;
+}
+
+/**
+ * data openstack_networking_port_v2: the port Nova made for an instance on a network, which a
+ * floating IP is associated with (as the provider's compute_instance_v2 docs show).
+ */
+export class DataNetworkingPort extends TerraformDataSource {
+  private readonly attributes: Attributes;
+
+  constructor(scope: Construct, id: string, { deviceId, networkId, ...meta }: DataNetworkingPortConfig) {
+    super(scope, id, {
+      terraformResourceType: 'openstack_networking_port_v2',
+      terraformGeneratorMetadata: { providerName: PROVIDER.name, providerVersionConstraint: PROVIDER.version },
+      ...meta,
+    });
+    this.attributes = { device_id: deviceId, network_id: networkId };
+  }
+
+  protected override synthesizeAttributes(): Attributes {
+    return this.attributes;
+  }
+
+  get id(): string {
+    return this.getStringAttribute('id');
   }
 }
 

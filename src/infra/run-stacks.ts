@@ -1,12 +1,14 @@
 import type { SpawnFn } from './terraform/run-process.js';
 import { runStack, type StackRunResult } from './apply-stack.js';
-import { backendEnv, mergeEnv, providerEnv } from './credentials.js';
+import { backendRequirement } from './backend.js';
+import { backendEnv, hostKeyEnv, mergeEnv, providerEnv } from './credentials.js';
 import type { ResolvedStateBackend } from '../config/repo-config.js';
 import type { SecretsModule } from './secrets-reader.js';
 import type { SynthesizedStack } from './stacks.js';
 import type { TerraformBinary } from './terraform/find-binary.js';
 import type { PlanSummary } from './terraform/plan-summary.js';
 import { terraformEnv, TerraformRunner } from './terraform/runner.js';
+import { ensureTerraformVersion } from './terraform/version.js';
 
 export interface RunStacksOptions {
   readonly root: string;
@@ -34,13 +36,15 @@ export interface RunStacksOptions {
  * never applied on top of a Space that failed.
  */
 export async function runStacks(opts: RunStacksOptions): Promise<StackRunResult[]> {
+  // Before any secret is decrypted or any stack initialised: an old binary is named up front.
+  await ensureTerraformVersion(opts.binary, backendRequirement(opts.backend), { env: terraformEnv(opts.env, {}), cwd: opts.root, spawn: opts.spawn });
   const results: StackRunResult[] = [];
   const credentialOptions = { root: opts.root, readSecrets: opts.secrets.readSecrets, env: opts.env, registerSecret: opts.secrets.registerSecret };
   const backend = await backendEnv(opts.backend, credentialOptions, opts.env);
   for (const stack of opts.stacks) {
     const dir = opts.folders.get(stack.name);
     if (dir === undefined) throw new Error(`stack ${stack.name} was not written`);
-    const credentials = mergeEnv(stack.name, await providerEnv(stack.credentials, credentialOptions), backend);
+    const credentials = { ...mergeEnv(stack.name, await providerEnv(stack.credentials, credentialOptions), backend), ...(await hostKeyEnv(stack.hostKeyFile, credentialOptions)) };
     const runner = new TerraformRunner({
       binary: opts.binary,
       dir,

@@ -11,6 +11,8 @@ import { AwsSpaceStack } from './aws-space.js';
 import type { StateLocation } from './backend.js';
 import { GcpPlatformStack } from './gcp-platform.js';
 import { OpenstackPlatformStack } from './openstack-platform.js';
+import { platformKeyFile } from '../config/key-file.js';
+import type { PlatformKeys } from './cloud-init.js';
 import type { ProtectedResources } from './platform-stack.js';
 
 export type StackKind = 'aws-space' | 'aws-platform' | 'gcp-platform' | 'openstack-platform';
@@ -33,6 +35,11 @@ export interface SynthesizedStack {
   readonly dependsOn: readonly string[];
   readonly credentials: CredentialSource;
   readonly protects: ProtectedResources;
+  /**
+   * The key file whose hostPrivateKey Terraform receives as TF_VAR_host_private_key, when the
+   * stack installs a host key (see cloud-init.ts); never written into the JSON.
+   */
+  readonly hostKeyFile?: string;
   /** The cdk.tf.json content. Holds no credential (they reach Terraform as environment variables). */
   readonly json: Record<string, unknown>;
   /** How long synthesis took, in milliseconds. */
@@ -42,8 +49,8 @@ export interface SynthesizedStack {
 export interface BuildStacksInput {
   readonly platforms: readonly Declared<Platform>[];
   readonly spaces: readonly Declared<Space>[];
-  /** OpenSSH public key of every platform that gets a stack. */
-  readonly publicKeys: ReadonlyMap<string, string>;
+  /** The public keys of every platform that gets a stack. */
+  readonly keys: ReadonlyMap<string, PlatformKeys>;
   readonly state: StateLocation;
   /** Only these platforms (and the Spaces they use) and Spaces; default: every declaration. */
   readonly only?: readonly string[];
@@ -78,15 +85,16 @@ export function buildStacks(input: BuildStacksInput): SynthesizedStack[] {
     const space = resolveSpace(s.doc);
     if (space.spec.provider !== 'aws') continue;
     const spec = space.spec;
-    out.push(synth(s, 'aws-space', [], { provider: 'aws', file: spec.credentials }, NO_PROTECTED, () => new AwsSpaceStack(root, { name: s.doc.metadata.name, spec, state: input.state })));
+    out.push(synth(s, 'aws-space', [], { provider: 'aws', file: spec.credentials }, NO_PROTECTED, undefined, () => new AwsSpaceStack(root, { name: s.doc.metadata.name, spec, state: input.state })));
   }
 
   for (const p of chosen.sort(byName)) {
     const platform = resolvePlatform(p.doc);
     const name = platform.metadata.name;
-    const publicKey = input.publicKeys.get(name);
-    if (publicKey === undefined) throw new MytError(`platform ${name} (${p.file}): no SSH public key was given for it`);
-    const base = { platform, publicKey, state: input.state, forDestroy: input.forDestroy?.includes(name) ?? false };
+    const keys = input.keys.get(name);
+    if (keys === undefined) throw new MytError(`platform ${name} (${p.file}): no SSH public key was given for it`);
+    const base = { platform, keys, state: input.state, forDestroy: input.forDestroy?.includes(name) ?? false };
+    const hostKeyFile = keys.hostPublicKey === undefined ? undefined : platformKeyFile(name);
     const cloud = platform.spec.cloud;
     switch (cloud.provider) {
       case 'aws': {
@@ -95,7 +103,7 @@ export function buildStacks(input: BuildStacksInput): SynthesizedStack[] {
         const spaceSpec = space.spec;
         let stack: AwsPlatformStack | undefined;
         out.push(
-          synth(p, 'aws-platform', [cloud.space], { provider: 'aws', file: spaceSpec.credentials }, () => stack!.protects, () => {
+          synth(p, 'aws-platform', [cloud.space], { provider: 'aws', file: spaceSpec.credentials }, () => stack!.protects, hostKeyFile, () => {
             stack = new AwsPlatformStack(root, { ...base, space: { name: cloud.space, spec: spaceSpec } });
             return stack;
           }),
@@ -104,7 +112,7 @@ export function buildStacks(input: BuildStacksInput): SynthesizedStack[] {
       }
       case 'gcp': {
         let stack: GcpPlatformStack | undefined;
-        out.push(synth(p, 'gcp-platform', [], { provider: 'gcp', file: cloud.credentials }, () => stack!.protects, () => (stack = new GcpPlatformStack(root, base))));
+        out.push(synth(p, 'gcp-platform', [], { provider: 'gcp', file: cloud.credentials }, () => stack!.protects, hostKeyFile, () => (stack = new GcpPlatformStack(root, base))));
         break;
       }
       case 'openstack': {
@@ -113,7 +121,7 @@ export function buildStacks(input: BuildStacksInput): SynthesizedStack[] {
         const spaceSpec = space.spec;
         let stack: OpenstackPlatformStack | undefined;
         out.push(
-          synth(p, 'openstack-platform', [], { provider: 'openstack', file: spaceSpec.credentials }, () => stack!.protects, () => {
+          synth(p, 'openstack-platform', [], { provider: 'openstack', file: spaceSpec.credentials }, () => stack!.protects, hostKeyFile, () => {
             stack = new OpenstackPlatformStack(root, { ...base, space: { name: cloud.space, spec: spaceSpec } });
             return stack;
           }),
@@ -155,6 +163,7 @@ function synth(
   dependsOn: string[],
   credentials: CredentialSource,
   protects: ProtectedResources | (() => ProtectedResources),
+  hostKeyFile: string | undefined,
   make: () => TerraformStack,
 ): SynthesizedStack {
   const started = performance.now();
@@ -167,6 +176,7 @@ function synth(
     dependsOn,
     credentials,
     protects: typeof protects === 'function' ? protects() : protects,
+    ...(hostKeyFile === undefined ? {} : { hostKeyFile }),
     json,
     synthMs: performance.now() - started,
   };

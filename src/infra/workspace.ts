@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { loadRepository, type Repository } from '../config/repository.js';
 import { MytError } from '../errors.js';
 import { localStateDir, type StateLocation } from './backend.js';
-import { readPublicKeys } from './public-keys.js';
+import { readPlatformKeys } from './public-keys.js';
 import { loadRepoConfig, type ResolvedRepoConfig } from '../config/repo-config.js';
 import type { SecretsReader } from './secrets-reader.js';
 import { buildStacks, platformsWithStacks, writeStacks, type SynthesizedStack } from './stacks.js';
@@ -31,6 +31,8 @@ export interface PreparedStacks {
   readonly folders: Map<string, string>;
   /** Stacks with local state that nothing declares any more (left running, never destroyed implicitly). */
   readonly orphans: string[];
+  /** What a person should know before applying (a key file without a host key). */
+  readonly notices: readonly string[];
 }
 
 /**
@@ -48,11 +50,11 @@ export async function prepareStacks(opts: PrepareOptions): Promise<PreparedStack
   const outDir = resolve(opts.root, opts.outDir);
   const state: StateLocation = { backend: config.state, root: opts.root, outDir };
   const wanted = opts.only === undefined ? platformsWithStacks(repo.platforms) : platformsWithStacks(repo.platforms.filter((p) => opts.only!.includes(p.doc.metadata.name)));
-  const publicKeys = await readPublicKeys(opts.root, wanted, opts.readSecrets, opts.env);
-  const stacks = buildStacks({ platforms: repo.platforms, spaces: repo.spaces, publicKeys, state, only: opts.only, forDestroy: opts.forDestroy });
+  const { keys, notices } = await readPlatformKeys(opts.root, wanted, opts.readSecrets, opts.env);
+  const stacks = buildStacks({ platforms: repo.platforms, spaces: repo.spaces, keys, state, only: opts.only, forDestroy: opts.forDestroy });
   const folders = writeStacks(outDir, stacks);
   const declared = new Set([...repo.platforms, ...repo.spaces].map((d) => d.doc.metadata.name));
-  return { repo, config, state, stacks, folders, orphans: orphanedStates(state, declared) };
+  return { repo, config, state, stacks, folders, orphans: orphanedStates(state, declared), notices };
 }
 
 /**

@@ -176,14 +176,44 @@ export async function initSecrets(root: string, env: NodeJS.ProcessEnv, keyFile?
 
 export const KEY_NAME = /^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/;
 
-/** `myt keys generate NAME`: an ed25519 key pair made in memory and written straight into a SOPS file. */
-export async function generateKeys(root: string, name: string, force: boolean, now?: Date): Promise<{ file: string; publicKey: string }> {
-  if (!KEY_NAME.test(name)) throw new MytError(`'${name}' is not a valid name: lowercase letters, digits and '-', starting with a letter (a platform's name)`);
-  const file = platformKeyFile(name);
+/**
+ * `myt keys generate NAME`: two ed25519 key pairs made in memory and written straight into a SOPS
+ * file: the VM's login key and its SSH host key (installed by cloud-init, so the first connection
+ * can verify the VM).
+ */
+export async function generateKeys(root: string, name: string, force: boolean, now?: Date): Promise<{ file: string; publicKey: string; hostPublicKey: string }> {
+  const file = keyFileOf(name);
   if (!force && existsSync(join(root, file))) {
     throw new MytError(`${file} exists already: a new key would lock MyT out of a VM that trusts the old one. Pass --force to replace it`);
   }
-  const pair = generateSshKeyPair(`myt-${name}`);
-  await writeNewSecrets(root, file, { privateKey: pair.privateKey, publicKey: pair.publicKey }, now);
-  return { file, publicKey: pair.publicKey };
+  const login = generateSshKeyPair(`myt-${name}`);
+  const host = generateSshKeyPair(`myt-${name}-host`);
+  await writeNewSecrets(root, file, { privateKey: login.privateKey, publicKey: login.publicKey, hostPrivateKey: host.privateKey, hostPublicKey: host.publicKey }, now);
+  return { file, publicKey: login.publicKey, hostPublicKey: host.publicKey };
+}
+
+/**
+ * `myt keys generate NAME --add-host-key`: gives a key file made before host keys existed its host
+ * key pair, keeping the login key (a VM trusts it) and the file's data key and recipients.
+ */
+export async function addHostKey(root: string, name: string, opts: StoreOptions & { now?: Date } = {}): Promise<{ file: string; hostPublicKey: string }> {
+  const file = keyFileOf(name);
+  const path = join(root, ...file.split('/'));
+  if (!existsSync(path)) throw new MytError(`${file} does not exist: make the key pairs with 'myt keys generate ${name}'`);
+  const opened = await openSopsFile(path, file, opts);
+  const data = toPlain(opened.data) as Record<string, unknown>;
+  registerLeaves(data, isPublicField);
+  if (data.hostPrivateKey !== undefined || data.hostPublicKey !== undefined) {
+    throw new MytError(`${file} has a host key already; 'myt keys generate ${name} --force' replaces both pairs`);
+  }
+  const host = generateSshKeyPair(`myt-${name}-host`);
+  const next = fromPlain({ ...data, hostPrivateKey: host.privateKey, hostPublicKey: host.publicKey }) as MapTree;
+  registerLeaves(toPlain(next), isPublicField);
+  await writeEncrypted(path, await reencrypt(opened, next, file, opts.now));
+  return { file, hostPublicKey: host.publicKey };
+}
+
+function keyFileOf(name: string): string {
+  if (!KEY_NAME.test(name)) throw new MytError(`'${name}' is not a valid name: lowercase letters, digits and '-', starting with a letter (a platform's name)`);
+  return platformKeyFile(name);
 }

@@ -1,4 +1,4 @@
-import { sshKeyProblems } from './ssh-keys.js';
+import { platformKeyProblems } from './ssh-keys.js';
 
 /** What a secrets file is used for; each use has one documented shape (docs/secrets.md). */
 export type SecretUse = 'aws' | 'gcp' | 'openstack' | 'broker-users' | 'grafana' | 'ssh-key';
@@ -12,18 +12,18 @@ export const SHAPE_SUMMARY: Record<SecretUse, string> = {
   openstack: 'user and password (optionally authUrl, overriding the Space)',
   'broker-users': 'users: a mapping of user name to password',
   grafana: 'adminPassword',
-  'ssh-key': "privateKey (OpenSSH ed25519) and publicKey; 'myt keys generate NAME' makes one",
+  'ssh-key': "privateKey (OpenSSH ed25519) and publicKey, for a cloud platform also hostPrivateKey and hostPublicKey; 'myt keys generate NAME' makes them",
 };
 
 /**
- * Fields that identify rather than protect (an SSH public key, a service account's e-mail and
+ * Fields that identify rather than protect (an SSH public key, login or host, a service account's e-mail and
  * project): they legitimately appear in plans and infrastructure, so they are not registered for
  * masking. Only at these places: a broker user named `type` keeps its password masked.
  */
 const PUBLIC_SERVICE_ACCOUNT_FIELDS = new Set(['client_email', 'client_id', 'project_id', 'type', 'auth_uri', 'token_uri', 'auth_provider_x509_cert_url', 'client_x509_cert_url', 'universe_domain']);
 
 export function isPublicField(path: readonly string[]): boolean {
-  if (path.length === 1) return path[0] === 'publicKey';
+  if (path.length === 1) return path[0] === 'publicKey' || path[0] === 'hostPublicKey';
   return path.length === 2 && path[0] === 'serviceAccountKey' && PUBLIC_SERVICE_ACCOUNT_FIELDS.has(path[1]!);
 }
 
@@ -96,7 +96,7 @@ export function shapeProblems(use: SecretUse, data: Record<string, unknown>): st
       if (data.adminPassword === 'admin') problems.push("field 'adminPassword' is Grafana's default; choose another");
       break;
     case 'ssh-key':
-      problems.push(...sshKeyProblems(data.privateKey, data.publicKey));
+      problems.push(...platformKeyProblems(data));
       break;
   }
   return problems;

@@ -17,7 +17,7 @@ import { planCommandWith } from '../../src/cli/commands/plan.js';
 import { runCli } from '../../src/cli/main.js';
 import { MytError } from '../../src/errors.js';
 import type { InfraDeps } from '../../src/infra/cli-support.js';
-import { CREDENTIALS, fakeSecrets, secretStrings } from './helpers.js';
+import { CREDENTIALS, fakeSecrets, HOST_PRIVATE_KEY, secretStrings } from './helpers.js';
 
 const SPACE = `apiVersion: myt/v1
 kind: Space
@@ -54,7 +54,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const args = process.argv.slice(2);
 const env = {};
-for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'GOOGLE_CREDENTIALS', 'OS_PASSWORD', 'TF_IN_AUTOMATION', 'UNRELATED_SECRET']) if (process.env[k]) env[k] = process.env[k];
+for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'GOOGLE_CREDENTIALS', 'OS_PASSWORD', 'TF_VAR_host_private_key', 'TF_IN_AUTOMATION', 'UNRELATED_SECRET']) if (process.env[k]) env[k] = process.env[k];
 fs.appendFileSync(path.join(__dirname, 'fake-terraform.log'), JSON.stringify({ dir: path.basename(process.cwd()), args, env }) + '\\n');
 const cmd = args[0];
 if (cmd === 'plan') { const out = args.find((a) => a.startsWith('-out=')).slice(5); fs.writeFileSync(out, args.includes('-destroy') ? 'destroy' : 'apply'); process.exit(2); }
@@ -65,7 +65,7 @@ if (cmd === 'show') {
   process.exit(0);
 }
 if (cmd === 'apply' && fs.existsSync(path.join(__dirname, 'fail-apply-' + path.basename(process.cwd())))) { console.error('Error: creating EC2 Instance: InsufficientInstanceCapacity'); process.exit(1); }
-if (cmd === 'state') { console.log('aws_ebs_volume.data_volume\\naws_key_pair.key_pair'); process.exit(0); }
+if (cmd === 'state') { console.log('aws_ebs_volume.data_volume\\naws_security_group.firewall'); process.exit(0); }
 if (cmd === 'output') { console.log(JSON.stringify({ public_ip: { value: '203.0.113.9', type: 'string', sensitive: false } })); process.exit(0); }
 console.log('fake terraform ' + cmd + ' done');
 process.exit(0);
@@ -150,8 +150,23 @@ describe('myt plan', () => {
     expect(reads.sort()).toEqual(['secrets/keys/greenhouse.enc.yaml', 'secrets/keys/weather.enc.yaml']);
     for (const stack of ['home-net', 'greenhouse', 'weather']) {
       const json = readFileSync(join(repo, '.myt/out', stack, 'cdk.tf.json'), 'utf8');
-      for (const secret of secretStrings()) expect(json).not.toContain(secret);
+      for (const secret of [...secretStrings(), HOST_PRIVATE_KEY]) expect(json).not.toContain(secret);
     }
+    expect(text).not.toContain('has no host key');
+  });
+
+  it('keeps working with a key file made before host keys existed, and says what that means and how to add one', async () => {
+    write('platforms/legacy-site.yaml', GCP.replace('name: weather', 'name: legacy-site'));
+    write('secrets/keys/legacy-site.enc.yaml', readFileSync(join(EXAMPLES, 'secrets/keys/weather.enc.yaml'), 'utf8'));
+    expect(await planCommandWith(deps()).run(['legacy-site', 'weather'], ctx())).toBe(0);
+    const text = out.join('');
+    expect(text).toContain(
+      "note: secrets/keys/legacy-site.enc.yaml has no host key (hostPrivateKey, hostPublicKey): a VM created now makes its own, which the first connection cannot verify. " +
+        "Run 'myt keys generate legacy-site --add-host-key' to add one; the login key stays.",
+    );
+    expect(text).not.toContain('secrets/keys/weather.enc.yaml has no host key');
+    const json = JSON.parse(readFileSync(join(repo, '.myt/out/legacy-site/cdk.tf.json'), 'utf8')) as { variable?: unknown };
+    expect(json.variable).toBeUndefined();
   });
 
   it('says that state left by a deleted platform is left running, and how to remove it on purpose', async () => {
@@ -214,18 +229,29 @@ describe('myt apply (against a fake terraform: no provider download or cloud API
     for (const a of applies) expect(a.args).toEqual(['apply', '-input=false', '-no-color', '-lock-timeout=5m', 'myt.tfplan']);
     expect(out.join('')).toContain('greenhouse: applied (2 added, 0 changed, 0 destroyed), public IP 203.0.113.9');
     expect(JSON.parse(readFileSync(join(repo, '.myt/out/greenhouse/outputs.json'), 'utf8'))).toEqual({ public_ip: '203.0.113.9' });
+    // the VM's host private key reached each platform's Terraform through its environment only
+    for (const c of seen) expect(c.env.TF_VAR_host_private_key).toBe(c.dir === 'home-net' ? undefined : HOST_PRIVATE_KEY);
     // no credential ever reached the disk
     for (const stack of ['home-net', 'greenhouse', 'weather']) {
       const json = readFileSync(join(repo, '.myt/out', stack, 'cdk.tf.json'), 'utf8');
-      for (const secret of secretStrings()) expect(json).not.toContain(secret);
+      for (const secret of [...secretStrings(), HOST_PRIVATE_KEY]) expect(json).not.toContain(secret);
     }
+  });
+
+  it('gives a platform whose key file has no host key no host key variable, and notes it', async () => {
+    write('platforms/legacy-site.yaml', GCP.replace('name: weather', 'name: legacy-site'));
+    write('secrets/keys/legacy-site.enc.yaml', readFileSync(join(EXAMPLES, 'secrets/keys/weather.enc.yaml'), 'utf8'));
+    expect(await applyCommandWith(deps()).run(['legacy-site'], ctx())).toBe(0);
+    expect(calls().length).toBeGreaterThan(0);
+    for (const c of calls()) expect(c.env.TF_VAR_host_private_key).toBeUndefined();
+    expect(err.join('')).toContain('note: secrets/keys/legacy-site.enc.yaml has no host key');
   });
 
   it('stops at a failed apply, keeps what exists and says which stacks were not applied', async () => {
     write('fail-apply-greenhouse', '');
     const error = (await applyCommandWith(deps()).run([], ctx()).catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(/apply of stack greenhouse failed; nothing was rolled back or destroyed/);
-    expect(error.message).toContain('aws_ebs_volume.data_volume\n  aws_key_pair.key_pair');
+    expect(error.message).toContain('aws_ebs_volume.data_volume\n  aws_security_group.firewall');
     expect(error.message).toContain('InsufficientInstanceCapacity');
     expect(out.join('')).toContain('Stopped: done: home-net; not done: greenhouse, weather.');
     expect(calls().filter((c) => c.dir === 'weather')).toEqual([]);
@@ -290,6 +316,8 @@ describe('myt destroy', () => {
     expect(await destroyCommandWith(deps()).run(['greenhouse'], ctx(true))).toBe(0);
     expect(new Set(calls().map((c) => c.dir))).toEqual(new Set(['greenhouse']));
     expect(calls().map((c) => c.args[0])).toEqual(['init', 'plan', 'show', 'apply']);
+    // a destroy plan needs the stack's variables too
+    for (const c of calls()) expect(c.env.TF_VAR_host_private_key).toBe(HOST_PRIVATE_KEY);
     // synthesized for destroy: the data volume's prevent_destroy is lifted
     const json = JSON.parse(readFileSync(join(repo, '.myt/out/greenhouse/cdk.tf.json'), 'utf8')) as { resource: { aws_ebs_volume: { data_volume: { lifecycle: unknown } } } };
     expect(json.resource.aws_ebs_volume.data_volume.lifecycle).toEqual({ prevent_destroy: false });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MytError } from '../../src/errors.js';
-import { backendEnv, mergeEnv, providerEnv } from '../../src/infra/credentials.js';
-import { CREDENTIALS, fakeSecrets } from './helpers.js';
+import { backendEnv, hostKeyEnv, mergeEnv, providerEnv } from '../../src/infra/credentials.js';
+import { CREDENTIALS, fakeSecrets, HOST_PRIVATE_KEY } from './helpers.js';
 
 const opts = (registered: string[] = []) => ({ root: '/repo', readSecrets: fakeSecrets(), registerSecret: (v: string) => void registered.push(v) });
 
@@ -68,5 +68,26 @@ describe('state backend credentials', () => {
     expect(() => mergeEnv('greenhouse', { AWS_ACCESS_KEY_ID: 'A' }, { AWS_ACCESS_KEY_ID: 'B' })).toThrow(/stack greenhouse: the S3 state bucket and the AWS provider would both read AWS_ACCESS_KEY_ID/);
     expect(mergeEnv('greenhouse', { AWS_ACCESS_KEY_ID: 'A' }, { AWS_ACCESS_KEY_ID: 'A' })).toEqual({ AWS_ACCESS_KEY_ID: 'A' });
     expect(mergeEnv('weather', { GOOGLE_CREDENTIALS: 'g' }, { AWS_ACCESS_KEY_ID: 'B' })).toEqual({ GOOGLE_CREDENTIALS: 'g', AWS_ACCESS_KEY_ID: 'B' });
+  });
+});
+
+describe("the VM's host private key as a Terraform variable (fake secrets reader standing in for src/secrets)", () => {
+  it('is TF_VAR_host_private_key, registered for masking, read from the key file the stack names', async () => {
+    const registered: string[] = [];
+    expect(await hostKeyEnv('secrets/keys/zeta.enc.yaml', opts(registered))).toEqual({ TF_VAR_host_private_key: HOST_PRIVATE_KEY });
+    expect(registered).toEqual([HOST_PRIVATE_KEY]);
+  });
+
+  it('is nothing for a stack without a host key', async () => {
+    const reads: string[] = [];
+    expect(await hostKeyEnv(undefined, { root: '/repo', readSecrets: fakeSecrets(reads) })).toEqual({});
+    expect(reads).toEqual([]);
+  });
+
+  it('names the file and the field when the private half is missing', async () => {
+    const reader = () => Promise.resolve({ hostPublicKey: 'ssh-ed25519 AAAA' });
+    await expect(hostKeyEnv('secrets/keys/zeta.enc.yaml', { root: '/repo', readSecrets: reader })).rejects.toThrow(
+      "secrets/keys/zeta.enc.yaml: field 'hostPrivateKey' is missing or empty (the VM's SSH host private key; 'myt keys generate' writes it)",
+    );
   });
 });

@@ -32,6 +32,17 @@ describe.skipIf(!haveKey)(`myt plan on the shipped examples${haveKey ? '' : ' (s
     const credentialFiles = ['secrets/aws.enc.yaml', 'secrets/gcp.enc.yaml', 'secrets/openstack.enc.yaml'];
     const secrets = (await Promise.all(credentialFiles.map((f) => readSecrets(ROOT, f, { env })))).flatMap(leaves).filter((s) => s.length >= 8);
     expect(secrets.length).toBeGreaterThan(3);
+    // the private halves of every platform's login and host keys, whole and line by line
+    for (const platform of ['factory', 'fleet', 'greenhouse', 'weather']) {
+      const keys = await readSecrets(ROOT, `secrets/keys/${platform}.enc.yaml`, { env });
+      for (const field of ['privateKey', 'hostPrivateKey']) {
+        const text = keys[field] as string;
+        expect(text, `${platform} ${field}`).toContain('PRIVATE KEY');
+        secrets.push(text, ...text.split('\n').filter((l) => l.length > 20 && !l.includes('PRIVATE KEY')));
+      }
+      const json = JSON.parse(readFileSync(join(out, platform, 'cdk.tf.json'), 'utf8')) as { variable?: Record<string, { sensitive?: boolean }> };
+      expect(json.variable?.host_private_key?.sensitive, `${platform} declares the host key variable`).toBe(true);
+    }
     for (const stack of readdirSync(out)) {
       const json = readFileSync(join(out, stack, 'cdk.tf.json'), 'utf8');
       for (const secret of secrets) expect(json.includes(secret), `a credential appears in ${stack}/cdk.tf.json`).toBe(false);

@@ -10,6 +10,9 @@ export function declared<T extends Platform | Space>(doc: T, file = `platforms/$
 }
 
 export const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM1ytTestKeyOnlyForMytUnitTests0000000000000 myt@test';
+/** A VM host key pair as a key file holds it (not a real key: nothing here parses it). */
+export const HOST_PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOnlyForMytUnitTests00000000000000 myt-host';
+export const HOST_PRIVATE_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nFAKEHOSTKEYb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\nNEVERINJSONb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n';
 
 /** Credential values no synthesized JSON may ever contain. */
 export const CREDENTIALS = {
@@ -22,13 +25,20 @@ export function secretStrings(): string[] {
   return Object.values(CREDENTIALS).flatMap((v) => Object.values(v));
 }
 
-/** Fake readSecrets: files from the table above, plus each platform's key file. Records each read. */
+/**
+ * Fake readSecrets: files from the table above, plus each platform's key file, with a host key
+ * pair unless the platform's name starts with 'legacy' (a key file made before host keys existed).
+ * Records each read.
+ */
 export function fakeSecrets(reads: string[] = []): SecretsReader {
   return (_root, file) => {
     reads.push(file);
     const known = (CREDENTIALS as Record<string, Record<string, unknown>>)[file];
     if (known) return Promise.resolve({ ...known });
-    if (/^secrets\/keys\/[a-z0-9-]+\.enc\.yaml$/.test(file)) return Promise.resolve({ publicKey: PUBLIC_KEY, privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----FAKE' });
+    if (/^secrets\/keys\/legacy[a-z0-9-]*\.enc\.yaml$/.test(file)) return Promise.resolve({ publicKey: PUBLIC_KEY, privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----FAKE' });
+    if (/^secrets\/keys\/[a-z0-9-]+\.enc\.yaml$/.test(file)) {
+      return Promise.resolve({ publicKey: PUBLIC_KEY, privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----FAKE', hostPublicKey: HOST_PUBLIC_KEY, hostPrivateKey: HOST_PRIVATE_KEY });
+    }
     return Promise.reject(new Error(`fake secrets: no file ${file}`));
   };
 }

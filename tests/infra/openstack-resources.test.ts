@@ -4,8 +4,8 @@ import { TerraformOutput, TerraformStack } from 'cdktf';
 import {
   BlockstorageVolume,
   ComputeInstance,
-  ComputeKeypair,
   ComputeVolumeAttach,
+  DataNetworkingPort,
   NetworkingFloatingip,
   NetworkingFloatingipAssociate,
   OpenstackProvider,
@@ -24,11 +24,9 @@ function synth(build: (stack: TerraformStack) => void): any {
 describe('typed OpenStack resources on cdktf TerraformResource', () => {
   it('synthesizes each class to its Terraform type with snake_case attributes', () => {
     const json = synth((s) => {
-      new ComputeKeypair(s, 'kp', { name: 'k', publicKey: 'ssh-ed25519 AAAA x' });
       new BlockstorageVolume(s, 'vol', { name: 'v', size: 5, availabilityZone: 'nova' });
       new NetworkingFloatingip(s, 'fip', { pool: 'public' });
     });
-    expect(json.resource.openstack_compute_keypair_v2.kp).toMatchObject({ name: 'k', public_key: 'ssh-ed25519 AAAA x' });
     expect(json.resource.openstack_blockstorage_volume_v3.vol).toMatchObject({ name: 'v', size: 5, availability_zone: 'nova' });
     expect(json.resource.openstack_networking_floatingip_v2.fip).toMatchObject({ pool: 'public' });
   });
@@ -40,18 +38,20 @@ describe('typed OpenStack resources on cdktf TerraformResource', () => {
 
   it('exposes attributes as references for other resources and outputs', () => {
     const json = synth((s) => {
-      const instance = new ComputeInstance(s, 'vm', { name: 'n', imageName: 'i', flavorName: 'f', keyPair: 'k', availabilityZone: 'nova', securityGroups: ['sg'], networkName: 'net' });
+      const instance = new ComputeInstance(s, 'vm', { name: 'n', imageName: 'i', flavorName: 'f', userData: '#cloud-config', availabilityZone: 'nova', securityGroups: ['sg'], networkName: 'net' });
       const vol = new BlockstorageVolume(s, 'vol', { name: 'v', size: 5, availabilityZone: 'nova' });
       new ComputeVolumeAttach(s, 'att', { instanceId: instance.id, volumeId: vol.id });
       const fip = new NetworkingFloatingip(s, 'fip', { pool: 'public' });
-      new NetworkingFloatingipAssociate(s, 'assoc', { floatingIp: fip.address, portId: instance.networkPortId });
+      const port = new DataNetworkingPort(s, 'port', { deviceId: instance.id, networkId: instance.networkId });
+      new NetworkingFloatingipAssociate(s, 'assoc', { floatingIp: fip.address, portId: port.id });
       new TerraformOutput(s, 'ip', { value: instance.accessIpV4 });
     });
     expect(json.resource.openstack_compute_volume_attach_v2.att).toMatchObject({ instance_id: '${openstack_compute_instance_v2.vm.id}', volume_id: '${openstack_blockstorage_volume_v3.vol.id}' });
     expect(json.resource.openstack_networking_floatingip_associate_v2.assoc).toMatchObject({
       floating_ip: '${openstack_networking_floatingip_v2.fip.address}',
-      port_id: '${openstack_compute_instance_v2.vm.network.0.port}',
+      port_id: '${data.openstack_networking_port_v2.port.id}',
     });
+    expect(json.data.openstack_networking_port_v2.port).toMatchObject({ device_id: '${openstack_compute_instance_v2.vm.id}', network_id: '${openstack_compute_instance_v2.vm.network.0.uuid}' });
     expect(json.output.ip).toEqual({ value: '${openstack_compute_instance_v2.vm.access_ip_v4}' });
   });
 

@@ -8,23 +8,67 @@ describe('plan summary (Terraform JSON plan representation)', () => {
   it('counts a replacement as one to add and one to destroy, in either order, and ignores reads and no-ops', () => {
     const plan: TerraformPlanJson = {
       resource_changes: [
-        rc('aws_instance.instance', ['delete', 'create']),
+        rc('aws_volume_attachment.data_volume_attachment', ['delete', 'create']),
         rc('aws_eip.address', ['create', 'delete']),
-        rc('aws_key_pair.key_pair', ['update']),
+        rc('aws_instance.instance', ['update']),
         rc('aws_security_group.firewall', ['no-op']),
         rc('data.aws_ami.ubuntu', ['read'], 'data'),
       ],
     };
     const s = summarizePlan(plan, protects);
-    expect(s).toMatchObject({ add: 2, change: 1, destroy: 2, replaced: ['aws_instance.instance', 'aws_eip.address'], dangerous: false, warnings: [] });
+    expect(s).toMatchObject({ add: 2, change: 1, destroy: 2, replaced: ['aws_volume_attachment.data_volume_attachment', 'aws_eip.address'], dangerous: false, warnings: [] });
   });
 
-  it("flags replacing the data volume, and destroying the VM, but not replacing the VM (the volume survives it)", () => {
+  it('flags replacing or destroying the data volume, and destroying the VM', () => {
     expect(summarizePlan({ resource_changes: [rc('aws_ebs_volume.data_volume', ['delete', 'create'])] }, protects).warnings).toEqual([
       'aws_ebs_volume.data_volume (the data volume) would be replaced: the database on it would be lost',
     ]);
     expect(summarizePlan({ resource_changes: [rc('aws_instance.instance', ['delete'])] }, protects).dangerous).toBe(true);
-    expect(summarizePlan({ resource_changes: [rc('aws_instance.instance', ['create', 'delete'])] }, protects).dangerous).toBe(false);
+  });
+
+  // What `terraform show -json` (format 1.2, Terraform 1.11) prints for a replacement: the shape
+  // below was taken from a real plan of terraform_data resources whose triggers_replace changed,
+  // with the addresses and attributes of a GCP platform whose boot disk size (ForceNew in
+  // google 6.50) changed. A replacement comes as ["delete","create"], or ["create","delete"]
+  // under create_before_destroy.
+  const replacement = (address: string, actions: string[], path: (string | number)[]) => ({
+    address,
+    mode: 'managed' as const,
+    type: address.split('.')[0]!,
+    name: address.split('.')[1]!,
+    provider_name: 'registry.terraform.io/hashicorp/google',
+    change: {
+      actions,
+      before: { id: 'projects/p/zones/europe-west1-b/instances/myt-meteo', boot_disk: [{ initialize_params: [{ size: 10 }] }] },
+      after: { boot_disk: [{ initialize_params: [{ size: 20 }] }] },
+      after_unknown: { id: true },
+      before_sensitive: {},
+      after_sensitive: {},
+      replace_paths: [path],
+    },
+    action_reason: 'replace_because_cannot_update',
+  });
+  const gcp = { dataVolumes: ['google_compute_disk.data_volume'], instances: ['google_compute_instance.instance'] };
+
+  it.each([[['delete', 'create']], [['create', 'delete']]])('refuses replacing the VM (actions %j), naming what forces it', (actions) => {
+    const plan: TerraformPlanJson = { format_version: '1.2', resource_changes: [replacement('google_compute_instance.instance', actions, ['boot_disk', 0, 'initialize_params', 0, 'size'])] };
+    const s = summarizePlan(plan, gcp);
+    expect(s).toMatchObject({ add: 1, destroy: 1, replaced: ['google_compute_instance.instance'], dangerous: true });
+    expect(s.warnings).toEqual([
+      "google_compute_instance.instance (the platform's VM) would be replaced (forced by a change of boot_disk.0.initialize_params.0.size): " +
+        'the platform is down until it is provisioned again, and what is on its boot disk is lost (the data volume is kept)',
+    ]);
+  });
+
+  it.each([[['delete', 'create']], [['create', 'delete']]])('refuses replacing the data volume (actions %j)', (actions) => {
+    const s = summarizePlan({ format_version: '1.2', resource_changes: [replacement('google_compute_disk.data_volume', actions, ['type'])] }, gcp);
+    expect(s.dangerous).toBe(true);
+    expect(s.warnings).toEqual(['google_compute_disk.data_volume (the data volume) would be replaced (forced by a change of type): the database on it would be lost']);
+  });
+
+  it('lets other replacements through: only the VM and the data volume are protected', () => {
+    const s = summarizePlan({ format_version: '1.2', resource_changes: [replacement('google_compute_address.address', ['delete', 'create'], ['name'])] }, gcp);
+    expect(s).toMatchObject({ replaced: ['google_compute_address.address'], dangerous: false, warnings: [] });
   });
 
   it('lists drift found by the refresh, and prints a readable table', () => {

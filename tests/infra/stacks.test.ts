@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Platform } from '../../src/config/repository.js';
-import { awsSpace, declared, AWS_CLOUD, GCP_CLOUD, LOCAL_STATE, OPENSTACK_CLOUD, openstackSpace, platform, PUBLIC_KEY, secretStrings, SSH_CLOUD } from './helpers.js';
+import { awsSpace, declared, AWS_CLOUD, GCP_CLOUD, HOST_PRIVATE_KEY, HOST_PUBLIC_KEY, LOCAL_STATE, OPENSTACK_CLOUD, openstackSpace, platform, PUBLIC_KEY, secretStrings, SSH_CLOUD } from './helpers.js';
 import { firstSubnet } from '../../src/infra/aws-space.js';
-import { awsArchitecture } from '../../src/infra/aws-platform.js';
+import { awsArchitecture } from '../../src/infra/aws-images.js';
 import type { StateLocation } from '../../src/infra/backend.js';
 import { buildStacks, type SynthesizedStack } from '../../src/infra/stacks.js';
 
@@ -10,10 +10,15 @@ import { buildStacks, type SynthesizedStack } from '../../src/infra/stacks.js';
    the assertions walk synthesized Terraform JSON by path; a wrong path fails the expectation */
 type Json = any;
 
-function build(platforms: Platform[], opts: { state?: StateLocation; only?: string[]; forDestroy?: string[]; key?: string } = {}): SynthesizedStack[] {
-  const spaces = [declared(awsSpace(), 'platforms/spaces/home-net.yaml'), declared(openstackSpace(), 'platforms/spaces/lab-cloud.yaml')];
-  const keys = new Map(platforms.map((p) => [p.metadata.name, opts.key ?? PUBLIC_KEY]));
-  return buildStacks({ platforms: platforms.map((p) => declared(p)), spaces, publicKeys: keys, state: opts.state ?? LOCAL_STATE, only: opts.only, forDestroy: opts.forDestroy });
+function build(
+  platforms: Platform[],
+  opts: { state?: StateLocation; only?: string[]; forDestroy?: string[]; key?: string; hostKey?: string | null; awsRegion?: { region: string; zone: string } } = {},
+): SynthesizedStack[] {
+  const spaces = [declared(awsSpace(opts.awsRegion), 'platforms/spaces/home-net.yaml'), declared(openstackSpace(), 'platforms/spaces/lab-cloud.yaml')];
+  // hostKey null: a key file made before host keys existed
+  const hostPublicKey = opts.hostKey === null ? undefined : (opts.hostKey ?? HOST_PUBLIC_KEY);
+  const keys = new Map(platforms.map((p) => [p.metadata.name, { publicKey: opts.key ?? PUBLIC_KEY, ...(hostPublicKey === undefined ? {} : { hostPublicKey }) }]));
+  return buildStacks({ platforms: platforms.map((p) => declared(p)), spaces, keys, state: opts.state ?? LOCAL_STATE, only: opts.only, forDestroy: opts.forDestroy });
 }
 
 function stack(stacks: SynthesizedStack[], name: string): Json {
@@ -91,13 +96,30 @@ describe('AWS Platform stack', () => {
     const json = withTls(false);
     expect(json.data.aws_ami.ubuntu).toMatchObject({ most_recent: true, owners: ['099720109477'] });
     expect(JSON.stringify(json.data.aws_ami.ubuntu.filter)).toContain('ubuntu-noble-24.04-amd64-server-*');
-    expect(resources(json, 'aws_instance').instance).toMatchObject({ ami: '${data.aws_ami.ubuntu.id}', lifecycle: { ignore_changes: ['ami'] } });
+    expect(resources(json, 'aws_instance').instance).toMatchObject({ ami: '${data.aws_ami.ubuntu.id}', lifecycle: { ignore_changes: ['ami', 'user_data'] } });
   });
 
   it('uses an arm64 image for Graviton instance types', () => {
     expect(awsArchitecture('t4g.small')).toBe('arm64');
     expect(awsArchitecture('c7gd.large')).toBe('arm64');
     expect(awsArchitecture('t3a.small')).toBe('amd64');
+    expect(awsArchitecture('g4dn.xlarge')).toBe('amd64');
+  });
+
+  // A1, the first Graviton generation, predates the "g after the generation" naming.
+  it('uses an arm64 image for a1 instances', () => {
+    const json = stack(build([platform('zeta', { ...AWS_CLOUD, instanceType: 'a1.medium' } as Platform['spec']['cloud'])]), 'zeta');
+    expect(JSON.stringify(json.data.aws_ami.ubuntu.filter)).toContain('ubuntu-noble-24.04-arm64-server-*');
+  });
+
+  // Canonical publishes under another account in GovCloud and China (its "Find Ubuntu images on AWS").
+  it.each([
+    ['eu-west-1', 'eu-west-1a', '099720109477'],
+    ['us-gov-west-1', 'us-gov-west-1a', '513442679011'],
+    ['cn-north-1', 'cn-north-1a', '837727238323'],
+  ])("looks the image up under Canonical's account of the partition of %s", (region, zone, owner) => {
+    const json = stack(build([platform('zeta', AWS_CLOUD)], { awsRegion: { region, zone } }), 'zeta');
+    expect(json.data.aws_ami.ubuntu.owners).toEqual([owner]);
   });
 
   it("puts the instance in the Space's subnet, read from the Space's state", () => {
@@ -128,10 +150,9 @@ describe('AWS Platform stack', () => {
     expect(resources(json, 'aws_ebs_volume').data_volume.lifecycle).toEqual({ prevent_destroy: false });
   });
 
-  it("has an Elastic IP, a key pair made from the platform's public key, and outputs the public IP", () => {
+  it('has an Elastic IP and outputs the public IP', () => {
     const json = withTls(false);
     expect(resources(json, 'aws_eip').address).toMatchObject({ domain: 'vpc', instance: '${aws_instance.instance.id}' });
-    expect(resources(json, 'aws_key_pair').key_pair).toMatchObject({ key_name: 'myt-zeta', public_key: PUBLIC_KEY });
     expect(json.output.public_ip).toEqual({ value: '${aws_eip.address.public_ip}' });
     expect(json.output.ssh_user).toEqual({ value: 'ubuntu' });
   });
@@ -179,15 +200,46 @@ describe('GCP Platform stack', () => {
     expect(instance.boot_disk.initialize_params).toMatchObject({ image: '${data.google_compute_image.ubuntu.self_link}', size: 10 });
   });
 
-  it('uses the static IP for the instance, outputs it, and logs in with the public key', () => {
+  it('uses the static IP for the instance and outputs it', () => {
     const json = gcp(false);
     const instance = resources(json, 'google_compute_instance').instance;
     expect(instance.network_interface[0].access_config).toEqual([{ nat_ip: '${google_compute_address.address.address}' }]);
-    expect(instance.metadata['ssh-keys']).toBe(`ubuntu:${PUBLIC_KEY}`);
     expect(json.output.public_ip).toEqual({ value: '${google_compute_address.address.address}' });
     expect(json.data.google_compute_image.ubuntu).toEqual(expect.objectContaining({ family: 'ubuntu-2404-lts-amd64', project: 'ubuntu-os-cloud' }));
     expect(json.provider.google[0]).toMatchObject({ project: 'myt-demo', region: 'europe-west1', zone: 'europe-west1-b' });
     expect(json.provider.google[0].credentials).toBeUndefined();
+  });
+
+  it('labels every resource as AWS tags them: managed-by and myt-platform, not the snake_case cdktf makes of provider maps', () => {
+    expect(gcp(false).provider.google[0].default_labels).toEqual({ 'managed-by': 'myt', 'myt-platform': 'meteo' });
+    expect(stack(build([platform('zeta', AWS_CLOUD)]), 'zeta').provider.aws[0].default_tags[0].tags).toEqual({ 'managed-by': 'myt', 'myt-platform': 'zeta' });
+  });
+
+  it('opts the instance out of OS Login, which would ignore the keys MyT gives it', () => {
+    expect(resources(gcp(false), 'google_compute_instance').instance.metadata['enable-oslogin']).toBe('FALSE');
+  });
+
+  it("looks up the project's default network, so a project without one stops at plan before anything is created", () => {
+    const json = gcp(false);
+    expect(json.data.google_compute_network.network).toEqual(expect.objectContaining({ name: 'default' }));
+    expect(resources(json, 'google_compute_firewall').firewall.network).toBe('${data.google_compute_network.network.self_link}');
+    expect(resources(json, 'google_compute_instance').instance.network_interface[0].network).toBe('${data.google_compute_network.network.self_link}');
+  });
+
+  // C4, C4A, N4 (and the other series missing from "About Persistent Disk", Machine series support)
+  // attach only Hyperdisk: pd-balanced fails at apply for the boot disk and for the data disk.
+  it.each([
+    ['e2-small', 'pd-balanced', 'amd64'],
+    ['n2-standard-2', 'pd-balanced', 'amd64'],
+    ['t2a-standard-1', 'pd-balanced', 'arm64'],
+    ['c4-standard-2', 'hyperdisk-balanced', 'amd64'],
+    ['c4a-standard-1', 'hyperdisk-balanced', 'arm64'],
+    ['n4-standard-2', 'hyperdisk-balanced', 'amd64'],
+  ])('gives %s %s boot and data disks and the %s image', (machineType, diskType, arch) => {
+    const json = stack(build([platform('meteo', { ...GCP_CLOUD, machineType } as Platform['spec']['cloud'])]), 'meteo');
+    expect(resources(json, 'google_compute_disk').data_volume.type).toBe(diskType);
+    expect(resources(json, 'google_compute_instance').instance.boot_disk.initialize_params.type).toBe(diskType);
+    expect(json.data.google_compute_image.ubuntu.family).toBe(`ubuntu-2404-lts-${arch}`);
   });
 
   it.each([false, true])('matches its snapshot (TLS %s)', (tls) => {
@@ -205,23 +257,39 @@ describe('OpenStack Platform stack', () => {
     expect(json.provider.openstack).toEqual([{ auth_url: 'https://keystone.example.org:5000/v3', tenant_name: 'iot-lab', region: 'RegionOne' }]);
   });
 
-  it("puts the instance on the Space's network and security group, with a key pair and a floating IP bound to its port", () => {
+  it("puts the instance on the Space's network and security group, with a floating IP", () => {
     const json = os();
     expect(resources(json, 'openstack_compute_instance_v2').instance).toMatchObject({
       image_name: 'Ubuntu 24.04',
       flavor_name: 'm1.small',
-      key_pair: '${openstack_compute_keypair_v2.key_pair.name}',
       availability_zone: 'nova',
       security_groups: ['iot-lab'],
       network: [{ name: 'iot-lab-net' }],
     });
-    expect(resources(json, 'openstack_compute_keypair_v2').key_pair).toMatchObject({ name: 'myt-mill', public_key: PUBLIC_KEY });
     expect(resources(json, 'openstack_networking_floatingip_v2').address).toMatchObject({ pool: 'public' });
+    expect(json.output.public_ip).toEqual({ value: '${openstack_networking_floatingip_v2.address.address}' });
+  });
+
+  // terraform-provider-openstack 3.x (openstack/compute_instance_v2.go, flattenInstanceNetworks):
+  // network.N.port holds only what the configuration set, so with `network { name }` it is "" and
+  // Neutron refuses an association with an empty port. The provider's docs (compute_instance_v2.md,
+  // "Instance With Multiple Networks") look the port up by device_id and network_id instead.
+  it("binds the floating IP to the instance's port, looked up by device and network, never to network.0.port", () => {
+    const json = os();
+    expect(json.data.openstack_networking_port_v2.port).toEqual(
+      expect.objectContaining({ device_id: '${openstack_compute_instance_v2.instance.id}', network_id: '${openstack_compute_instance_v2.instance.network.0.uuid}' }),
+    );
     expect(resources(json, 'openstack_networking_floatingip_associate_v2').address_association).toMatchObject({
       floating_ip: '${openstack_networking_floatingip_v2.address.address}',
-      port_id: '${openstack_compute_instance_v2.instance.network.0.port}',
+      port_id: '${data.openstack_networking_port_v2.port.id}',
     });
-    expect(json.output.public_ip).toEqual({ value: '${openstack_networking_floatingip_v2.address.address}' });
+    expect(JSON.stringify(json)).not.toContain('network.0.port');
+  });
+
+  // Provider 3.x rebuilds the server in place when image_name/image_id change (Update: servers.Rebuild),
+  // which wipes the root disk and shows only as an update: the image is chosen at creation.
+  it('never rebuilds the instance for another image of the same name', () => {
+    expect(resources(os(), 'openstack_compute_instance_v2').instance.lifecycle.ignore_changes).toEqual(expect.arrayContaining(['image_name', 'image_id']));
   });
 
   it.each([1, 30, 16384])('keeps a separate %i GB volume, attached to the instance, protected from destruction', (size) => {
@@ -234,6 +302,97 @@ describe('OpenStack Platform stack', () => {
 
   it('matches its snapshot', () => {
     expect(os(30)).toMatchSnapshot();
+  });
+});
+
+// The login key and the VM's host key reach the VM through cloud-init user data, on every cloud;
+// what the providers do when user data changes was checked in their source:
+//  - aws 6.x (internal/service/ec2/ec2_instance.go): user_data is updated with a stop and start of
+//    the instance, or replaces it when user_data_replace_on_change; key_name is ForceNew.
+//  - openstack 3.x (openstack/resource_openstack_compute_instance_v2.go): user_data and key_pair
+//    are ForceNew.
+//  - google 6.50 (google/services/compute/resource_compute_instance.go): metadata is a plain map,
+//    updated in place with setMetadata.
+describe('keys through cloud-init', () => {
+  const clouds = [
+    { name: 'zeta', cloud: AWS_CLOUD, instance: ['aws_instance', 'instance'], userData: (i: Json): Json => i.user_data },
+    { name: 'meteo', cloud: GCP_CLOUD, instance: ['google_compute_instance', 'instance'], userData: (i: Json): Json => i.metadata['user-data'] },
+    { name: 'mill', cloud: OPENSTACK_CLOUD, instance: ['openstack_compute_instance_v2', 'instance'], userData: (i: Json): Json => i.user_data },
+  ] as const;
+  const synth = (c: (typeof clouds)[number], opts: Parameters<typeof build>[1] = {}): Json => stack(build([platform(c.name, c.cloud)], opts), c.name);
+  const instanceOf = (c: (typeof clouds)[number], json: Json): Json => resources(json, c.instance[0])[c.instance[1]];
+
+  it.each(clouds)('$name: no cloud key pair; the user data holds the login key and the host key pair, the private half as a sensitive variable', (c) => {
+    const json = synth(c);
+    expect(Object.keys(json.resource)).not.toEqual(expect.arrayContaining(['aws_key_pair']));
+    expect(Object.keys(json.resource)).not.toEqual(expect.arrayContaining(['openstack_compute_keypair_v2']));
+    const instance = instanceOf(c, json);
+    expect(instance.key_name).toBeUndefined();
+    expect(instance.key_pair).toBeUndefined();
+    const login = PUBLIC_KEY.split(' ').slice(0, 2).join(' ');
+    const host = HOST_PUBLIC_KEY.split(' ').slice(0, 2).join(' ');
+    expect(c.userData(instance)).toBe(
+      `#cloud-config\n\${yamlencode({"ssh_authorized_keys" = ["${login}"], "ssh_deletekeys" = true, "ssh_keys" = {"ed25519_private" = var.host_private_key, "ed25519_public" = "${host}"}})}`,
+    );
+    expect(json.variable).toEqual({ host_private_key: expect.objectContaining({ type: 'string', sensitive: true, nullable: false }) });
+    expect(json.variable.host_private_key.default).toBeUndefined();
+    expect(build([platform(c.name, c.cloud)]).find((st) => st.name === c.name)!.hostKeyFile).toBe(`secrets/keys/${c.name}.enc.yaml`);
+  });
+
+  it.each(clouds)('$name: rotating the login key or the host key changes the user data only, and never forces a new VM', (c) => {
+    const before = synth(c);
+    const after = synth(c, { key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRotatedLoginKey000000000000000000000000000', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRotatedHostKey0000000000000000000000000000' });
+    const changed = differingPaths(before, after);
+    expect(changed.length).toBeGreaterThan(0);
+    const userDataPath = c.instance[0] === 'google_compute_instance' ? 'metadata.user-data' : 'user_data';
+    expect(changed).toEqual(changed.map(() => `resource.${c.instance.join('.')}.${userDataPath}`));
+    const instance = instanceOf(c, after);
+    // AWS would stop and start the instance to write it (or replace it), OpenStack would replace it:
+    // cloud-init reads user data only at creation, so both leave it alone on a running VM.
+    if (c.instance[0] !== 'google_compute_instance') expect(instance.lifecycle.ignore_changes).toContain('user_data');
+    if (c.instance[0] === 'aws_instance') expect(instance.user_data_replace_on_change).toBe(false);
+  });
+
+  it.each(clouds)('$name: a key file made before host keys existed gives the login key only, and no variable to feed', (c) => {
+    const json = synth(c, { hostKey: null });
+    expect(c.userData(instanceOf(c, json))).toBe(`#cloud-config\n\${yamlencode({"ssh_authorized_keys" = ["${PUBLIC_KEY.split(' ').slice(0, 2).join(' ')}"]})}`);
+    expect(json.variable).toBeUndefined();
+    expect(build([platform(c.name, c.cloud)], { hostKey: null }).find((st) => st.name === c.name)!.hostKeyFile).toBeUndefined();
+  });
+
+  it('leaves a key comment out of the user data, so no character of it reaches the yamlencode() call', () => {
+    const json = synth(clouds[0], { key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM1yt "} ${file("/etc/passwd")}' });
+    expect(resources(json, 'aws_instance').instance.user_data).toContain('"ssh_authorized_keys" = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM1yt"]');
+    expect(JSON.stringify(json)).not.toContain('passwd');
+  });
+});
+
+/** Paths (a.b.c) where two synthesized JSON documents differ. */
+function differingPaths(a: Json, b: Json, path = ''): string[] {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return [path.slice(1)];
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  return keys.flatMap((k) => differingPaths(a[k], b[k], `${path}.${k}`));
+}
+
+// The provisioning step finds the data volume by a name that survives reboots and replacements,
+// then mounts it by filesystem UUID: /dev/sdf shows up as nvme1n1 on Nitro, GCP and OpenStack
+// name devices their own way.
+describe('where the data volume appears on the VM', () => {
+  const device = (p: Platform): Json => stack(build([p]), p.metadata.name).output.data_volume_device;
+
+  it('AWS (Nitro): the NVMe by-id name made of the volume id without its dash', () => {
+    expect(device(platform('zeta', AWS_CLOUD))).toEqual({ value: '/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${replace(aws_ebs_volume.data_volume.id, "-", "")}' });
+  });
+
+  it("GCP: google-<device name>, the attached disk's device name", () => {
+    const json = stack(build([platform('meteo', GCP_CLOUD)]), 'meteo');
+    expect(resources(json, 'google_compute_instance').instance.attached_disk[0].device_name).toBe('data');
+    expect(json.output.data_volume_device).toEqual({ value: '/dev/disk/by-id/google-data' });
+  });
+
+  it('OpenStack: virtio-<first 20 characters of the volume id>, the serial virtio-blk keeps', () => {
+    expect(device(platform('mill', OPENSTACK_CLOUD))).toEqual({ value: '/dev/disk/by-id/virtio-${substr(openstack_blockstorage_volume_v3.data_volume.id, 0, 20)}' });
   });
 });
 
@@ -254,7 +413,7 @@ describe('what never enters the JSON', () => {
     for (const state of states) {
       for (const s of build(platforms, { state })) {
         const text = JSON.stringify(s.json);
-        for (const secret of secretStrings()) expect(text).not.toContain(secret);
+        for (const secret of [...secretStrings(), HOST_PRIVATE_KEY, ...HOST_PRIVATE_KEY.split('\n').filter((l) => l.length > 20)]) expect(text).not.toContain(secret);
         expect(text).not.toMatch(/access_key|secret_key|password|"credentials"|PRIVATE KEY/i);
         checked++;
       }
@@ -276,6 +435,15 @@ describe('state backends from myt.yaml', () => {
     const platformJson = stack(stacks, 'zeta');
     expect(platformJson.terraform.backend.s3.key).toBe('team/myt/zeta.tfstate');
     expect(platformJson.data.terraform_remote_state.space).toEqual({ backend: 's3', config: { bucket: 'myt-state', region: 'eu-central-1', key: 'team/myt/home-net.tfstate' } });
+  });
+
+  // use_lockfile came in Terraform 1.10 and OpenTofu 1.10: older ones fail at init on an unknown argument.
+  it('requires Terraform 1.10 in every stack whose S3 backend locks by lock file, and nothing for the others', () => {
+    const s3: StateLocation = { ...LOCAL_STATE, backend: { backend: 's3', bucket: 'myt-state', region: 'eu-central-1', prefix: 'myt' } };
+    const gcs: StateLocation = { ...LOCAL_STATE, backend: { backend: 'gcs', bucket: 'myt-state', prefix: 'myt' } };
+    const platforms = [platform('zeta', AWS_CLOUD), platform('meteo', GCP_CLOUD), platform('mill', OPENSTACK_CLOUD)];
+    for (const s of build(platforms, { state: s3 })) expect((s.json as Json).terraform.required_version, s.name).toBe('>= 1.10.0');
+    for (const state of [LOCAL_STATE, gcs]) for (const s of build(platforms, { state })) expect((s.json as Json).terraform.required_version, s.name).toBeUndefined();
   });
 
   it('gives each stack its own prefix in GCS', () => {

@@ -18,10 +18,15 @@ const haveTerraform = existsSync(TERRAFORM);
 type Json = Record<string, unknown>;
 
 /** A stack of terraform_data resources named like a platform's: an instance and a data volume. */
-function stackJson(opts: { volumeGeneration?: string; instanceInput?: string; failing?: boolean; sleepPidFile?: string } = {}): Json {
+function stackJson(
+  opts: { volumeGeneration?: string; instanceInput?: string; instanceGeneration?: string; createBeforeDestroy?: boolean; failing?: boolean; sleepPidFile?: string } = {},
+): Json {
+  const instance: Json = { input: opts.instanceInput ?? '203.0.113.10' };
+  if (opts.instanceGeneration) instance.triggers_replace = [opts.instanceGeneration];
+  if (opts.createBeforeDestroy) instance.lifecycle = [{ create_before_destroy: true }];
   const resources: Json = {
     data_volume: { input: 'volume', triggers_replace: [opts.volumeGeneration ?? 'v1'] },
-    instance: { input: opts.instanceInput ?? '203.0.113.10' },
+    instance,
   };
   if (opts.failing) {
     resources.broken = { input: 'x', depends_on: ['terraform_data.instance'], provisioner: [{ 'local-exec': { command: 'echo provisioning failed on purpose >&2; exit 3' } }] };
@@ -113,6 +118,18 @@ describe.skipIf(!haveTerraform)(`Terraform runner against the real Terraform CLI
     const allowed = await runStack(fakeStack(changed), { dir, runner: runner(), log: () => {}, allowDanger: true });
     expect(allowed.status).toBe('applied');
     expect(allowed.summary).toMatchObject({ add: 1, change: 0, destroy: 1, replaced: ['terraform_data.data_volume'], dangerous: true });
+  });
+
+  it.each([false, true])('refuses a plan that would replace the VM (create_before_destroy %s), and applies it when allowed', async (createBeforeDestroy) => {
+    const first = stackJson({ instanceGeneration: 'key-1', createBeforeDestroy });
+    write(first);
+    await runStack(fakeStack(first), { dir, runner: runner(), log: () => {} });
+    const rotated = stackJson({ instanceGeneration: 'key-2', createBeforeDestroy });
+    write(rotated);
+    const refused = runStack(fakeStack(rotated), { dir, runner: runner(), log: () => {} });
+    await expect(refused).rejects.toThrow(/refusing to apply.*\n.*terraform_data\.instance \(the platform's VM\) would be replaced \(forced by a change of triggers_replace\)/);
+    const allowed = await runStack(fakeStack(rotated), { dir, runner: runner(), log: () => {}, allowDanger: true });
+    expect(allowed.summary).toMatchObject({ add: 1, destroy: 1, replaced: ['terraform_data.instance'], dangerous: true });
   });
 
   it('a failing apply keeps the state and reports what exists instead of destroying it', async () => {

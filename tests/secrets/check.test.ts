@@ -20,6 +20,7 @@ afterEach(() => {
 const pem = '-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEAfake\n-----END PRIVATE KEY-----\n';
 const ssh = generateSshKeyPair('test');
 const other = generateSshKeyPair('other');
+const host = generateSshKeyPair('host');
 
 const GOOD: Record<SecretUse, Record<string, unknown>> = {
   aws: { accessKeyId: 'AKIAEXAMPLE000000001', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
@@ -27,7 +28,7 @@ const GOOD: Record<SecretUse, Record<string, unknown>> = {
   openstack: { user: 'lab-user', password: 'lab-password-value', authUrl: 'https://keystone.example.org:5000/v3' },
   'broker-users': { users: { 'sensor-1': 'sensor-password-1', dashboard: 'dashboard-password' } },
   grafana: { adminPassword: 'grafana-admin-password' },
-  'ssh-key': { privateKey: ssh.privateKey, publicKey: ssh.publicKey },
+  'ssh-key': { privateKey: ssh.privateKey, publicKey: ssh.publicKey, hostPrivateKey: host.privateKey, hostPublicKey: host.publicKey },
 };
 
 describe('secret shapes', () => {
@@ -46,6 +47,11 @@ describe('secret shapes', () => {
     ['broker-users', { users: [] }, ["field 'users' must be a mapping of user name to password"]],
     ['grafana', { adminPassword: 'admin' }, ["field 'adminPassword' is Grafana's default; choose another"]],
     ['ssh-key', { privateKey: ssh.privateKey, publicKey: other.publicKey }, ["fields 'publicKey' and 'privateKey' are not one key pair"]],
+    // A file made before host keys existed (and an ssh platform's key) has the login pair only.
+    ['ssh-key', { privateKey: ssh.privateKey, publicKey: ssh.publicKey }, []],
+    ['ssh-key', { privateKey: ssh.privateKey, publicKey: ssh.publicKey, hostPrivateKey: host.privateKey }, ["field 'hostPublicKey' must be one line 'ssh-ed25519 AAAA… [comment]'"]],
+    ['ssh-key', { privateKey: ssh.privateKey, publicKey: ssh.publicKey, hostPrivateKey: host.privateKey, hostPublicKey: other.publicKey }, ["fields 'hostPublicKey' and 'hostPrivateKey' are not one key pair"]],
+    ['ssh-key', { privateKey: ssh.privateKey, publicKey: ssh.publicKey, hostPrivateKey: ssh.privateKey, hostPublicKey: ssh.publicKey }, ["fields 'hostPublicKey' and 'publicKey' are the same key: the host key must be a pair of its own"]],
     ['ssh-key', { privateKey: 'nope', publicKey: 'ssh-rsa AAAA' }, ["field 'privateKey' must be an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY-----)", "field 'publicKey' must be one line 'ssh-ed25519 AAAA… [comment]'"]],
   ] as const)('%s %j gives the problems listed', (use, data, problems) => {
     expect(shapeProblems(use, data as Record<string, unknown>)).toEqual(problems);

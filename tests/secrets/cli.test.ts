@@ -9,7 +9,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { resetSecretRegistry } from '../../src/secrets/index.js';
 import { editSecrets, fileRef, writeNewSecrets } from '../../src/secrets/operations.js';
-import { sshKeyProblems } from '../../src/secrets/ssh-keys.js';
+import { HOST_KEY_FIELDS, sshKeyProblems } from '../../src/secrets/ssh-keys.js';
+import { generateSshKeyPair } from '../../src/secrets/index.js';
 import type { AgeKeyPair } from '../../src/secrets/age-keys.js';
 import { cliContext, envWithKey, keyPair, tempRepo, type TempRepo } from './helpers.js';
 
@@ -221,6 +222,37 @@ describe('myt keys', () => {
     expect(sshKeyProblems(data.privateKey, data.publicKey)).toEqual([]);
     const s = await myt(['keys', 'show', 'greenhouse'], envWithKey(key.identity));
     expect(s).toEqual({ code: 0, out: g.out, err: '(add --private to print the private key as well)\n' });
+  });
+
+  it("generate also makes the VM's host key pair, in the same file and apart from the login key", async () => {
+    repo = tempRepo([key.recipient]);
+    const g = await myt(['keys', 'generate', 'greenhouse'], envWithKey(undefined));
+    expect(g.err).toContain("the login key, whose public key is above, and the VM's host key");
+    const data = (await decryptSops(repo.read('secrets/keys/greenhouse.enc.yaml'), { secretKey: key.identity, fileType: 'yaml' })) as Record<string, string>;
+    expect(Object.keys(data).filter((k) => k !== 'sops').sort()).toEqual(['hostPrivateKey', 'hostPublicKey', 'privateKey', 'publicKey']);
+    expect(sshKeyProblems(data.hostPrivateKey, data.hostPublicKey, HOST_KEY_FIELDS)).toEqual([]);
+    expect(data.hostPublicKey).toMatch(/^ssh-ed25519 AAAA[A-Za-z0-9+/=]+ myt-greenhouse-host$/);
+    expect(data.hostPublicKey!.split(' ')[1]).not.toBe(data.publicKey!.split(' ')[1]);
+  });
+
+  it('generate --add-host-key gives a key file made before host keys existed one, keeping its login key', async () => {
+    repo = tempRepo([key.recipient]);
+    const login = generateSshKeyPair('myt-mill');
+    await writeNewSecrets(repo.root, 'secrets/keys/mill.enc.yaml', { privateKey: login.privateKey, publicKey: login.publicKey });
+    const added = await myt(['keys', 'generate', 'mill', '--add-host-key'], envWithKey(key.identity));
+    expect(added.code).toBe(0);
+    expect(added.out).toMatch(/^ssh-ed25519 AAAA[A-Za-z0-9+/=]+ myt-mill-host\n$/);
+    expect(added.err).toContain('the login key is unchanged');
+    const data = (await decryptSops(repo.read('secrets/keys/mill.enc.yaml'), { secretKey: key.identity, fileType: 'yaml' })) as Record<string, string>;
+    expect(data.privateKey).toBe(login.privateKey);
+    expect(data.publicKey).toBe(login.publicKey);
+    expect(data.hostPublicKey).toBe(added.out.trim());
+    expect(sshKeyProblems(data.hostPrivateKey, data.hostPublicKey, HOST_KEY_FIELDS)).toEqual([]);
+    const again = await myt(['keys', 'generate', 'mill', '--add-host-key'], envWithKey(key.identity));
+    expect(again).toMatchObject({ code: 1, err: "myt keys: error: secrets/keys/mill.enc.yaml has a host key already; 'myt keys generate mill --force' replaces both pairs\n" });
+    const missing = await myt(['keys', 'generate', 'nowhere', '--add-host-key'], envWithKey(key.identity));
+    expect(missing.err).toContain("secrets/keys/nowhere.enc.yaml does not exist: make the key pairs with 'myt keys generate nowhere'");
+    expect((await myt(['keys', 'generate', 'mill', '--add-host-key', '--force'], envWithKey(key.identity))).code).toBe(2);
   });
 
   it('show --private prints the private key after a warning', async () => {

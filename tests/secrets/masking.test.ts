@@ -71,4 +71,14 @@ describe('which decrypted values stay unmasked', () => {
     expect(maskSecrets('broker-password-1 broker-password-2 PRIVATE-KEY-TEXT GCP-PRIVATE')).toBe('*** *** *** ***');
     expect(maskSecrets('ssh-ed25519 AAAAPUBLIC bot@proj.iam.example')).toBe('ssh-ed25519 AAAAPUBLIC bot@proj.iam.example');
   });
+
+  it("a VM's host key: the private half is masked, line by line too, the public half (every known_hosts line) is not", async () => {
+    const { registerLeaves } = await import('../../src/secrets/masking.js');
+    const { isPublicField } = await import('../../src/secrets/shapes.js');
+    const hostPrivateKey = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n';
+    registerLeaves({ hostPrivateKey, hostPublicKey: 'ssh-ed25519 AAAAHOSTPUBLIC myt-x-host' }, isPublicField);
+    expect(maskSecrets(`key: ${hostPrivateKey}`)).toBe('key: ***');
+    expect(maskSecrets('+ b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ')).toBe('+ ***');
+    expect(maskSecrets('ssh-ed25519 AAAAHOSTPUBLIC myt-x-host')).toBe('ssh-ed25519 AAAAHOSTPUBLIC myt-x-host');
+  });
 });

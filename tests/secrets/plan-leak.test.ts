@@ -26,7 +26,7 @@ async function secretValues(): Promise<string[]> {
   const values = new Set<string>();
   const visit = (v: unknown, key: string) => {
     if (typeof v === 'string') {
-      if (key === 'publicKey' || key === 'project_id' || key === 'client_email' || key === 'type' || key.endsWith('_uri')) return; // public identifiers
+      if (key === 'publicKey' || key === 'hostPublicKey' || key === 'project_id' || key === 'client_email' || key === 'type' || key.endsWith('_uri')) return; // public identifiers
       for (const part of [v, ...v.split('\n')]) {
         const t = part.trim();
         if (t.length >= 8 && !/^-----(BEGIN|END) [A-Z ]+-----$/.test(t)) values.add(t);
@@ -72,9 +72,11 @@ describe('myt plan on the examples', () => {
     expect(secrets.length).toBeGreaterThan(20);
     for (const known of ['wJalrXUtnFEMIdemoK7MDENGbPxRfiCYEXAMPLEKEY', 'demo-grafana-admin-7d3e91', 'demo-sensors-pw-4f9c2e']) expect(secrets).toContain(known);
     expect(written.some((f) => f.endsWith('cdk.tf.json'))).toBe(true);
-    // The greenhouse VM's public key came out of secrets/keys/greenhouse.enc.yaml into its stack.
-    const stack = written.find((f) => f.endsWith(join('greenhouse', 'cdk.tf.json')))!;
-    expect(readFileSync(stack, 'utf8')).toMatch(/ssh-ed25519 AAAA[A-Za-z0-9+/=]+ myt-greenhouse/);
+    // The greenhouse VM's public keys came out of secrets/keys/greenhouse.enc.yaml into its stack's
+    // cloud-init user data (without their comments), and the host private key as a variable only.
+    const stack = readFileSync(written.find((f) => f.endsWith(join('greenhouse', 'cdk.tf.json')))!, 'utf8');
+    expect(stack).toMatch(/\\"ssh_authorized_keys\\" = \[\\"ssh-ed25519 AAAA[A-Za-z0-9+/=]+\\"\]/);
+    expect(stack).toMatch(/\\"ed25519_private\\" = var\.host_private_key, \\"ed25519_public\\" = \\"ssh-ed25519 AAAA[A-Za-z0-9+/=]+\\"/);
   });
 
   it('wrote no secret value into any file', () => {

@@ -9,12 +9,13 @@ const HELP = `Usage: myt apply [options] [platforms...]
 Creates or updates the infrastructure of the named platforms (default: every Space and Platform),
 Spaces first. For each stack: terraform init, plan (saved), a summary of what would be added,
 changed, replaced or destroyed, then apply of exactly that saved plan, and its outputs (the
-public IP). Cloud credentials are decrypted in memory and reach Terraform only as environment
-variables. A plan that would replace or destroy a data volume or a VM is refused unless
---allow-data-loss is given. A failed apply keeps everything it made and says what exists; run
-apply again to continue.
+public IP). Cloud credentials and the VM's SSH host private key are decrypted in memory and
+reach Terraform only as environment variables. A plan that would replace or destroy a data volume
+or a VM is refused unless --allow-data-loss is given (docs/infrastructure.md lists what replaces a
+VM). A failed apply keeps everything it made and says what exists; run apply again to continue.
 
-Needs terraform (or tofu) on the PATH, or MYT_TERRAFORM set to it.
+Needs terraform (or tofu) on the PATH, or MYT_TERRAFORM set to it; 1.10 or newer with an s3 state
+backend.
 
 Options:
 ${COMMON_HELP}
@@ -51,6 +52,7 @@ export function applyCommandWith(deps: InfraDeps = realInfraDeps): Command {
         );
       }
       for (const name of prepared.orphans) ctx.stderr(`note: ${orphanNotice(name)}\n`);
+      for (const notice of prepared.notices) ctx.stderr(`note: ${notice}\n`);
       const done: string[] = [];
       try {
         await runStacks({

@@ -5,22 +5,27 @@ import { MytError, UsageError } from '../../errors.js';
 import { readSecrets } from '../../secrets/index.js';
 import { demoKeyWarning } from '../../secrets/demo-key.js';
 import { platformKeyFile } from '../../config/key-file.js';
-import { generateKeys } from '../../secrets/operations.js';
+import { addHostKey, generateKeys } from '../../secrets/operations.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 
 const HELP = `Usage: myt keys <generate|show> NAME [options]
 
-The SSH key pair MyT uses to reach a platform's VM: ed25519, OpenSSH format, kept encrypted in
-secrets/keys/NAME.enc.yaml (fields privateKey and publicKey). A cloud platform's key is named
-after the platform.
+The SSH keys of a platform's VM: ed25519, OpenSSH format, kept encrypted in
+secrets/keys/NAME.enc.yaml. The login key (privateKey, publicKey) is how MyT logs in; the host
+key (hostPrivateKey, hostPublicKey) is the VM's own, installed by cloud-init when the VM is
+created, so MyT's first connection already verifies it. A cloud platform's keys are named after
+the platform.
 
-  generate NAME    make a new key pair in memory and write it straight into the encrypted file
-                   (refuses to replace an existing key unless --force)
+  generate NAME    make both key pairs in memory and write them straight into the encrypted file
+                   (refuses to replace existing keys unless --force); prints the login public key
   show NAME        print the public key; with --private, also the private key (after a warning)
 
 Options:
-  --force          generate: replace an existing key (the VM will no longer accept the old one)
+  --force          generate: replace existing keys (a running VM keeps trusting the old ones
+                   until the deploy step installs the new ones)
+  --add-host-key   generate: give a key file made before host keys existed its host key, keeping
+                   its login key; prints the host public key
   --private        show: print the private key too
   --root DIR       repository root (default: the nearest folder upwards with myt.yaml,
                    platforms/ or .git)
@@ -34,6 +39,7 @@ export const keysCommand: Command = {
     const { values, positionals } = parseCommandArgs('keys', args, {
       root: { type: 'string' },
       force: { type: 'boolean' },
+      'add-host-key': { type: 'boolean' },
       private: { type: 'boolean' },
     });
     const [action, name, ...extra] = positionals;
@@ -41,12 +47,19 @@ export const keysCommand: Command = {
     if (action !== 'generate' && action !== 'show') throw new UsageError(action === undefined ? 'keys: say generate or show' : `keys: unknown action '${action}' (generate or show)`);
     if (name === undefined) throw new UsageError(`keys ${action}: NAME is required`);
     if (values.force && action !== 'generate') throw new UsageError('keys: --force applies to generate only');
+    if (values['add-host-key'] && (action !== 'generate' || values.force)) throw new UsageError('keys: --add-host-key applies to generate only, without --force');
     if (values.private && action !== 'show') throw new UsageError('keys: --private applies to show only');
     const root = findRepoRoot(ctx.cwd, values.root);
+    if (action === 'generate' && values['add-host-key']) {
+      const r = await addHostKey(root, name, { env: ctx.env });
+      ctx.stdout(`${r.hostPublicKey}\n`);
+      ctx.stderr(`added a host key to ${r.file} (encrypted; the login key is unchanged); its public key is above. A VM that exists already keeps its own host key.\n`);
+      return 0;
+    }
     if (action === 'generate') {
       const r = await generateKeys(root, name, values.force === true);
       ctx.stdout(`${r.publicKey}\n`);
-      ctx.stderr(`wrote ${r.file} (encrypted); the public key is above\n${demoKeyWarning(root) ?? ''}`);
+      ctx.stderr(`wrote ${r.file} (encrypted): the login key, whose public key is above, and the VM's host key\n${demoKeyWarning(root) ?? ''}`);
       return 0;
     }
     const file = platformKeyFile(name);

@@ -60,6 +60,7 @@ export function planCommandWith(deps: InfraDeps = realInfraDeps): Command {
               stacks: prepared.stacks.map((s, i) => ({ ...rows[i], dependsOn: s.dependsOn, dir: shownPath(ctx.cwd, prepared.folders.get(s.name)!), synthMs: Math.round(s.synthMs) })),
               withoutStack: existing.map((p) => ({ platform: p.doc.metadata.name, reason: 'existing server (cloud provider ssh)' })),
               orphanedState: prepared.orphans,
+              notices: prepared.notices,
             },
             null,
             2,
@@ -71,6 +72,7 @@ export function planCommandWith(deps: InfraDeps = realInfraDeps): Command {
       ctx.stdout(`${table(rows)}\n`);
       for (const p of existing) ctx.stdout(`${p.doc.metadata.name}: an existing server (cloud provider ssh), no infrastructure to create.\n`);
       for (const name of prepared.orphans) ctx.stdout(`${orphanNotice(name)}\n`);
+      for (const notice of prepared.notices) ctx.stdout(`note: ${notice}\n`);
       ctx.stdout(`\nApply with 'myt apply${positionals.length ? ` ${positionals.join(' ')}` : ''}': it plans against the real state first and shows what would change.\n`);
       return 0;
     },

@@ -6,7 +6,7 @@
 export type SpaceSpec = AwsSpace | OpenstackSpace;
 
 /**
- * A cloud network that platforms join: on AWS a VPC, subnet, route and security group; on OpenStack saved network settings.
+ * A cloud network that platforms join: on AWS a VPC, subnet and route (each platform has its own security group); on OpenStack saved network settings.
  */
 export interface Space {
   /**
@@ -50,7 +50,7 @@ export interface AwsSpace {
    */
   zone: string;
   /**
-   * Address range of the VPC. Default: 10.42.0.0/16.
+   * Address range of the VPC, /16 to /28 as AWS allows, written as its network address. The platforms' subnet is its first block, 8 bits longer (at most /28). Default: 10.42.0.0/16.
    */
   cidr?: string;
   /**

@@ -13,7 +13,8 @@ interface ResourceChange {
   readonly address: string;
   readonly type: string;
   readonly mode?: 'managed' | 'data';
-  readonly change: { readonly actions: readonly string[] };
+  /** `replace_paths`: the attributes whose change forces the replacement (each a path of keys and indices). */
+  readonly change: { readonly actions: readonly string[]; readonly replace_paths?: readonly (readonly (string | number)[])[] };
   readonly action_reason?: string;
 }
 
@@ -22,6 +23,8 @@ export type ChangeAction = 'create' | 'update' | 'delete' | 'replace';
 export interface PlannedChange {
   readonly address: string;
   readonly action: ChangeAction;
+  /** For a replacement: the attributes that force it, as `a.0.b` (when Terraform says). */
+  readonly forcedBy?: string[];
 }
 
 export interface PlanSummary {
@@ -54,7 +57,8 @@ export function summarizePlan(plan: TerraformPlanJson, protects: ProtectedResour
   for (const rc of plan.resource_changes ?? []) {
     if (rc.mode === 'data') continue;
     const action = actionOf(rc.change.actions);
-    if (action) changes.push({ address: rc.address, action });
+    const forcedBy = rc.change.replace_paths?.map((path) => path.join('.'));
+    if (action) changes.push(action === 'replace' && forcedBy?.length ? { address: rc.address, action, forcedBy } : { address: rc.address, action });
   }
   const drift: PlannedChange[] = [];
   for (const rc of plan.resource_drift ?? []) {
@@ -64,12 +68,19 @@ export function summarizePlan(plan: TerraformPlanJson, protects: ProtectedResour
   }
   const count = (...actions: ChangeAction[]) => changes.filter((c) => actions.includes(c.action)).length;
   const warnings: string[] = [];
+  // A replacement is a destruction too (Terraform plans it as delete and create, in either order).
   for (const c of changes) {
+    const why = c.forcedBy ? ` (forced by a change of ${c.forcedBy.join(', ')})` : '';
     if (protects.dataVolumes.includes(c.address) && (c.action === 'replace' || c.action === 'delete')) {
-      warnings.push(`${c.address} (the data volume) would be ${c.action === 'replace' ? 'replaced' : 'destroyed'}: the database on it would be lost`);
+      warnings.push(`${c.address} (the data volume) would be ${c.action === 'replace' ? 'replaced' : 'destroyed'}${why}: the database on it would be lost`);
     }
     if (protects.instances.includes(c.address) && c.action === 'delete') {
       warnings.push(`${c.address} (the platform's VM) would be destroyed`);
+    }
+    if (protects.instances.includes(c.address) && c.action === 'replace') {
+      warnings.push(
+        `${c.address} (the platform's VM) would be replaced${why}: the platform is down until it is provisioned again, and what is on its boot disk is lost (the data volume is kept)`,
+      );
     }
   }
   return {
