@@ -3,9 +3,15 @@
 //   db raw       bulk INSERTs of the processor's batch size into the same table, no broker
 //   one-by-one   the older design: per message parse, INSERT, commit, then ack
 //   processor    the bundled processor (child process), default settings, no script
+//   + script     the same with a one-line identity script (the common case: it runs in a worker)
+//   own drain    right after each processor run, a no-op consumer reading that processor's own
+//                stream again, the same messages, in the same round
 // Before each timed part the machine is left to settle (see settle()).
-// Targets: processor >= 60% of min(broker raw, db raw), >= 20x one-by-one, RSS < 150 MB.
-import { readFileSync } from 'node:fs';
+// Targets: processor >= 60% of min(broker raw, db raw), >= 20x one-by-one; with and without a
+// script, >= 60% of its own drain and peak RSS < 150 MB.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
@@ -30,6 +36,8 @@ const ROUNDS = Number(process.env.MYT_BENCH_ROUNDS ?? 5);
 const BATCH = 500; // the processor's default MYT_BATCH_SIZE
 const PREFETCH = 3_000; // and its default MYT_PREFETCH
 const SCHEMA = { room_climate: { temperature: 'double', humidity: 'double' } };
+/** The common case: a script that returns what it is given. */
+const IDENTITY_SCRIPT = 'export default (message: unknown) => message;\n';
 
 const body = (i: number, sensor: string) =>
   Buffer.from(`{"measurement": "room_climate", "sensor": "${sensor}", "data": {"temperature": 21.5, "humidity": ${i}}}`);
@@ -188,6 +196,11 @@ interface Figure {
 /** Messages per second of a no-op consumer with the processor's prefetch, acknowledging per batch. */
 async function brokerRaw(names: Names): Promise<Figure> {
   await preload(names, N, 'raw');
+  return drain(names, N);
+}
+
+/** A no-op consumer reading the first `n` messages of the stream, acknowledging per batch. */
+async function drain(names: Names, n: number): Promise<Figure> {
   await settle();
   const c = await amqp.connect(AMQP_URL);
   const ch = await c.createChannel();
@@ -201,17 +214,17 @@ async function brokerRaw(names: Names): Promise<Figure> {
       (m) => {
         if (!m) return;
         seen++;
-        if (seen % BATCH === 0 || seen === N) ch.ack(m, true);
-        if (seen === N) resolve();
+        if (seen % BATCH === 0 || seen === n) ch.ack(m, true);
+        if (seen === n) resolve();
       },
       { arguments: { 'x-stream-offset': 'first' } },
     );
   });
   const seconds = (performance.now() - started) / 1000;
-  const cpu = perMessage(before, snapshot(), N);
+  const cpu = perMessage(before, snapshot(), n);
   await ch.close();
   await c.close();
-  return { rate: N / seconds, cpu };
+  return { rate: n / seconds, cpu };
 }
 
 /** The database alone, bulk-inserting the rows the processor would store for the same messages (ids of the same form). */
@@ -374,6 +387,12 @@ const median = (list: readonly number[]) => [...list].sort((a, b) => a - b)[Math
 
 const fmt = (n: number) => `${Math.round(n).toLocaleString('en-US')} msg/s`;
 
+/** Each figure's median over the rounds, with the rounds themselves. */
+const each = (list: readonly Figure[]) => `  (rounds: ${list.map((f) => `${Math.round(f.rate / 1000)}k`).join(', ')})`;
+const cpuLine = (list: readonly Figure[]) =>
+  `      CPU ${formatCpu(Object.fromEntries(GROUPS.map((g) => [g, median(list.map((f) => f.cpu[g]))])) as Record<Group, number>)}`;
+const rateOf = (list: readonly Figure[]) => median(list.map((f) => f.rate));
+
 export default async function bench(): Promise<boolean> {
   try {
     return await measure();
@@ -385,6 +404,9 @@ export default async function bench(): Promise<boolean> {
 
 async function measure(): Promise<boolean> {
   const bundle = await bundleForTest();
+  const scriptFile = join(mkdtempSync(join(tmpdir(), 'myt-bench-script-')), 'identity.ts');
+  writeFileSync(scriptFile, IDENTITY_SCRIPT);
+  const scripted = await bundleForTest(scriptFile);
   let ok = true;
   // MYT_BENCH_ENGINES=mysql (or timescaledb) measures one engine only, while working on it.
   const only = process.env.MYT_BENCH_ENGINES?.split(',');
@@ -395,14 +417,22 @@ async function measure(): Promise<boolean> {
       for (const db of Object.values(dbs)) await sql.create(db);
       // Every figure is measured ROUNDS times, interleaved, and its median counts: a short insert
       // burst's rate swings with fsync timing, and the best round would favour the noisiest figure.
-      const rounds = { broker: [] as Figure[], db: [] as Figure[], old: [] as number[], proc: [] as Figure[], rss: [] as number[] };
+      const rounds = {
+        broker: [] as Figure[],
+        db: [] as Figure[],
+        old: [] as number[],
+        proc: [] as Figure[],
+        procDrain: [] as Figure[],
+        script: [] as Figure[],
+        scriptDrain: [] as Figure[],
+        rss: [] as number[],
+        scriptRss: [] as number[],
+      };
       for (let round = 0; round < ROUNDS; round++) {
         // Empty tables each round: rates fall as a table with a random-keyed unique index grows
         // (MariaDB's raw rate went from 102k to 33k msg/s over five rounds into the same table).
-        for (const db of [dbs.raw, dbs.proc]) {
-          await sql.drop(db);
-          await sql.create(db);
-        }
+        await sql.drop(dbs.raw);
+        await sql.create(dbs.raw);
         rounds.broker.push(await brokerRaw(side(names, `raw${round}`)));
         rounds.db.push(await dbRaw(sql, dbs.raw, round));
         // Dropped at once: 100k fresh rows leave the server deferred work (PostgreSQL's autovacuum
@@ -410,37 +440,52 @@ async function measure(): Promise<boolean> {
         await sql.drop(dbs.raw);
         // Each row its own commit: the rate follows the disk's flush latency, which swings run to run.
         rounds.old.push(await oneByOne(sql, dbs.old, side(names, `old${round}`), round));
-        const p = await processorRate(sql, dbs.proc, side(names, `proc${round}`), bundle, round);
-        rounds.proc.push(p);
-        rounds.rss.push(p.rss);
+        // Each processor reads a stream of its own; right after it, a no-op consumer reads the same
+        // stream again: the drain the processor is compared with, same messages, same round.
+        for (const [variant, file, list, drained, rss] of [
+          ['proc', bundle, rounds.proc, rounds.procDrain, rounds.rss],
+          ['script', scripted, rounds.script, rounds.scriptDrain, rounds.scriptRss],
+        ] as const) {
+          const own = side(names, `${variant}${round}`);
+          await sql.drop(dbs.proc);
+          await sql.create(dbs.proc);
+          const p = await processorRate(sql, dbs.proc, own, file, round);
+          list.push(p);
+          rss.push(p.rss);
+          drained.push(await drain(own, WARMUP + N));
+        }
       }
       const old = median(rounds.old);
-      const rate = (list: Figure[]) => median(list.map((f) => f.rate));
-      const [broker, db, proc] = [rate(rounds.broker), rate(rounds.db), rate(rounds.proc)];
-      const floor = Math.min(broker, db);
-      const vsRaw = proc / floor;
+      const [broker, db, proc, script] = [rateOf(rounds.broker), rateOf(rounds.db), rateOf(rounds.proc), rateOf(rounds.script)];
+      const vsRaw = proc / Math.min(broker, db);
       const vsOld = proc / old;
-      const rssMb = Math.max(...rounds.rss) / 1024 / 1024;
-      const pass = vsRaw >= 0.6 && vsOld >= 20 && rssMb < 150;
+      // Each round's processor against its own drain, then the median of those ratios.
+      const vsDrain = (runs: readonly Figure[], drains: readonly Figure[]) => median(runs.map((f, i) => f.rate / drains[i]!.rate));
+      const [procVsDrain, scriptVsDrain] = [vsDrain(rounds.proc, rounds.procDrain), vsDrain(rounds.script, rounds.scriptDrain)];
+      const mb = (list: readonly number[]) => Math.max(...list) / 1024 / 1024;
+      const [rssMb, scriptRssMb] = [mb(rounds.rss), mb(rounds.scriptRss)];
+      const pass = vsRaw >= 0.6 && vsOld >= 20 && rssMb < 150 && scriptRssMb < 150 && procVsDrain >= 0.6 && scriptVsDrain >= 0.6;
       ok &&= pass;
-      const each = (list: Figure[]) => `  (rounds: ${list.map((f) => `${Math.round(f.rate / 1000)}k`).join(', ')})`;
-      // CPU per message, each group's median over the rounds: where the time went.
-      const cpu = (list: Figure[]) =>
-        `      CPU ${formatCpu(Object.fromEntries(GROUPS.map((g) => [g, median(list.map((f) => f.cpu[g]))])) as Record<Group, number>)}`;
       console.log(`${sql.label} (${N} messages, batch ${BATCH}, prefetch ${PREFETCH}, stream, median of ${ROUNDS}):`);
       console.log(`  broker raw consume       ${fmt(broker)}${each(rounds.broker)}`);
-      console.log(cpu(rounds.broker));
+      console.log(cpuLine(rounds.broker));
       console.log(`  database raw bulk insert ${fmt(db)}${each(rounds.db)}`);
-      console.log(cpu(rounds.db));
+      console.log(cpuLine(rounds.db));
       console.log(`  one-at-a-time (older)    ${fmt(old)}  (${N_ONE_BY_ONE} messages per round; rounds: ${rounds.old.map((n) => Math.round(n)).join(', ')})`);
       console.log(`  processor                ${fmt(proc)}${each(rounds.proc)}`);
-      console.log(cpu(rounds.proc));
+      console.log(cpuLine(rounds.proc));
+      console.log(`    its own drain          ${fmt(rateOf(rounds.procDrain))}${each(rounds.procDrain)}`);
+      console.log(`  processor + script       ${fmt(script)}${each(rounds.script)}`);
+      console.log(cpuLine(rounds.script));
+      console.log(`    its own drain          ${fmt(rateOf(rounds.scriptDrain))}${each(rounds.scriptDrain)}`);
       console.log(`  processor / min(raw)     ${vsRaw.toFixed(2)}  (target >= 0.60)`);
       console.log(`  processor / one-at-a-time ${vsOld.toFixed(1)}x  (target >= 20x)`);
-      console.log(`  processor peak RSS       ${rssMb.toFixed(1)} MB, highest of all rounds  (target < 150 MB)`);
+      console.log(`  processor / own drain    ${procVsDrain.toFixed(2)}  (target >= 0.60, goal 0.75)`);
+      console.log(`  + script / own drain     ${scriptVsDrain.toFixed(2)}  (target >= 0.60, goal 0.75)`);
+      console.log(`  peak RSS                 ${rssMb.toFixed(1)} MB, with script ${scriptRssMb.toFixed(1)} MB, highest of all rounds  (target < 150 MB, goal 100 MB)`);
       console.log(`  ${pass ? 'PASS' : 'FAIL'}`);
     } finally {
-      for (let round = 0; round < ROUNDS; round++) for (const part of ['raw', 'old', 'proc']) await deleteBrokerObjects(side(names, `${part}${round}`));
+      for (let round = 0; round < ROUNDS; round++) for (const part of ['raw', 'old', 'proc', 'script']) await deleteBrokerObjects(side(names, `${part}${round}`));
       for (const db of Object.values(dbs)) await sql.drop(db).catch(() => {});
     }
   }
