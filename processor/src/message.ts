@@ -69,18 +69,32 @@ export function checkMessage(value: unknown, what: string): Parsed<DeviceMessage
   return { ok: true, value: m as DeviceMessage };
 }
 
-export function parseBody(body: Buffer): Parsed<DeviceMessage> {
+export function parseBody(body: Buffer | string): Parsed<DeviceMessage> {
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    value = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
   } catch (err) {
     return { ok: false, reason: `body is not JSON: ${(err as Error).message}` };
   }
   return checkMessage(value, 'message');
 }
 
+/**
+ * The parts of a message its identity and its records' default time come from. Taken from the
+ * message as received, before a script can change it.
+ */
+export interface MessageHead {
+  readonly id?: string | number | null;
+  readonly sensor?: string | number | null;
+  readonly ts?: string | number | null;
+}
+
+export function headOf(message: DeviceMessage): MessageHead {
+  return { id: message.id, sensor: message.sensor, ts: message.ts };
+}
+
 /** The sensor as stored: text, or null when the message names none. */
-export function sensorOf(message: DeviceMessage): string | null {
+export function sensorOf(message: MessageHead): string | null {
   return message.sensor === undefined || message.sensor === null ? null : String(message.sensor);
 }
 
@@ -98,7 +112,7 @@ export function deviceKey(sensor: string | null, id: string): string {
  * the message in the stream names it: fixed across every re-read, and different for two readings
  * with the same bytes (a steady sensor sends the same body again and again).
  */
-export function messageKey(message: DeviceMessage, delivery: Delivery): string {
+export function messageKey(message: MessageHead, delivery: Delivery): string {
   // (The two forms never meet: a device key starts with '[', a stream position with '@'.)
   if (message.id !== undefined && message.id !== null) return deviceKey(sensorOf(message), String(message.id));
   if (delivery.messageId) return deviceKey(sensorOf(message), delivery.messageId.slice(0, 200));

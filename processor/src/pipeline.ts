@@ -4,7 +4,7 @@
 import type { Engine } from './config.js';
 import { backoffDelay, sleepUnless } from './backoff.js';
 import type { Logger } from './log.js';
-import { deviceKey, isStreamKey, messageKey, parseBody, sensorOf, type Delivery, type DeviceMessage } from './message.js';
+import { deviceKey, isStreamKey, messageKey, parseBody, sensorOf, type Delivery, type DeviceMessage, type MessageHead } from './message.js';
 import type { Metrics } from './metrics.js';
 import { checkFields, checkFreeFields, type Schema } from './schema.js';
 import type { ScriptRunner } from './script.js';
@@ -48,7 +48,7 @@ type Built = { ok: true; records: StoredRecord[] } | { ok: false; reason: string
 type Prepared = Built | { ok: 'skip' };
 const SKIP: Prepared = { ok: 'skip' };
 
-const inputIdOf = (message: DeviceMessage) => (message.id === undefined || message.id === null ? undefined : String(message.id));
+const inputIdOf = (message: MessageHead) => (message.id === undefined || message.id === null ? undefined : String(message.id));
 
 export class Pipeline {
   private lastWriteOk = 0;
@@ -70,7 +70,7 @@ export class Pipeline {
    * A reading's time: its own `ts` (a script's item may give its own), else when the broker received
    * it (RabbitMQ >= 3.12 stamps it), else, as a last resort, when the processor received it.
    */
-  private toRecord(item: DeviceMessage, original: DeviceMessage, id: string, delivery: Delivery): Built {
+  private toRecord(item: DeviceMessage, original: MessageHead, id: string, delivery: Delivery): Built {
     const { schema, engine } = this.options;
     const checked = schema ? checkFields(schema, item.measurement, item.data) : checkFreeFields(item.data, engine === 'influxdb');
     if (!checked.ok) return { ...checked, stage: 'schema' };
@@ -95,43 +95,47 @@ export class Pipeline {
     };
   }
 
-  /** The message parsed, unless it is too large to read. */
-  private parse(delivery: Delivery): ReturnType<typeof parseBody> {
+  /** Why a message is not read at all (too large), if it is not. */
+  private refused(delivery: Delivery): string | undefined {
     const limit = this.options.maxMessageBytes ?? Infinity;
-    if (delivery.body.length > limit) return { ok: false, reason: `message of ${delivery.body.length} bytes is larger than MYT_MAX_MESSAGE_BYTES (${limit})` };
-    return parseBody(delivery.body);
+    return delivery.body.length > limit ? `message of ${delivery.body.length} bytes is larger than MYT_MAX_MESSAGE_BYTES (${limit})` : undefined;
   }
 
   /** Parses one delivery into its records (no script: synchronous, no promise per message). */
   prepare(delivery: Delivery): Prepared {
     if (delivery.skip) return SKIP;
-    const parsed = this.parse(delivery);
+    const refused = this.refused(delivery);
+    const parsed = refused === undefined ? parseBody(delivery.body) : { ok: false as const, reason: refused };
     if (!parsed.ok) return { ...parsed, stage: 'parse' };
     const message = parsed.value;
     return this.toRecords([message], message, messageKey(message, delivery), inputIdOf(message), delivery);
   }
 
-  /** Parses a batch and runs the script on what parsed, all at once (it runs in another thread). */
+  /** Hands a batch's bodies to the script's runner (which parses them in its thread), then builds the records. */
   private async prepareScripted(script: ScriptRunner, deliveries: readonly Delivery[]): Promise<Prepared[]> {
-    const parsed = deliveries.map((d) => (d.skip ? undefined : this.parse(d)));
-    // Keys come from the messages as received, before a script (run in-process, in tests) can change them.
-    const keys = parsed.map((p, i) => (p?.ok ? { key: messageKey(p.value, deliveries[i]!), inputId: inputIdOf(p.value) } : undefined));
-    const inputs: DeviceMessage[] = [];
-    for (const p of parsed) if (p?.ok) inputs.push(p.value);
-    const results = inputs.length > 0 ? await script.run(inputs) : [];
+    const prepared: (Prepared | undefined)[] = [];
+    const texts: string[] = [];
+    for (const d of deliveries) {
+      const refused = d.skip ? undefined : this.refused(d);
+      if (d.skip) prepared.push(SKIP);
+      else if (refused !== undefined) prepared.push({ ok: false, reason: refused, stage: 'parse' });
+      else {
+        prepared.push(undefined);
+        texts.push(d.body.toString('utf8'));
+      }
+    }
+    const outputs = texts.length > 0 ? await script.run(texts) : [];
     let next = 0;
     return deliveries.map((delivery, i): Prepared => {
-      const p = parsed[i];
-      if (!p) return SKIP;
-      if (!p.ok) return { ...p, stage: 'parse' };
-      const result = results[next++]!;
-      if (!result.ok) return { ...result, stage: 'script' };
-      const { key, inputId } = keys[i]!;
-      return this.toRecords(result.messages, p.value, key, inputId, delivery);
+      const early = prepared[i];
+      if (early) return early;
+      const out = outputs[next++]!;
+      if (!out.ok) return { ok: false, reason: out.reason, stage: out.stage };
+      return this.toRecords(out.messages, out.head, messageKey(out.head, delivery), inputIdOf(out.head), delivery);
     });
   }
 
-  private toRecords(outputs: readonly DeviceMessage[], message: DeviceMessage, key: string, inputId: string | undefined, delivery: Delivery): Built {
+  private toRecords(outputs: readonly DeviceMessage[], message: MessageHead, key: string, inputId: string | undefined, delivery: Delivery): Built {
     const records: StoredRecord[] = [];
     const many = outputs.length > 1;
     for (let i = 0; i < outputs.length; i++) {
@@ -153,7 +157,7 @@ export class Pipeline {
    * checks cannot even inspect (a BigInt, a circular object), and one such message must not stall
    * its whole batch.
    */
-  private checkedRecord(item: DeviceMessage, original: DeviceMessage, id: string, delivery: Delivery): Built {
+  private checkedRecord(item: DeviceMessage, original: MessageHead, id: string, delivery: Delivery): Built {
     try {
       return this.toRecord(item, original, id, delivery);
     } catch (err) {

@@ -8,8 +8,7 @@
 // A worker that crashes (an exception outside the script call, process.exit) is handled the same way.
 import { Worker, parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from './log.js';
-import type { DeviceMessage } from './message.js';
-import { InlineScriptRunner, runScript, ScriptLoadError, type ScriptFunction, type ScriptResult, type ScriptRunner } from './script.js';
+import { InlineScriptRunner, runBodies, ScriptLoadError, type ScriptFunction, type ScriptOutput, type ScriptRunner } from './script.js';
 
 /** Marks workerData of a processor started as the script's worker. */
 export const SCRIPT_WORKER = 'mytScriptWorker';
@@ -18,12 +17,12 @@ const BEAT_MS = 25;
 const BEAT = 0; // shared slot: the worker's heartbeat counter
 const CURRENT = 1; // shared slot: the message being run alone (isolation), -1 between messages
 
-type ToWorker = { id: number; messages: readonly DeviceMessage[]; isolate: boolean };
+type ToWorker = { id: number; bodies: readonly string[]; isolate: boolean };
 type FromWorker =
   | { kind: 'ready' }
   | { kind: 'load-error'; message: string }
-  | { kind: 'one'; id: number; index: number; result: ScriptResult }
-  | { kind: 'done'; id: number; results: ScriptResult[] };
+  | { kind: 'one'; id: number; index: number; result: ScriptOutput }
+  | { kind: 'done'; id: number; results: ScriptOutput[] };
 
 export interface ScriptWorkerData {
   readonly [SCRIPT_WORKER]: true;
@@ -47,12 +46,12 @@ function post(message: FromWorker): void {
   try {
     parentPort!.postMessage(message);
   } catch (err) {
-    const passable = (r: ScriptResult): ScriptResult => {
+    const passable = (r: ScriptOutput): ScriptOutput => {
       try {
         structuredClone(r);
         return r;
       } catch {
-        return { ok: false, reason: `the script returned a value that cannot be passed on: ${(err as Error).message}`.slice(0, 500) };
+        return { ok: false, stage: 'script', reason: `the script returned a value that cannot be passed on: ${(err as Error).message}`.slice(0, 500) };
       }
     };
     if (message.kind === 'done') parentPort!.postMessage({ ...message, results: message.results.map(passable) });
@@ -71,14 +70,14 @@ export function serveScript(script: ScriptFunction): void {
   port.on('message', (job: ToWorker) => {
     void (async () => {
       if (!job.isolate) {
-        post({ kind: 'done', id: job.id, results: await together.run(job.messages) });
+        post({ kind: 'done', id: job.id, results: await together.run(job.bodies) });
         return;
       }
-      for (let i = 0; i < job.messages.length; i++) {
+      for (let i = 0; i < job.bodies.length; i++) {
         Atomics.store(shared, CURRENT, i);
-        const result = await runScript(script, job.messages[i]!, data.timeoutMs);
+        const [result] = await runBodies(script, [job.bodies[i]!], data.timeoutMs);
         Atomics.store(shared, CURRENT, -1);
-        post({ kind: 'one', id: job.id, index: i, result });
+        post({ kind: 'one', id: job.id, index: i, result: result! });
       }
       post({ kind: 'done', id: job.id, results: [] });
     })();
@@ -142,25 +141,25 @@ export class ScriptWorkerRunner implements ScriptRunner {
   }
 
   /** Batches take turns: a batch that restarts the worker must not cut another one short. */
-  run(messages: readonly DeviceMessage[]): Promise<ScriptResult[]> {
-    const turn = this.queue.then(() => this.runAlone(messages));
+  run(bodies: readonly string[]): Promise<ScriptOutput[]> {
+    const turn = this.queue.then(() => this.runAlone(bodies));
     this.queue = turn.catch(() => {});
     return turn;
   }
 
-  private async runAlone(messages: readonly DeviceMessage[]): Promise<ScriptResult[]> {
-    if (messages.length === 0) return [];
-    const whole = await this.attempt(messages, false, () => {});
+  private async runAlone(bodies: readonly string[]): Promise<ScriptOutput[]> {
+    if (bodies.length === 0) return [];
+    const whole = await this.attempt(bodies, false, () => {});
     if (Array.isArray(whole)) return whole;
     this.log.warn('script blocked or crashed its worker; running the batch one message at a time to find the message', { reason: whole.blocked });
-    const results: (ScriptResult | undefined)[] = new Array<ScriptResult | undefined>(messages.length);
+    const results: (ScriptOutput | undefined)[] = new Array<ScriptOutput | undefined>(bodies.length);
     for (;;) {
       // Indexes still without a result: answers posted just before a worker was stopped can be lost.
       const pending = [...results.keys()].filter((i) => results[i] === undefined);
-      if (pending.length === 0) return results as ScriptResult[];
+      if (pending.length === 0) return results as ScriptOutput[];
       let done = 0; // messages of this attempt answered one by one
       const outcome = await this.attempt(
-        pending.map((i) => messages[i]!),
+        pending.map((i) => bodies[i]!),
         true,
         (index, result) => {
           results[pending[index]!] = result;
@@ -173,7 +172,7 @@ export class ScriptWorkerRunner implements ScriptRunner {
       const current = Atomics.load(new Int32Array(this.shared), CURRENT);
       const culprit = pending[current >= 0 ? current : done];
       if (culprit === undefined) throw new Error(`the script's worker stopped after the whole batch: ${outcome.blocked}`);
-      results[culprit] = { ok: false, reason: outcome.blocked };
+      results[culprit] = { ok: false, stage: 'script', reason: outcome.blocked };
     }
   }
 
@@ -181,7 +180,7 @@ export class ScriptWorkerRunner implements ScriptRunner {
    * Sends messages to the worker and waits for their results, or for the worker to block (no beat
    * for longer than the time-out) or die: then it is terminated and a fresh one started.
    */
-  private async attempt(messages: readonly DeviceMessage[], isolate: boolean, onOne: (index: number, result: ScriptResult) => void): Promise<ScriptResult[] | Failure> {
+  private async attempt(bodies: readonly string[], isolate: boolean, onOne: (index: number, result: ScriptOutput) => void): Promise<ScriptOutput[] | Failure> {
     if (this.closed) throw new Error('script worker closed');
     if (!this.worker) await this.start();
     const worker = this.worker!;
@@ -190,7 +189,7 @@ export class ScriptWorkerRunner implements ScriptRunner {
     Atomics.store(shared, CURRENT, -1);
     let watchdog: NodeJS.Timeout | undefined;
     let detach = () => {};
-    const outcome = await new Promise<ScriptResult[] | Failure>((resolve) => {
+    const outcome = await new Promise<ScriptOutput[] | Failure>((resolve) => {
       detach = listen(worker, {
         message: (m) => {
           if (m.kind === 'one' && m.id === id) onOne(m.index, m.result);
@@ -210,7 +209,7 @@ export class ScriptWorkerRunner implements ScriptRunner {
           resolve({ blocked: `script took longer than ${this.timeoutMs} ms (it blocked its thread, e.g. a synchronous loop)` });
         }
       }, Math.max(BEAT_MS, Math.min(250, this.timeoutMs / 4)));
-      worker.postMessage({ id, messages, isolate } satisfies ToWorker);
+      worker.postMessage({ id, bodies, isolate } satisfies ToWorker);
     });
     clearInterval(watchdog);
     detach();

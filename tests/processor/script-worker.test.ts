@@ -26,7 +26,10 @@ describe('script worker', () => {
   let runner: ScriptWorkerRunner;
   const warnings: string[] = [];
   const log = { ...silentLogger, warn: (m: string) => void warnings.push(m) };
-  const msg = (t: number, action?: string) => ({ measurement: 'm', data: { t }, ...(action ? { action } : {}) });
+  const message = (t: number, action?: string) => ({ measurement: 'm', data: { t }, ...(action ? { action } : {}) });
+  // Bodies cross to the worker as text, as the processor hands them over; outputs carry the messages.
+  const msg = (t: number, action?: string) => JSON.stringify(message(t, action));
+  const out = (t: number, action?: string) => ({ ok: true, head: {}, messages: [message(t, action)] });
 
   beforeAll(async () => {
     bundle = pathToFileURL(await bundleForTest());
@@ -38,28 +41,24 @@ describe('script worker', () => {
 
   it('runs a batch in the worker, one result per message in order', async () => {
     const results = await runner.run([msg(1), msg(2, 'throw'), msg(3)]);
-    expect(results).toEqual([
-      { ok: true, messages: [msg(2)] },
-      { ok: false, reason: 'script threw Error: no' },
-      { ok: true, messages: [msg(6)] },
-    ]);
+    expect(results).toEqual([out(2), { ok: false, stage: 'script', reason: 'script threw Error: no' }, out(6)]);
   });
 
   it('stops a synchronous loop and an exit, failing only the message that caused each, and goes on', async () => {
     const results = await runner.run([msg(1), msg(2, 'spin'), msg(3), msg(4, 'exit'), msg(5)]);
     expect(results.map((r) => r.ok)).toEqual([true, false, true, false, true]);
-    expect(results[1]).toEqual({ ok: false, reason: expect.stringMatching(/longer than 300 ms \(it blocked its thread/) as string });
-    expect(results[3]).toEqual({ ok: false, reason: 'script ended its worker (exit code 3)' });
-    expect(results[4]).toEqual({ ok: true, messages: [msg(10)] });
+    expect(results[1]).toEqual({ ok: false, stage: 'script', reason: expect.stringMatching(/longer than 300 ms \(it blocked its thread/) as string });
+    expect(results[3]).toEqual({ ok: false, stage: 'script', reason: 'script ended its worker (exit code 3)' });
+    expect(results[4]).toEqual(out(10));
     // The restarted worker serves the next batch at full speed again.
-    expect(await runner.run([msg(7)])).toEqual([{ ok: true, messages: [msg(14)] }]);
+    expect(await runner.run([msg(7)])).toEqual([out(14)]);
   }, 30_000);
 
   it('replaces a worker that died between batches before the next one', async () => {
-    expect(await runner.run([msg(1, 'exit-later')])).toEqual([{ ok: true, messages: [msg(2, 'exit-later')] }]);
+    expect(await runner.run([msg(1, 'exit-later')])).toEqual([out(2, 'exit-later')]);
     await new Promise((done) => setTimeout(done, 200)); // its timer ends the worker meanwhile
     warnings.length = 0;
-    expect(await runner.run([msg(3)])).toEqual([{ ok: true, messages: [msg(6)] }]);
+    expect(await runner.run([msg(3)])).toEqual([out(6)]);
     // Replaced before the batch, not found dead by it (which runs the batch again message by message).
     expect(warnings.filter((w) => /one message at a time/.test(w))).toEqual([]);
   }, 30_000);
