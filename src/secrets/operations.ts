@@ -8,7 +8,8 @@ import { registerLeaves } from './masking.js';
 import { isPublicField } from './shapes.js';
 import { platformKeyFile } from '../config/key-file.js';
 import { DEMO_RECIPIENT } from './demo-key.js';
-import { SOPS_CONFIG, sopsConfigText } from './sops-config.js';
+import { recipientsProblem, refuseDemoKey } from './recipients.js';
+import { creationRuleFor, matchingRule, SOPS_CONFIG, sopsConfigText } from './sops-config.js';
 import { encryptForRepo, encryptForRepoWithRule, formatFor, hasSopsMetadata, openSopsFile, parseFile, readText, reencrypt, writeEncrypted, type StoreOptions } from './sops-store.js';
 import { emitTree, fromPlain, toPlain, type MapTree } from './sops-tree.js';
 import { withShmFile, DEFAULT_SHM } from './shm.js';
@@ -32,19 +33,30 @@ export function fileRef(root: string, cwd: string, written: string): FileRef {
   return { absolute, repoPath: inside ? rel.split(sep).join('/') : undefined, label: inside ? rel.split(sep).join('/') : written };
 }
 
-function inRepo(ref: FileRef): string {
+export function inRepo(ref: FileRef): string {
   if (ref.repoPath === undefined) throw new MytError(`${ref.label}: it is outside the repository, so ${SOPS_CONFIG} has no rule for it`);
   return ref.repoPath;
 }
 
+/** Whether a command may encrypt to the public demo key (`--allow-demo-key`): only for demo data. */
+export interface DemoKeyOption {
+  readonly allowDemoKey?: boolean;
+}
+
+/** The recipients `.sops.yaml` names for a new file, refused when they include the demo key unless allowed. */
+async function checkNewRecipients(root: string, repoPath: string, label: string, opts: DemoKeyOption): Promise<void> {
+  refuseDemoKey(label, (await creationRuleFor(root, repoPath)).recipients, opts.allowDemoKey ?? false);
+}
+
 /** `myt secrets encrypt FILE`: encrypts a plaintext YAML/JSON file in place, like `sops -e -i`. */
-export async function encryptInPlace(root: string, ref: FileRef, now?: Date): Promise<{ recipients: number }> {
+export async function encryptInPlace(root: string, ref: FileRef, opts: DemoKeyOption & { readonly now?: Date } = {}): Promise<{ recipients: number }> {
   const repoPath = inRepo(ref);
   const format = formatFor(ref.label);
   const doc = parseFile(await readText(ref.absolute, ref.label), format, ref.label);
   if (hasSopsMetadata(doc)) throw new MytError(`${ref.label}: it is already encrypted (it has 'sops' metadata); use 'myt secrets edit ${ref.label}' to change it`);
+  await checkNewRecipients(root, repoPath, ref.label, opts);
   registerLeaves(toPlain(doc), isPublicField);
-  const { text, recipients } = await encryptForRepoWithRule(root, repoPath, doc, format, now);
+  const { text, recipients } = await encryptForRepoWithRule(root, repoPath, doc, format, opts.now);
   await writeEncrypted(ref.absolute, text);
   return { recipients };
 }
@@ -84,7 +96,7 @@ export function editorCommand(env: NodeJS.ProcessEnv): string[] {
   return text.split(/\s+/);
 }
 
-export interface EditOptions extends StoreOptions {
+export interface EditOptions extends StoreOptions, DemoKeyOption {
   readonly runEditor?: EditorRunner;
   readonly shm?: string;
   readonly now?: Date;
@@ -108,6 +120,8 @@ export async function editSecrets(root: string, ref: FileRef, opts: EditOptions 
   const repoPath = exists ? ref.repoPath : inRepo(ref);
   const opened = exists ? await openSopsFile(ref.absolute, ref.label, opts) : undefined;
   if (opened) registerLeaves(toPlain(opened.data), isPublicField);
+  if (opened?.reuse) await checkEditedRecipients(root, ref, opened.reuse.age.map((a) => a.recipient), opts);
+  else if (!opened) await checkNewRecipients(root, repoPath!, ref.label, opts);
   const before = opened ? emitTree(opened.data, format) : format === 'json' ? '{\n}\n' : '# key: value, one per line; nested maps and lists are fine\n{}\n';
   const runEditor = opts.runEditor ?? spawnEditor;
   const retries = opts.retries ?? 3;
@@ -138,6 +152,20 @@ export async function editSecrets(root: string, ref: FileRef, opts: EditOptions 
     },
     opts.shm ?? DEFAULT_SHM,
   );
+}
+
+/**
+ * An edit keeps the file's recipients, as `sops edit` does: say when they are not the ones
+ * `.sops.yaml` names, and refuse to re-encrypt to the public demo key unless allowed.
+ */
+async function checkEditedRecipients(root: string, ref: FileRef, recipients: readonly string[], opts: EditOptions): Promise<void> {
+  const rule = ref.repoPath === undefined ? undefined : await matchingRule(root, ref.repoPath);
+  const problem = rule && recipientsProblem(ref.label, recipients, rule);
+  if (recipients.includes(DEMO_RECIPIENT) && !opts.allowDemoKey) {
+    if (problem) throw new MytError(`${ref.label}: ${problem}`);
+    refuseDemoKey(ref.label, recipients, false);
+  }
+  if (problem) opts.warn?.(`warning: ${ref.label}: ${problem}; this edit keeps the file's recipients\n`);
 }
 
 export interface InitResult {
@@ -177,13 +205,14 @@ export async function initSecrets(root: string, env: NodeJS.ProcessEnv, keyFile?
 export const KEY_NAME = /^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/;
 
 /** `myt keys generate NAME`: an ed25519 key pair made in memory and written straight into a SOPS file. */
-export async function generateKeys(root: string, name: string, force: boolean, now?: Date): Promise<{ file: string; publicKey: string }> {
+export async function generateKeys(root: string, name: string, force: boolean, opts: DemoKeyOption & { readonly now?: Date } = {}): Promise<{ file: string; publicKey: string }> {
   if (!KEY_NAME.test(name)) throw new MytError(`'${name}' is not a valid name: lowercase letters, digits and '-', starting with a letter (a platform's name)`);
   const file = platformKeyFile(name);
   if (!force && existsSync(join(root, file))) {
     throw new MytError(`${file} exists already: a new key would lock MyT out of a VM that trusts the old one. Pass --force to replace it`);
   }
+  await checkNewRecipients(root, file, file, opts);
   const pair = generateSshKeyPair(`myt-${name}`);
-  await writeNewSecrets(root, file, { privateKey: pair.privateKey, publicKey: pair.publicKey }, now);
+  await writeNewSecrets(root, file, { privateKey: pair.privateKey, publicKey: pair.publicKey }, opts.now);
   return { file, publicKey: pair.publicKey };
 }

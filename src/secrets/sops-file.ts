@@ -261,7 +261,7 @@ export async function encryptData(data: MapTree, opts: EncryptOptions): Promise<
   if (age.length === 0) throw new SopsError('unsupported', 'no age recipient to encrypt for');
   const str = (value: string): Tree => ({ kind: 'str', value });
   const meta: [string, Tree][] = [
-    ['age', { kind: 'list', items: age.map((a) => ({ kind: 'map', entries: [['recipient', str(a.recipient)], ['enc', str(a.enc)]] })) }],
+    ['age', ageTree(age)],
     ['lastmodified', str(lastmodified)],
     ['mac', str(mac)],
   ];
@@ -272,4 +272,21 @@ export async function encryptData(data: MapTree, opts: EncryptOptions): Promise<
   if (rules.macOnlyEncrypted) meta.push(['mac_only_encrypted', { kind: 'bool', value: true }]);
   meta.push(['version', str(SOPS_FORMAT_VERSION)]);
   return { kind: 'map', entries: [...encrypted.entries, ['sops', { kind: 'map', entries: meta }]] };
+}
+
+function ageTree(age: readonly AgeStanza[]): Tree {
+  const str = (value: string): Tree => ({ kind: 'str', value });
+  return { kind: 'list', items: age.map((a) => ({ kind: 'map', entries: [['recipient', str(a.recipient)], ['enc', str(a.enc)]] })) };
+}
+
+/**
+ * The encrypted document with its data key wrapped for other age recipients, as `sops updatekeys`
+ * does: values, lastmodified and MAC are left as they are, so the MAC stays valid.
+ */
+export function withAgeStanzas(doc: MapTree, age: readonly AgeStanza[]): MapTree {
+  const sops = entry(doc, 'sops');
+  if (sops?.kind !== 'map') throw new SopsError('not-sops', "it is not a SOPS file (there is no 'sops' metadata block)");
+  const entries = sops.entries.map(([k, v]) => [k, k === 'age' ? ageTree(age) : v] as const);
+  const updated: MapTree = { kind: 'map', entries: entries.some(([k]) => k === 'age') ? entries : [['age', ageTree(age)], ...entries] };
+  return { kind: 'map', entries: doc.entries.map(([k, v]) => [k, k === 'sops' ? updated : v] as const) };
 }

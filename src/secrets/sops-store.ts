@@ -25,8 +25,8 @@ export interface StoreOptions {
 export interface OpenedFile {
   readonly format: SopsFormat;
   readonly data: MapTree;
-  /** Present when MyT's own reader opened it: what re-encrypting after an edit keeps. */
-  readonly reuse?: { readonly dataKey: Uint8Array; readonly age: readonly AgeStanza[]; readonly meta: SopsMetadata };
+  /** Present when MyT's own reader opened it: what re-encrypting after an edit keeps, and the encrypted document. */
+  readonly reuse?: { readonly dataKey: Uint8Array; readonly age: readonly AgeStanza[]; readonly meta: SopsMetadata; readonly doc: MapTree };
 }
 
 export function formatFor(label: string): SopsFormat {
@@ -86,7 +86,7 @@ export async function openSopsFile(path: string, label: string, opts: StoreOptio
   try {
     const ours = await Promise.all(ids.identities.map(recipientOf));
     const dataKey = await unwrapWithAge(meta, ids.identities, ours);
-    return { format, data: decryptData(doc, meta, dataKey), reuse: { dataKey, age: meta.age, meta } };
+    return { format, data: decryptData(doc, meta, dataKey), reuse: { dataKey, age: meta.age, meta, doc } };
   } catch (err) {
     if (err instanceof SopsError && err.reason === 'not-age') return viaSopsBinary(path, label, format, err.message, env, opts.sops);
     if (err instanceof SopsError) throw new MytError(`${label}: ${err.message}`);

@@ -124,7 +124,7 @@ describe('myt secrets', () => {
 
   it('has --help, and rejects an unknown action as a usage error', async () => {
     repo = tempRepo([]);
-    expect((await myt(['secrets', '--help'], {})).out).toMatch(/^Usage: myt secrets <init\|encrypt\|decrypt\|edit>/);
+    expect((await myt(['secrets', '--help'], {})).out).toMatch(/^Usage: myt secrets <init\|encrypt\|decrypt\|edit\|updatekeys>/);
     const bad = await myt(['secrets', 'rotate', 'x'], {});
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("unknown action 'rotate'");

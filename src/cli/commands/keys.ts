@@ -22,6 +22,7 @@ after the platform.
 Options:
   --force          generate: replace an existing key (the VM will no longer accept the old one)
   --private        show: print the private key too
+  --allow-demo-key generate: allow the public demo key as a recipient (demo data only)
   --root DIR       repository root (default: the nearest folder upwards with myt.yaml,
                    platforms/ or .git)
   -h, --help       show this help
@@ -35,6 +36,7 @@ export const keysCommand: Command = {
       root: { type: 'string' },
       force: { type: 'boolean' },
       private: { type: 'boolean' },
+      'allow-demo-key': { type: 'boolean' },
     });
     const [action, name, ...extra] = positionals;
     if (extra.length) throw new UsageError(`keys: unexpected argument '${extra[0]}'`);
@@ -44,7 +46,7 @@ export const keysCommand: Command = {
     if (values.private && action !== 'show') throw new UsageError('keys: --private applies to show only');
     const root = findRepoRoot(ctx.cwd, values.root);
     if (action === 'generate') {
-      const r = await generateKeys(root, name, values.force === true);
+      const r = await generateKeys(root, name, values.force === true, { allowDemoKey: values['allow-demo-key'] === true });
       ctx.stdout(`${r.publicKey}\n`);
       ctx.stderr(`wrote ${r.file} (encrypted); the public key is above\n${demoKeyWarning(root) ?? ''}`);
       return 0;

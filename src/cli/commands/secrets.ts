@@ -1,13 +1,16 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import { findRepoRoot } from '../../config/find-root.js';
 import { MytError, UsageError } from '../../errors.js';
-import { demoKeyWarning } from '../../secrets/demo-key.js';
+import { DEMO_RECIPIENT, demoKeyWarning } from '../../secrets/demo-key.js';
+import { maskSecrets } from '../../secrets/masking.js';
+import { SOPS_CONFIG } from '../../secrets/sops-config.js';
+import { sopsFilesUnder, updateKeys } from '../../secrets/update-keys.js';
 import { decryptToText, editSecrets, encryptInPlace, fileRef, initSecrets } from '../../secrets/operations.js';
 import { writeFile } from 'node:fs/promises';
 import { parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 
-const HELP = `Usage: myt secrets <init|encrypt|decrypt|edit> [options] [FILE]
+const HELP = `Usage: myt secrets <init|encrypt|decrypt|edit|updatekeys> [options] [FILE...]
 
 Secrets live in the repository as SOPS files (YAML or JSON) encrypted to the age recipients that
 .sops.yaml names for their path; GitHub holds only the age private key (secret SOPS_AGE_KEY).
@@ -20,7 +23,16 @@ Decrypted values stay in memory: nothing here writes plaintext to a disk unless 
                    recipients of the first .sops.yaml rule whose path_regex matches it
   decrypt FILE     print the decrypted file to standard output
   edit FILE        open $VISUAL/$EDITOR on a decrypted copy in /dev/shm (memory), re-encrypt on
-                   save, and scrub the copy; a new FILE is created
+                   save, and scrub the copy; a new FILE is created. An edit keeps the file's
+                   recipients (as 'sops edit'): it warns when they differ from .sops.yaml
+  updatekeys [FILE...]
+                   re-encrypt each file (default: every SOPS file under secrets/) to the
+                   recipients .sops.yaml names for it, as 'sops updatekeys'; when a recipient is
+                   removed, the values also get a new data key. Needs a key that opens the files
+
+Nothing is encrypted to the public demo key (examples/demo.agekey) unless --allow-demo-key is
+given: anyone can decrypt it. A repository started from the examples runs 'myt secrets init',
+then 'SOPS_AGE_KEY_FILE=examples/demo.agekey myt secrets updatekeys'.
 
 The private key is looked up as sops does: SOPS_AGE_KEY (the key text), SOPS_AGE_KEY_FILE, then
 $XDG_CONFIG_HOME/sops/age/keys.txt (default ~/.config/sops/age/keys.txt).
@@ -31,6 +43,7 @@ Options:
   --key-file PATH  init: where to append the private key
   --out PATH       decrypt: write the plaintext to a new file outside the repository (it will be
                    on disk: avoid)
+  --allow-demo-key encrypt, edit, updatekeys: allow the public demo key as a recipient (demo data)
   -h, --help       show this help
 `;
 
@@ -42,9 +55,11 @@ export const secretsCommand: Command = {
       root: { type: 'string' },
       'key-file': { type: 'string' },
       out: { type: 'string' },
+      'allow-demo-key': { type: 'boolean' },
     });
     const [action, file, ...extra] = positionals;
-    if (extra.length) throw new UsageError(`secrets: unexpected argument '${extra[0]}'`);
+    if (extra.length && action !== 'updatekeys') throw new UsageError(`secrets: unexpected argument '${extra[0]}'`);
+    const allowDemoKey = values['allow-demo-key'] === true;
     const root = findRepoRoot(ctx.cwd, values.root);
     const needFile = () => {
       if (file === undefined) throw new UsageError(`secrets ${action}: FILE is required`);
@@ -63,7 +78,9 @@ export const secretsCommand: Command = {
             r.wroteConfig
               ? `Wrote .sops.yaml: files under secrets/ are encrypted to this recipient.`
               : r.replacedDemo
-                ? `Replaced the public demo recipient in .sops.yaml with this one. Files already encrypted to the demo key (the examples under secrets/) stay readable by anyone: re-create yours ('myt secrets edit', 'myt keys generate --force') and delete the examples.`
+                ? `Replaced the public demo recipient in .sops.yaml with this one. Files still encrypted to the demo key stay readable by anyone until you run\n` +
+                  `  SOPS_AGE_KEY_FILE=examples/demo.agekey myt secrets updatekeys\n` +
+                  `which re-encrypts every file under secrets/ to your key (the demo key is needed once, to open them). Then change every real secret they held, and delete the examples you do not use.`
                 : `.sops.yaml exists already: add ${r.recipient} to the age recipients of its rules, then re-encrypt each file with 'sops updatekeys'.`,
             `In GitHub, set the repository secret SOPS_AGE_KEY to the private key line (AGE-SECRET-KEY-1…) from ${r.keyFile},`,
             `for example: grep AGE-SECRET-KEY ${r.keyFile} | tail -n 1 | gh secret set SOPS_AGE_KEY`,
@@ -75,7 +92,7 @@ export const secretsCommand: Command = {
       }
       case 'encrypt': {
         const ref = needFile();
-        const r = await encryptInPlace(root, ref);
+        const r = await encryptInPlace(root, ref, { allowDemoKey });
         ctx.stderr(`encrypted ${ref.label} for ${r.recipients} age recipient${r.recipients === 1 ? '' : 's'}\n${demoKeyWarning(root) ?? ''}`);
         return 0;
       }
@@ -104,14 +121,46 @@ export const secretsCommand: Command = {
       }
       case 'edit': {
         const ref = needFile();
-        const result = await editSecrets(root, ref, { env: ctx.env, warn: ctx.stderr, retries: ctx.interactive ? 3 : 0 });
+        const result = await editSecrets(root, ref, { env: ctx.env, warn: ctx.stderr, retries: ctx.interactive ? 3 : 0, allowDemoKey });
         ctx.stderr(result === 'unchanged' ? `${ref.label}: no change\n` : `${ref.label}: ${result === 'created' ? 'created' : 're-encrypted'}\n${demoKeyWarning(root) ?? ''}`);
         return 0;
       }
+      case 'updatekeys':
+        return runUpdateKeys(root, positionals.slice(1), allowDemoKey, ctx);
       case undefined:
-        throw new UsageError('secrets: say what to do: init, encrypt, decrypt or edit');
+        throw new UsageError('secrets: say what to do: init, encrypt, decrypt, edit or updatekeys');
       default:
-        throw new UsageError(`secrets: unknown action '${action}' (init, encrypt, decrypt or edit)`);
+        throw new UsageError(`secrets: unknown action '${action}' (init, encrypt, decrypt, edit or updatekeys)`);
     }
   },
 };
+
+/** `myt secrets updatekeys [FILE...]`: every file is tried; the exit status says whether all succeeded. */
+async function runUpdateKeys(root: string, files: readonly string[], allowDemoKey: boolean, ctx: CliContext): Promise<number> {
+  const refs = files.length ? files.map((f) => fileRef(root, ctx.cwd, f)) : (await sopsFilesUnder(root)).map((f) => fileRef(root, root, f));
+  if (refs.length === 0) throw new MytError('no SOPS file under secrets/ to update: name the files');
+  let failed = 0;
+  const dropped = new Set<string>();
+  for (const ref of refs) {
+    try {
+      const r = await updateKeys(root, ref, { env: ctx.env, allowDemoKey });
+      for (const d of r.removed) dropped.add(d);
+      ctx.stderr(
+        r.status === 'unchanged'
+          ? `${ref.label}: already encrypted for the recipients ${SOPS_CONFIG} names\n`
+          : r.status === 'rewrapped'
+            ? `${ref.label}: data key wrapped for ${r.added.join(', ')} too (values unchanged)\n`
+            : `${ref.label}: re-encrypted with a new data key${r.added.length ? ` for ${r.added.join(', ')}` : ''}; no longer readable with ${r.removed.join(', ')}\n`,
+      );
+    } catch (err) {
+      if (!(err instanceof MytError)) throw err;
+      failed++;
+      ctx.stderr(`myt secrets updatekeys: error: ${maskSecrets(err.message)}\n`);
+    }
+  }
+  if (dropped.size) {
+    const demo = dropped.has(DEMO_RECIPIENT) ? ' (the public demo key: anyone)' : '';
+    ctx.stderr(`The removed keys${demo} can still read these files' earlier versions in git history: change the secrets they hold (new cloud keys, new passwords).\n`);
+  }
+  return failed ? 1 : 0;
+}

@@ -1,6 +1,7 @@
 import { join, relative, resolve } from 'node:path';
 import { findRepoRoot } from '../../config/find-root.js';
 import { loadRepository, PLATFORMS_DIR, type Problem } from '../../config/repository.js';
+import { demoKeyWarning } from '../../secrets/demo-key.js';
 import { oneOf, parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 
@@ -51,6 +52,8 @@ export const validateCommand: Command = {
       for (const p of repo.problems) ctx.stdout(`${formatProblem(p, shown)}\n`);
       ctx.stdout(`${summary(repo.problems, repo.files.length)}\n`);
     }
+    const demo = demoKeyWarning(root);
+    if (demo) ctx.stderr(demo);
     return repo.problems.length ? 1 : 0;
   },
 };
