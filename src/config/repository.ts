@@ -22,16 +22,30 @@ export interface Repository {
   readonly problems: Problem[];
   /** The files that were read (repository-relative). */
   readonly files: string[];
+  /** Every declaration file of the repository, chosen or not: references resolve against all of them. */
+  readonly declarations: readonly string[];
+  /** The files problems are reported for, when the caller chose some (`paths`); undefined means all. */
+  readonly scope?: ReadonlySet<string>;
+}
+
+/**
+ * The problems a caller asked about: all of them, or, when files were chosen, those in the chosen
+ * files and in files that are not declarations (a script the chosen ones use).
+ */
+export function problemsInScope(repo: Pick<Repository, 'scope' | 'declarations'>, problems: readonly Problem[]): Problem[] {
+  const scope = repo.scope;
+  return scope === undefined ? [...problems] : problems.filter((p) => scope.has(p.file) || !repo.declarations.includes(p.file));
 }
 
 const KINDS: Record<string, SchemaName> = { Platform: 'platform', Space: 'space' };
 
 /**
- * Loads and validates the declarations under platforms/. With `paths` (files or folders, absolute
- * or relative to the root), problems are reported for those files only, but references still
- * resolve against every declaration in the repository.
+ * Loads and validates the declarations under platforms/: their format and what lies inside it
+ * (src/validation adds what needs secrets). With `paths` (files or folders, absolute or relative
+ * to the root), problems are reported for those files only, but references still resolve against
+ * every declaration in the repository.
  */
-export async function loadRepository(root: string, paths?: readonly string[], env?: NodeJS.ProcessEnv): Promise<Repository> {
+export async function loadRepository(root: string, paths?: readonly string[]): Promise<Repository> {
   const all = declarationFiles(join(root, PLATFORMS_DIR)).map((f) => toRepoPath(root, f));
   const chosen = paths === undefined ? all : paths.flatMap((p) => declarationFiles(resolve(root, p), true)).map((f) => toRepoPath(root, f));
   const files = [...new Set([...all, ...chosen])].sort();
@@ -50,18 +64,16 @@ export async function loadRepository(root: string, paths?: readonly string[], en
       else spaces.push(d as Declared<Space>);
     }
   }
-  // With `env`, secrets files are decrypted when it holds an age key; without, only their form is checked.
-  problems.push(...(await crossChecks(root, platforms, spaces, env)));
+  problems.push(...(await crossChecks(root, platforms, spaces)));
   // The repository-wide settings are checked with the whole repository, not for chosen paths.
   if (paths === undefined && existsSync(join(root, REPO_CONFIG_FILE))) {
     files.push(REPO_CONFIG_FILE);
     problems.push(...checkRepoConfig(root).problems);
   }
-  if (paths !== undefined) {
-    const wanted = new Set(chosen);
-    problems = problems.filter((p) => wanted.has(p.file) || !files.includes(p.file));
-  }
-  return { root, platforms, spaces, problems: problems.sort(byLocation), files: paths === undefined ? files : [...new Set(chosen)] };
+  const scope = paths === undefined ? undefined : new Set(chosen);
+  const declarations = files.filter((f) => f !== REPO_CONFIG_FILE);
+  problems = problemsInScope({ scope, declarations }, problems);
+  return { root, platforms, spaces, problems: problems.sort(byLocation), files: paths === undefined ? files : [...new Set(chosen)], declarations, scope };
 }
 
 function loadFile(root: string, file: string): { declared: Declared<Platform | Space>[]; problems: Problem[] } {

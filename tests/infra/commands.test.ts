@@ -16,7 +16,7 @@ import { destroyCommandWith } from '../../src/cli/commands/destroy.js';
 import { planCommandWith } from '../../src/cli/commands/plan.js';
 import { runCli } from '../../src/cli/main.js';
 import { MytError } from '../../src/errors.js';
-import type { InfraDeps } from '../../src/infra/cli-support.js';
+import type { InfraDeps } from '../../src/cli/infra-support.js';
 import { CREDENTIALS, fakeSecrets, secretStrings } from './helpers.js';
 
 const SPACE = `apiVersion: myt/v1

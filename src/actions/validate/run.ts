@@ -1,8 +1,8 @@
-import { loadRepository } from '../../config/repository.js';
 import { messageOf, MytError } from '../../errors.js';
 import { maskSecretsInLog } from '../masking.js';
 import { actionsReporter, annotate, cell, type Reporter } from '../report.js';
 import { readSettings, type ActionSettings } from '../settings.js';
+import { validateRepository } from '../../validation/index.js';
 
 /**
  * The validate action: every problem becomes an annotation on its line, the job summary lists them,
@@ -13,7 +13,7 @@ export async function run(settings?: ActionSettings, reporter: Reporter = action
     const resolved = settings ?? readSettings();
     maskSecretsInLog(resolved, reporter);
     const { workspace, paths, env } = resolved;
-    const repo = await loadRepository(workspace, paths.length ? paths : undefined, env);
+    const repo = await validateRepository(workspace, { paths: paths.length ? paths : undefined, env });
     annotate(reporter, repo.problems);
     const s = reporter.summary.addHeading('MyT: validate', 2);
     if (repo.problems.length === 0) {

@@ -1,7 +1,7 @@
 import { resolvePlatform } from '../../config/defaults.js';
 import { loadRepository } from '../../config/repository.js';
 import { MytError, UsageError } from '../../errors.js';
-import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, timeoutOption, type InfraDeps } from '../../infra/cli-support.js';
+import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, timeoutOption, type InfraDeps } from '../infra-support.js';
 import { runStacks } from '../../infra/run-stacks.js';
 import { formatPlanSummary } from '../../infra/terraform/plan-summary.js';
 import { prepareStacks } from '../../infra/workspace.js';

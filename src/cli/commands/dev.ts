@@ -4,10 +4,11 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { findRepoRoot } from '../../config/find-root.js';
 import { resolveRepoFile } from '../../config/repo-path.js';
-import { loadRepository, type Platform } from '../../config/repository.js';
+import type { Platform } from '../../config/repository.js';
 import { MytError, UsageError } from '../../errors.js';
 import { bundleProcessor } from '../../processor/bundle.js';
 import { PROCESSOR_NODE_FLAGS } from '../../processor/node-flags.js';
+import { validateRepository } from '../../validation/index.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { formatProblem } from './validate.js';
@@ -117,7 +118,7 @@ export function makeDevCommand(deps: DevDeps = {}): Command {
       if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535) throw new UsageError(`dev: --metrics-port must be a port number (got '${port}')`);
       const root = findRepoRoot(ctx.cwd, values.root);
 
-      const repo = await loadRepository(root, undefined, ctx.env);
+      const repo = await validateRepository(root, { env: ctx.env });
       if (repo.problems.length > 0) {
         for (const p of repo.problems) ctx.stderr(`${formatProblem(p)}\n`);
         throw new MytError(`the repository has ${repo.problems.length} problem(s); fix them before running the processor`);

@@ -1,6 +1,6 @@
 import { isAbsolute, relative } from 'node:path';
 import { resolvePlatform } from '../../config/defaults.js';
-import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, type InfraDeps } from '../../infra/cli-support.js';
+import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, type InfraDeps } from '../infra-support.js';
 import { openPorts } from '../../infra/ports.js';
 import type { SynthesizedStack } from '../../infra/stacks.js';
 import { orphanNotice, prepareStacks } from '../../infra/workspace.js';

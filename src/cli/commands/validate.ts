@@ -1,6 +1,7 @@
 import { join, relative, resolve } from 'node:path';
 import { findRepoRoot } from '../../config/find-root.js';
-import { loadRepository, PLATFORMS_DIR, type Problem } from '../../config/repository.js';
+import { PLATFORMS_DIR, type Problem } from '../../config/repository.js';
+import { validateRepository } from '../../validation/index.js';
 import { demoKeyWarning } from '../../secrets/demo-key.js';
 import { oneOf, parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
@@ -35,7 +36,7 @@ export const validateCommand: Command = {
     });
     const format = oneOf('validate', 'format', values.format, ['text', 'json'] as const, 'text');
     const root = findRepoRoot(ctx.cwd, values.root);
-    const repo = await loadRepository(root, positionals.length ? positionals.map((p) => resolve(ctx.cwd, p)) : undefined, ctx.env);
+    const repo = await validateRepository(root, { paths: positionals.length ? positionals.map((p) => resolve(ctx.cwd, p)) : undefined, env: ctx.env });
     const shown = (file: string) => relative(ctx.cwd, join(root, file)) || file;
 
     if (format === 'json') {

@@ -1,12 +1,14 @@
 import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
 import { findRepoRoot } from '../config/find-root.js';
-import type { CliContext } from '../cli/context.js';
 import { UsageError } from '../errors.js';
-import { findTerraform, type TerraformBinary } from './terraform/find-binary.js';
-import type { SpawnFn } from './terraform/run-process.js';
-import { loadSecretsModule, type SecretsModule } from './secrets-reader.js';
-import { DEFAULT_OUT_DIR } from './workspace.js';
+import { findTerraform, type TerraformBinary } from '../infra/terraform/find-binary.js';
+import type { SpawnFn } from '../infra/terraform/run-process.js';
+import { loadSecretsModule, type SecretsModule } from '../infra/secrets-reader.js';
+import { DEFAULT_OUT_DIR } from '../infra/workspace.js';
+import type { CliContext } from './context.js';
+
+// What plan, apply and destroy share on the command line: their side effects, options and help.
 
 /** The side effects of plan, apply and destroy; tests pass fakes, the CLI uses the real ones. */
 export interface InfraDeps {
