@@ -38,7 +38,7 @@ function resolveInRepo(root: string, file: string): string {
  * Throws a MytError naming the file, and never holding secret material, on any failure.
  */
 export async function readSecrets(root: string, file: string, opts: ReadSecretsOptions = {}): Promise<Record<string, unknown>> {
-  return decryptAndRegister(resolveInRepo(root, file), file, opts);
+  return decryptAndRegister(resolveInRepo(root, file), file, { ...opts, repository: { root, path: file } });
 }
 
 /** The one place a decrypted document is turned into plain data and its values registered for masking. */
@@ -57,6 +57,7 @@ async function decryptAndRegister(path: string, file: string, opts: Parameters<t
 export async function checkSecretFile(root: string, file: string, use: SecretUse, env: NodeJS.ProcessEnv = process.env, sops?: SopsBinary): Promise<string[]> {
   try {
     const path = resolveInRepo(root, file);
+    const repository = { root, path: file };
     const doc = parseFile(await readText(path, file), formatFor(file), file);
     if (!hasSopsMetadata(doc)) return [`${file}: it is not encrypted (no 'sops' metadata): run 'myt secrets encrypt ${file}' before committing it`];
     // Recipients are public: whether they are the ones .sops.yaml names is known without a key.
@@ -66,11 +67,11 @@ export async function checkSecretFile(root: string, file: string, use: SecretUse
     const identities = await findAgeIdentities(env);
     if (recipients) {
       // Fixing the recipients comes first; a key that cannot open the file adds nothing to that.
-      const data = identities.identities.length ? await decryptAndRegister(path, file, { env, identities, sops }).catch(() => undefined) : undefined;
+      const data = identities.identities.length ? await decryptAndRegister(path, file, { env, identities, sops, repository }).catch(() => undefined) : undefined;
       return [`${file}: ${recipients}`, ...(data ? shapeProblems(use, data).map((p) => `${file}: ${p}`) : [])];
     }
     if (identities.identities.length === 0) return [];
-    const data = await decryptAndRegister(path, file, { env, identities, sops });
+    const data = await decryptAndRegister(path, file, { env, identities, sops, repository });
     return shapeProblems(use, data).map((p) => `${file}: ${p}`);
   } catch (err) {
     if (err instanceof MytError) return [err.message.startsWith(`${file}:`) ? err.message : `${file}: ${err.message}`];

@@ -9,6 +9,7 @@ import { isPublicField } from './shapes.js';
 import { platformKeyFile } from '../config/key-file.js';
 import { DEMO_RECIPIENT } from './demo-key.js';
 import { recipientsProblem, refuseDemoKey } from './recipients.js';
+import { unauthenticatedValue } from './sops-file.js';
 import { creationRuleFor, matchingRule, SOPS_CONFIG, sopsConfigText } from './sops-config.js';
 import { encryptForRepo, encryptForRepoWithRule, formatFor, hasSopsMetadata, openSopsFile, parseFile, readText, reencrypt, writeEncrypted, type StoreOptions } from './sops-store.js';
 import { emitTree, fromPlain, toPlain, type MapTree } from './sops-tree.js';
@@ -72,8 +73,8 @@ export async function writeNewSecrets(root: string, repoPath: string, data: Reco
 }
 
 /** `myt secrets decrypt FILE`: the plaintext, in the file's own format, as text in memory. */
-export async function decryptToText(ref: FileRef, opts: StoreOptions = {}): Promise<string> {
-  const opened = await openSopsFile(ref.absolute, ref.label, opts);
+export async function decryptToText(root: string, ref: FileRef, opts: StoreOptions = {}): Promise<string> {
+  const opened = await openSopsFile(ref.absolute, ref.label, { ...opts, repository: { root, path: ref.repoPath } });
   registerLeaves(toPlain(opened.data), isPublicField);
   return emitTree(opened.data, opened.format);
 }
@@ -118,7 +119,7 @@ export async function editSecrets(root: string, ref: FileRef, opts: EditOptions 
   const format = formatFor(ref.label);
   const exists = existsSync(ref.absolute);
   const repoPath = exists ? ref.repoPath : inRepo(ref);
-  const opened = exists ? await openSopsFile(ref.absolute, ref.label, opts) : undefined;
+  const opened = exists ? await openSopsFile(ref.absolute, ref.label, { ...opts, repository: { root, path: ref.repoPath } }) : undefined;
   if (opened) registerLeaves(toPlain(opened.data), isPublicField);
   if (opened?.reuse) await checkEditedRecipients(root, ref, opened.reuse.age.map((a) => a.recipient), opts);
   else if (!opened) await checkNewRecipients(root, repoPath!, ref.label, opts);
@@ -138,6 +139,8 @@ export async function editSecrets(root: string, ref: FileRef, opts: EditOptions 
         try {
           data = parseFile(after, format, ref.label);
           if (hasSopsMetadata(data)) throw new MytError(`${ref.label}: the edited text has a top-level 'sops' key, which is reserved`);
+          const unauthenticated = unauthenticatedValue(data);
+          if (unauthenticated) throw new MytError(`${ref.label}: ${unauthenticated}, which SOPS leaves out of the MAC: give it a value or remove it`);
         } catch (err) {
           if (!(err instanceof MytError) || attempt >= retries) throw err instanceof MytError ? new MytError(`${err.message}; the file is unchanged`) : err;
           opts.warn?.(`${err.message}: reopening the editor\n`);

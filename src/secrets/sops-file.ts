@@ -173,8 +173,45 @@ function pathName(path: readonly string[]): string {
   return path.length ? path.join('.') : '(top level)';
 }
 
+/**
+ * Where a document holds something its MAC cannot cover, if anywhere: sops hashes nothing for an
+ * empty string, a null, or an empty map or list, so one added by someone without the key could not
+ * be told from one written with it. MyT neither writes nor accepts them.
+ */
+export function unauthenticatedValue(tree: Tree, path: readonly string[] = []): string | undefined {
+  switch (tree.kind) {
+    case 'map':
+      if (tree.entries.length === 0) return `the value at ${pathName(path)} is an empty mapping`;
+      for (const [k, v] of tree.entries) {
+        if (path.length === 0 && k === 'sops') continue;
+        const found = unauthenticatedValue(v, [...path, k]);
+        if (found) return found;
+      }
+      return undefined;
+    case 'list':
+      if (tree.items.length === 0) return `the value at ${pathName(path)} is an empty list`;
+      for (const item of tree.items) {
+        const found = unauthenticatedValue(item, path);
+        if (found) return found;
+      }
+      return undefined;
+    case 'null':
+      return `the value at ${pathName(path)} is null`;
+    case 'str':
+      return tree.value === '' ? `the value at ${pathName(path)} is an empty string` : undefined;
+    default:
+      return undefined;
+  }
+}
+
+const NOT_COVERED = 'which SOPS leaves out of the MAC';
+
 /** Decrypts the data values of a document (the `sops` block removed) and checks its MAC. */
 export function decryptData(doc: MapTree, meta: SopsMetadata, dataKey: Uint8Array): MapTree {
+  const unauthenticated = unauthenticatedValue(doc);
+  if (unauthenticated) {
+    throw new SopsError('tampered', `${unauthenticated}, ${NOT_COVERED}: nobody can tell whether it was added without the key, so the file is refused (give it a value or remove it)`);
+  }
   const hash = createHash('sha512');
   if (meta.rules.macOnlyEncrypted) hash.update(MAC_ONLY_ENCRYPTED_INIT);
   const data: MapTree = { kind: 'map', entries: doc.entries.filter(([k]) => k !== 'sops') };
@@ -245,6 +282,8 @@ export interface EncryptOptions {
 /** Encrypts plaintext data into a whole SOPS document, `sops` metadata block last. */
 export async function encryptData(data: MapTree, opts: EncryptOptions): Promise<MapTree> {
   if (entry(data, 'sops') !== undefined) throw new SopsError('unsupported', "it already has a top-level 'sops' key: it is encrypted already");
+  const unauthenticated = unauthenticatedValue(data);
+  if (unauthenticated) throw new SopsError('unsupported', `${unauthenticated}, ${NOT_COVERED}: give it a value or remove it`);
   const rules = opts.rules && Object.values(opts.rules).some((r) => typeof r === 'string' && r) ? opts.rules : { ...opts.rules, unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX };
   const dataKey = opts.reuse?.dataKey ?? randomBytes(32);
   const hash = createHash('sha512');

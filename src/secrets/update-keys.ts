@@ -42,7 +42,7 @@ export async function updateKeys(root: string, ref: FileRef, opts: UpdateKeysOpt
   const removed = current.filter((r) => !rule.recipients.includes(r));
   if (sameRecipients(current, rule.recipients)) return { status: 'unchanged', added, removed };
   refuseDemoKey(ref.label, rule.recipients, opts.allowDemoKey ?? false);
-  const opened = await openSopsFile(ref.absolute, ref.label, opts);
+  const opened = await openSopsFile(ref.absolute, ref.label, { ...opts, repository: { root, path: ref.repoPath } });
   if (!opened.reuse) throw new MytError(`${ref.label}: its data key is wrapped by a key service MyT does not use; update it with 'sops updatekeys'`);
   registerLeaves(toPlain(opened.data), isPublicField);
   const { dataKey, meta } = opened.reuse;

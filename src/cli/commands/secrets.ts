@@ -98,7 +98,7 @@ export const secretsCommand: Command = {
       }
       case 'decrypt': {
         const ref = needFile();
-        const text = await decryptToText(ref, { env: ctx.env });
+        const text = await decryptToText(root, ref, { env: ctx.env });
         if (values.out === undefined) {
           ctx.stdout(text);
         } else {
