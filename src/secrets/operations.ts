@@ -7,6 +7,7 @@ import { defaultKeysFile, generateAgeKeyPair, keysFileText } from './age-keys.js
 import { registerLeaves } from './masking.js';
 import { isPublicField } from './shapes.js';
 import { platformKeyFile } from '../config/key-file.js';
+import { isInsideRepository } from '../config/repo-path.js';
 import { DEMO_RECIPIENT } from './demo-key.js';
 import { recipientsProblem, refuseDemoKey } from './recipients.js';
 import { unauthenticatedValue } from './sops-file.js';
@@ -187,8 +188,7 @@ export interface InitResult {
 export async function initSecrets(root: string, env: NodeJS.ProcessEnv, keyFile?: string, now = new Date()): Promise<InitResult> {
   const target = keyFile ?? defaultKeysFile(env);
   if (target === undefined) throw new MytError('cannot tell where to keep the private key (HOME is not set): pass --key-file PATH');
-  const rel = relative(root, target);
-  if (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)) {
+  if (isInsideRepository(root, target)) {
     throw new MytError(`${target} is inside the repository: keep the private key outside it (pass --key-file with a path elsewhere)`);
   }
   const pair = await generateAgeKeyPair();

@@ -1,7 +1,7 @@
 // myt secrets and myt keys as a person runs them: real files, a real editor process (a shell
 // script standing in for the person typing), memory-backed storage in /dev/shm.
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decryptSops } from 'sops-age';
@@ -120,6 +120,29 @@ describe('myt secrets', () => {
     expect(over.code).toBe(1);
     expect(over.err).toContain('exists already');
     rmSync(taken);
+  });
+
+  it('decrypt --out and init --key-file refuse a path that ends up in the repository: a name starting with "..", or through a symbolic link', async () => {
+    repo = tempRepo([key.recipient]);
+    await writeNewSecrets(repo.root, 'secrets/a.enc.yaml', { password: 'never-on-disk' });
+    const outside = mkdtempSync(join(tmpdir(), 'myt-links-'));
+    symlinkSync(repo.root, join(outside, 'into-repo'));
+    symlinkSync(join(repo.root, 'plain-by-link.yaml'), join(outside, 'dangling-into-repo.yaml'));
+    try {
+      for (const out of ['..aws-plain.yaml', join(outside, 'into-repo', 'plain.yaml')]) {
+        const r = await myt(['secrets', 'decrypt', 'secrets/a.enc.yaml', '--out', out], envWithKey(key.identity));
+        expect(r.code).toBe(1);
+        expect(r.err).toContain('is inside the repository');
+      }
+      for (const keyFile of ['..keys.txt', join(outside, 'into-repo', 'keys.txt'), join(outside, 'dangling-into-repo.yaml')]) {
+        const r = await myt(['secrets', 'init', '--key-file', keyFile], {});
+        expect(r.code).toBe(1);
+        expect(r.err).toContain('is inside the repository: keep the private key outside it');
+      }
+      expect(readdirSync(repo.root).sort()).toEqual(['.git', '.sops.yaml', 'secrets']);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('has --help, and rejects an unknown action as a usage error', async () => {

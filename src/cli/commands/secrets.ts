@@ -1,5 +1,6 @@
-import { isAbsolute, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { findRepoRoot } from '../../config/find-root.js';
+import { isInsideRepository } from '../../config/repo-path.js';
 import { MytError, UsageError } from '../../errors.js';
 import { DEMO_RECIPIENT, demoKeyWarning } from '../../secrets/demo-key.js';
 import { maskSecrets } from '../../secrets/masking.js';
@@ -105,8 +106,7 @@ export const secretsCommand: Command = {
           const out = resolve(ctx.cwd, values.out);
           // Plain text inside the repository is one `git add` from being committed; and never
           // overwrite a file (it could be the encrypted original itself).
-          const inside = relative(root, out);
-          if (!inside.startsWith('..') && !isAbsolute(inside)) {
+          if (isInsideRepository(root, out)) {
             throw new MytError(`--out ${values.out} is inside the repository: write decrypted secrets outside it (or use 'myt secrets edit')`);
           }
           try {
