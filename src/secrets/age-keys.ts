@@ -82,6 +82,14 @@ export async function findAgeIdentities(env: NodeJS.ProcessEnv, read: ReadText =
   return { identities, sources, searched };
 }
 
+/** The variables that hold an age private key or say where one is (sops reads all of them). */
+const KEY_VARIABLES = ['SOPS_AGE_KEY', 'SOPS_AGE_KEY_FILE', 'SOPS_AGE_KEY_CMD', 'SOPS_AGE_SSH_PRIVATE_KEY_FILE'];
+
+/** An environment for a child process that has no business with the age key (an editor, npm). */
+export function withoutAgeKeys(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !KEY_VARIABLES.includes(name)));
+}
+
 /** The public recipient (age1…) of an identity. */
 export async function recipientOf(identity: string): Promise<string> {
   try {

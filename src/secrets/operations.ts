@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { MytError } from '../errors.js';
-import { defaultKeysFile, generateAgeKeyPair, keysFileText } from './age-keys.js';
+import { defaultKeysFile, generateAgeKeyPair, keysFileText, withoutAgeKeys } from './age-keys.js';
 import { registerLeaves } from './masking.js';
 import { isPublicField } from './shapes.js';
 import { platformKeyFile } from '../config/key-file.js';
@@ -80,14 +80,14 @@ export async function decryptToText(root: string, ref: FileRef, opts: StoreOptio
   return emitTree(opened.data, opened.format);
 }
 
-/** Runs the user's editor on a file and resolves with its exit code. */
-export type EditorRunner = (command: readonly string[], file: string) => Promise<number>;
+/** Runs the user's editor on a file, with the environment given, and resolves with its exit code. */
+export type EditorRunner = (command: readonly string[], file: string, env: NodeJS.ProcessEnv) => Promise<number>;
 
-export const spawnEditor: EditorRunner = (command, file) =>
+export const spawnEditor: EditorRunner = (command, file, env) =>
   new Promise((resolve, reject) => {
     const [program, ...args] = command;
     if (program === undefined) return reject(new MytError('no editor: set EDITOR'));
-    const child = spawn(program, [...args, file], { stdio: 'inherit' });
+    const child = spawn(program, [...args, file], { stdio: 'inherit', env });
     child.on('error', (err) => reject(new MytError(`cannot start the editor '${program}': ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
@@ -132,7 +132,8 @@ export async function editSecrets(root: string, ref: FileRef, opts: EditOptions 
     basename(ref.absolute),
     async (file) => {
       for (let attempt = 0; ; attempt++) {
-        const code = await runEditor(editorCommand(env), file.path);
+        // The editor sees the plaintext it is given, never the key that decrypts every other file.
+        const code = await runEditor(editorCommand(env), file.path, withoutAgeKeys(env));
         if (code !== 0) throw new MytError(`${ref.label}: the editor exited with status ${code}; the file is unchanged`);
         const after = file.read();
         if (after === before) return 'unchanged';

@@ -210,6 +210,51 @@ describe.skipIf(!hasShm)('myt secrets edit', () => {
     expect(existsSync(join(repo.root, 'editor.log'))).toBe(false);
   });
 
+  /** Runs `myt secrets edit` as its own process (the loader resolves from the project folder; the repository is --root). */
+  function editProcess(env: NodeJS.ProcessEnv) {
+    const entry = repo.write('run.mts', `import { runCli } from ${JSON.stringify(MAIN)};\nprocess.exitCode = await runCli(process.argv.slice(2));\n`);
+    const args = ['--import', 'tsx', entry, 'secrets', 'edit', '--root', repo.root, join(repo.root, 'secrets/e.enc.yaml')];
+    const child = execFile(process.execPath, args, { cwd: join(import.meta.dirname, '../..'), env: { ...process.env, ...env }, timeout: 30_000 });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    return { child, exited };
+  }
+
+  async function until(check: () => boolean): Promise<void> {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(check()).toBe(true);
+  }
+
+  it('removes at the next edit the copy an edit killed with -9 left behind', async () => {
+    repo = tempRepo([key.recipient]);
+    await writeNewSecrets(repo.root, 'secrets/e.enc.yaml', { password: 'old-password-value' });
+    const ed = editor(`echo $$ > '${join(repo.root, 'editor.pid')}'\nexec sleep 30`);
+    const run = editProcess(ed.env);
+    await until(() => existsSync(join(repo.root, 'editor.pid')));
+    run.child.kill('SIGKILL');
+    await run.exited;
+    process.kill(Number(repo.read('editor.pid').trim()), 'SIGKILL');
+    const stale = ed.log()[0]!.split(' ')[0]!;
+    expect(existsSync(stale)).toBe(true); // nothing could scrub it: the process was killed outright
+    const next = await myt(['secrets', 'edit', 'secrets/e.enc.yaml'], envWithKey(key.identity, { EDITOR: 'true', PATH: process.env.PATH }));
+    expect(next.code).toBe(0);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(join(stale, '..'))).toBe(false);
+  });
+
+  it('runs the editor without the age key or the name of its file in its environment', async () => {
+    repo = tempRepo([key.recipient]);
+    await writeNewSecrets(repo.root, 'secrets/e.enc.yaml', { password: 'old-password-value' });
+    const keyFile = repo.write('../key-for-editor-test.txt', `${key.identity}\n`);
+    const ed = editor(`env > '${join(repo.root, 'editor.env')}'`);
+    const run = editProcess({ ...ed.env, SOPS_AGE_KEY_FILE: keyFile });
+    expect(await run.exited).toBe(0);
+    rmSync(keyFile);
+    const seen = repo.read('editor.env');
+    expect(seen).toContain('EDITOR=');
+    expect(seen).not.toMatch(/^SOPS_AGE_KEY/m);
+    expect(seen).not.toContain(key.identity);
+  });
+
   it('scrubs the copy when the process is terminated while the editor is open', async () => {
     repo = tempRepo([key.recipient]);
     await writeNewSecrets(repo.root, 'secrets/e.enc.yaml', { password: 'old-password-value' });

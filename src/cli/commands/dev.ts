@@ -8,6 +8,7 @@ import type { Platform } from '../../config/repository.js';
 import { MytError, UsageError } from '../../errors.js';
 import { bundleProcessor } from '../../processor/bundle.js';
 import { PROCESSOR_NODE_FLAGS } from '../../processor/node-flags.js';
+import { withoutAgeKeys } from '../../secrets/age-keys.js';
 import { validateRepository } from '../../validation/index.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
@@ -51,8 +52,8 @@ export interface DevDeps {
   readonly spawn?: (command: string, args: string[], env: NodeJS.ProcessEnv) => ChildProcess;
   /** Calls `stop` on Ctrl-C (or SIGTERM); returns a function that removes the handlers. */
   readonly onStop?: (stop: () => void) => () => void;
-  /** Installs npm packages (name@range) into a folder. Default: npm install. */
-  readonly install?: (dir: string, specs: string[]) => Promise<void>;
+  /** Installs npm packages (name@range) into a folder, with the environment given. Default: npm install. */
+  readonly install?: (dir: string, specs: string[], env: NodeJS.ProcessEnv) => Promise<void>;
 }
 
 /** Optional processor settings a developer may set in their shell (see processor/src/config.ts). */
@@ -82,9 +83,10 @@ function defaultOnStop(stop: () => void): () => void {
   };
 }
 
-async function npmInstall(dir: string, specs: string[]): Promise<void> {
+/** npm install, with our environment minus the age key: npm and the packages it fetches have no use for it. */
+async function npmInstall(dir: string, specs: string[], env: NodeJS.ProcessEnv): Promise<void> {
   // Argument array, no shell: names and ranges come from YAML (checked by myt validate, and here).
-  await promisify(execFile)('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', dir, ...specs], { timeout: 300_000 });
+  await promisify(execFile)('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', dir, ...specs], { timeout: 300_000, env: withoutAgeKeys(env) });
 }
 
 /** The processor's environment for a platform: the contract of processor/src/config.ts. */
@@ -144,7 +146,7 @@ export function makeDevCommand(deps: DevDeps = {}): Command {
         if (packagesDir === undefined && packages.length > 0) {
           packagesDir = join(work, 'packages');
           ctx.stderr(`installing ${packages.map(([n]) => n).join(', ')} into ${packagesDir}\n`);
-          await (deps.install ?? npmInstall)(packagesDir, packages.map(([n, range]) => `${n}@${range}`));
+          await (deps.install ?? npmInstall)(packagesDir, packages.map(([n, range]) => `${n}@${range}`), ctx.env);
         }
       }
       const outfile = join(work, 'processor.mjs');

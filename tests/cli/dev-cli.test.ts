@@ -1,0 +1,89 @@
+// `myt dev` up to the point where the processor would start: validation, and installing the
+// script's packages. npm here is a STAND-IN (a shell script put first on PATH; the real npm would
+// fetch from the registry): contract as MyT uses it, `npm install --no-save ... --prefix DIR
+// NAME@RANGE...` exits 0 when it installed them, and otherwise exits 1 with npm's error lines on
+// stderr (for a package the registry does not have: `npm error code E404` and `npm error 404 Not
+// Found - GET <registry>/<name> - Not found`). It records its environment and arguments.
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeDevCommand } from '../../src/cli/commands/dev.js';
+import { resetSecretRegistry } from '../../src/secrets/index.js';
+import { generateKeys } from '../../src/secrets/operations.js';
+import type { AgeKeyPair } from '../../src/secrets/age-keys.js';
+import { cliContext, keyPair, tempRepo, type TempRepo } from '../secrets/helpers.js';
+
+const PLATFORM = `apiVersion: myt/v1
+kind: Platform
+metadata:
+  name: lab
+spec:
+  cloud: { provider: ssh, host: 127.0.0.1, user: myt, key: secrets/keys/lab.enc.yaml }
+  database: { engine: influxdb }
+  processor:
+    script: processors/lab.ts
+    packages:
+      date-fns: ^3.6.0
+`;
+const SCRIPT = `import { formatISO } from 'date-fns';\nexport default (m: { ts?: string }) => ({ ...m, ts: m.ts ?? formatISO(new Date()) });\n`;
+
+const FAKE_NPM = (dir: string) => `#!/bin/sh
+env > '${dir}/npm.env'
+echo "$@" > '${dir}/npm.args'
+echo 'npm error code E404' >&2
+echo 'npm error 404 Not Found - GET https://registry.npmjs.org/date-fns - Not found' >&2
+exit 1
+`;
+
+let key: AgeKeyPair;
+let repo: TempRepo;
+let bin: string;
+beforeAll(async () => {
+  key = await keyPair();
+});
+afterEach(() => {
+  repo?.remove();
+  rmSync(bin, { recursive: true, force: true });
+  resetSecretRegistry();
+});
+
+async function labRepo(): Promise<void> {
+  repo = tempRepo([key.recipient]);
+  await generateKeys(repo.root, 'lab', false);
+  repo.write('platforms/lab.yaml', PLATFORM);
+  repo.write('processors/lab.ts', SCRIPT);
+  bin = mkdtempSync(join(tmpdir(), 'myt-fake-npm-'));
+  writeFileSync(join(bin, 'npm'), FAKE_NPM(bin));
+  chmodSync(join(bin, 'npm'), 0o755);
+}
+
+/** Sets variables of this process's environment (the CLI's own, as at a terminal) for the length of `run`. */
+async function withProcessEnv<T>(vars: Record<string, string>, run: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await run();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}
+
+describe('myt dev installing the script’s packages', () => {
+  it('runs npm without the age key or the name of its file in its environment', async () => {
+    await labRepo();
+    const keyFile = join(bin, 'key.txt');
+    writeFileSync(keyFile, `${key.identity}\n`);
+    await withProcessEnv({ PATH: `${bin}:${process.env.PATH}`, SOPS_AGE_KEY: key.identity, SOPS_AGE_KEY_FILE: keyFile }, async () => {
+      const ctx = cliContext(repo.root, process.env);
+      await makeDevCommand().run(['lab'], ctx).catch(() => 1);
+      expect(ctx.err.join('')).toContain('installing date-fns');
+    });
+    const seen = readFileSync(join(bin, 'npm.env'), 'utf8');
+    expect(readFileSync(join(bin, 'npm.args'), 'utf8')).toContain('date-fns@^3.6.0');
+    expect(seen).toMatch(/^PATH=/m);
+    expect(seen).not.toMatch(/^SOPS_AGE_KEY/m);
+    expect(seen).not.toContain(key.identity);
+  });
+});
