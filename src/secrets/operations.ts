@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { MytError } from '../errors.js';
-import { defaultKeysFile, generateAgeKeyPair, keysFileText, withoutAgeKeys } from './age-keys.js';
+import { defaultKeysFile, generateAgeKeyPair, keysFileText, parseIdentities, recipientOf, withoutAgeKeys } from './age-keys.js';
 import { registerLeaves } from './masking.js';
 import { isPublicField } from './shapes.js';
 import { platformKeyFile } from '../config/key-file.js';
@@ -180,18 +180,49 @@ export interface InitResult {
   readonly wroteConfig: boolean;
   /** Whether the existing `.sops.yaml` named the demo recipient, now replaced by the new one. */
   readonly replacedDemo: boolean;
+  /** The recipients the `.sops.yaml` rule for secrets/ names, after init. */
+  readonly ruleRecipients: readonly string[];
+  /**
+   * Which key of the keys file GitHub needs (SOPS_AGE_KEY): the first one whose recipient the rule
+   * names, by its place among the file's key lines (1-based); undefined when the file holds none.
+   */
+  readonly keyForGitHub?: { readonly recipient: string; readonly line: number };
+}
+
+/** Age recipients a `.sops.yaml` names anywhere (public keys: safe to read with a pattern). */
+function recipientsIn(config: string): string[] {
+  return [...new Set(config.match(/\bage1[02-9ac-hj-np-z]{58}\b/g) ?? [])];
+}
+
+export interface InitOptions {
+  /** Where to append the private key; default: the keys file sops reads. */
+  readonly keyFile?: string;
+  /** Make a key even though `.sops.yaml` already names one of the repository's own. */
+  readonly force?: boolean;
+  readonly now?: Date;
 }
 
 /**
  * `myt secrets init`: a new age key pair. The private key is appended to the keys file sops reads
- * (0600), never to the repository; `.sops.yaml` gets a rule for secrets/ unless it exists.
+ * (0600), never to the repository; `.sops.yaml` gets a rule for secrets/ unless it exists, and the
+ * public demo recipient is replaced. A repository whose `.sops.yaml` names a key of its own has
+ * one already: a second key would decrypt nothing, so that needs `force`.
  */
-export async function initSecrets(root: string, env: NodeJS.ProcessEnv, keyFile?: string, now = new Date()): Promise<InitResult> {
-  const target = keyFile ?? defaultKeysFile(env);
+export async function initSecrets(root: string, env: NodeJS.ProcessEnv, opts: InitOptions = {}): Promise<InitResult> {
+  const target = opts.keyFile ?? defaultKeysFile(env);
   if (target === undefined) throw new MytError('cannot tell where to keep the private key (HOME is not set): pass --key-file PATH');
   if (isInsideRepository(root, target)) {
     throw new MytError(`${target} is inside the repository: keep the private key outside it (pass --key-file with a path elsewhere)`);
   }
+  const configPath = join(root, SOPS_CONFIG);
+  const own = existsSync(configPath) ? recipientsIn(await readFile(configPath, 'utf8')).filter((r) => r !== DEMO_RECIPIENT) : [];
+  if (own.length > 0 && !opts.force) {
+    throw new MytError(
+      `${SOPS_CONFIG} already encrypts to ${own.join(', ')}: this repository has its key, and a new one would decrypt nothing. ` +
+        `To let another person or machine in, add their recipient to ${SOPS_CONFIG} and run 'myt secrets updatekeys'; pass --force to make a new key anyway`,
+    );
+  }
+  const now = opts.now ?? new Date();
   const pair = await generateAgeKeyPair();
   await mkdir(dirname(target), { recursive: true, mode: 0o700 });
   await appendFile(target, keysFileText(pair, now), { mode: 0o600 });
@@ -202,7 +233,18 @@ export async function initSecrets(root: string, env: NodeJS.ProcessEnv, keyFile?
   const existing = wroteConfig ? '' : await readFile(config, 'utf8');
   const replacedDemo = existing.includes(DEMO_RECIPIENT);
   if (replacedDemo) await writeFile(config, existing.split(DEMO_RECIPIENT).join(pair.recipient));
-  return { recipient: pair.recipient, keyFile: target, wroteConfig, replacedDemo };
+  const ruleRecipients = (await matchingRule(root, 'secrets/example.enc.yaml').catch(() => undefined))?.recipients ?? [];
+  return { recipient: pair.recipient, keyFile: target, wroteConfig, replacedDemo, ruleRecipients, keyForGitHub: await keyFor(target, ruleRecipients) };
+}
+
+/** The first key of a keys file whose recipient is one of `recipients`, by its place among the file's key lines. */
+async function keyFor(keysFile: string, recipients: readonly string[]): Promise<InitResult['keyForGitHub']> {
+  const identities = parseIdentities(await readFile(keysFile, 'utf8'));
+  for (const [i, identity] of identities.entries()) {
+    const recipient = await recipientOf(identity);
+    if (recipients.includes(recipient)) return { recipient, line: i + 1 };
+  }
+  return undefined;
 }
 
 

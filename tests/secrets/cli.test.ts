@@ -10,7 +10,7 @@ import { runCli } from '../../src/cli/main.js';
 import { resetSecretRegistry } from '../../src/secrets/index.js';
 import { editSecrets, fileRef, writeNewSecrets } from '../../src/secrets/operations.js';
 import { sshKeyProblems } from '../../src/secrets/ssh-keys.js';
-import type { AgeKeyPair } from '../../src/secrets/age-keys.js';
+import { recipientOf, type AgeKeyPair } from '../../src/secrets/age-keys.js';
 import { cliContext, envWithKey, keyPair, tempRepo, type TempRepo } from './helpers.js';
 
 let key: AgeKeyPair;
@@ -60,6 +60,32 @@ describe('myt secrets', () => {
     const dec = await myt(['secrets', 'decrypt', 'secrets/new.enc.yaml'], { XDG_CONFIG_HOME: xdg });
     expect(dec.out).toBe('token: fresh-token-value\n');
     execFileSync('rm', ['-rf', xdg]);
+  });
+
+  it('a second init is refused without --force; with it, the GitHub line picks the key .sops.yaml names, not the newest', async () => {
+    repo = tempRepo([]);
+    const keysFile = join(mkdtempSync(join(tmpdir(), 'myt-keys-')), 'keys.txt');
+    const first = await myt(['secrets', 'init', '--key-file', keysFile], {});
+    expect(first.code).toBe(0);
+    const config = repo.read('.sops.yaml');
+    const keys = execFileSync('cat', [keysFile], { encoding: 'utf8' });
+
+    const again = await myt(['secrets', 'init', '--key-file', keysFile], {});
+    expect(again.code).toBe(1);
+    expect(again.err).toContain(`.sops.yaml already encrypts to ${first.out.trim()}: this repository has its key, and a new one would decrypt nothing`);
+    expect(execFileSync('cat', [keysFile], { encoding: 'utf8' })).toBe(keys);
+
+    const forced = await myt(['secrets', 'init', '--key-file', keysFile, '--force'], {});
+    expect(forced.code).toBe(0);
+    expect(forced.out.trim()).not.toBe(first.out.trim());
+    expect(repo.read('.sops.yaml')).toBe(config);
+    expect(forced.err).toContain(`add ${forced.out.trim()} to the age recipients of its rules, then run 'myt secrets updatekeys'`);
+    // The printed command, run without its last stage (gh), yields the key whose recipient .sops.yaml names.
+    const line = forced.err.split('\n').find((l) => l.includes('gh secret set SOPS_AGE_KEY'))!;
+    const picked = execFileSync('sh', ['-c', line.replace(/\s*\|\s*gh secret set SOPS_AGE_KEY\s*$/, '')], { encoding: 'utf8' }).trim();
+    expect(picked).toMatch(/^AGE-SECRET-KEY-1/);
+    expect(await recipientOf(picked)).toBe(first.out.trim());
+    rmSync(join(keysFile, '..'), { recursive: true, force: true });
   });
 
   it('init refuses to keep the private key inside the repository', async () => {

@@ -6,7 +6,7 @@ import { DEMO_RECIPIENT, demoKeyWarning } from '../../secrets/demo-key.js';
 import { maskSecrets } from '../../secrets/masking.js';
 import { SOPS_CONFIG } from '../../secrets/sops-config.js';
 import { sopsFilesUnder, updateKeys } from '../../secrets/update-keys.js';
-import { decryptToText, editSecrets, encryptInPlace, fileRef, initSecrets } from '../../secrets/operations.js';
+import { decryptToText, editSecrets, encryptInPlace, fileRef, initSecrets, type InitResult } from '../../secrets/operations.js';
 import { writeFile } from 'node:fs/promises';
 import { parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
@@ -19,7 +19,8 @@ Decrypted values stay in memory: nothing here writes plaintext to a disk unless 
 
   init             make an age key pair: the private key goes to the sops keys file
                    (~/.config/sops/age/keys.txt, or --key-file), the public key is printed and
-                   written to a new .sops.yaml rule for secrets/
+                   written to a new .sops.yaml rule for secrets/ (or replaces the demo key there).
+                   Refused when .sops.yaml already names a key of the repository's own
   encrypt FILE     encrypt a plaintext YAML/JSON file in place (as 'sops -e -i'), to the
                    recipients of the first .sops.yaml rule whose path_regex matches it
   decrypt FILE     print the decrypted file to standard output
@@ -42,6 +43,7 @@ Options:
   --root DIR       repository root (default: the nearest folder upwards with myt.yaml,
                    platforms/ or .git)
   --key-file PATH  init: where to append the private key
+  --force          init: make a key even though .sops.yaml already names one of the repository's
   --out PATH       decrypt: write the plaintext to a new file outside the repository (it will be
                    on disk: avoid)
   --allow-demo-key encrypt, edit, updatekeys: allow the public demo key as a recipient (demo data)
@@ -57,6 +59,7 @@ export const secretsCommand: Command = {
       'key-file': { type: 'string' },
       out: { type: 'string' },
       'allow-demo-key': { type: 'boolean' },
+      force: { type: 'boolean' },
     });
     const [action, file, ...extra] = positionals;
     if (extra.length && action !== 'updatekeys') throw new UsageError(`secrets: unexpected argument '${extra[0]}'`);
@@ -68,27 +71,13 @@ export const secretsCommand: Command = {
     };
     if (values.out !== undefined && action !== 'decrypt') throw new UsageError('secrets: --out applies to decrypt only');
     if (values['key-file'] !== undefined && action !== 'init') throw new UsageError('secrets: --key-file applies to init only');
+    if (values.force !== undefined && action !== 'init') throw new UsageError('secrets: --force applies to init only');
     switch (action) {
       case 'init': {
         if (file !== undefined) throw new UsageError(`secrets init: unexpected argument '${file}'`);
-        const r = await initSecrets(root, ctx.env, values['key-file'] === undefined ? undefined : resolve(ctx.cwd, values['key-file']));
+        const r = await initSecrets(root, ctx.env, { keyFile: values['key-file'] === undefined ? undefined : resolve(ctx.cwd, values['key-file']), force: values.force === true });
         ctx.stdout(`${r.recipient}\n`);
-        ctx.stderr(
-          [
-            `The public key (above) is the age recipient; the private key was appended to ${r.keyFile} (mode 0600).`,
-            r.wroteConfig
-              ? `Wrote .sops.yaml: files under secrets/ are encrypted to this recipient.`
-              : r.replacedDemo
-                ? `Replaced the public demo recipient in .sops.yaml with this one. Files still encrypted to the demo key stay readable by anyone until you run\n` +
-                  `  SOPS_AGE_KEY_FILE=examples/demo.agekey myt secrets updatekeys\n` +
-                  `which re-encrypts every file under secrets/ to your key (the demo key is needed once, to open them). Then change every real secret they held, and delete the examples you do not use.`
-                : `.sops.yaml exists already: add ${r.recipient} to the age recipients of its rules, then re-encrypt each file with 'sops updatekeys'.`,
-            `In GitHub, set the repository secret SOPS_AGE_KEY to the private key line (AGE-SECRET-KEY-1…) from ${r.keyFile},`,
-            `for example: grep AGE-SECRET-KEY ${r.keyFile} | tail -n 1 | gh secret set SOPS_AGE_KEY`,
-            `Keep a copy of the private key somewhere safe: without it the secrets cannot be decrypted.`,
-            '',
-          ].join('\n'),
-        );
+        ctx.stderr(`${initReport(r)}\n`);
         return 0;
       }
       case 'encrypt': {
@@ -163,4 +152,29 @@ async function runUpdateKeys(root: string, files: readonly string[], allowDemoKe
     ctx.stderr(`The removed keys${demo} can still read these files' earlier versions in git history: change the secrets they hold (new cloud keys, new passwords).\n`);
   }
   return failed ? 1 : 0;
+}
+
+/** What `myt secrets init` tells a person: what was written, and which key GitHub needs. */
+function initReport(r: InitResult): string {
+  const lines = [`The public key (above) is the age recipient; the private key was appended to ${r.keyFile} (mode 0600).`];
+  if (r.wroteConfig) lines.push('Wrote .sops.yaml: files under secrets/ are encrypted to this recipient.');
+  else if (r.replacedDemo) {
+    lines.push(
+      'Replaced the public demo recipient in .sops.yaml with this one. Files still encrypted to the demo key stay readable by anyone until you run',
+      '  SOPS_AGE_KEY_FILE=examples/demo.agekey myt secrets updatekeys',
+      'which re-encrypts every file under secrets/ to your key (the demo key is needed once, to open them). Then change every real secret they held, and delete the examples you do not use.',
+    );
+  } else if (!r.ruleRecipients.includes(r.recipient)) {
+    lines.push(`.sops.yaml is unchanged: to use the new key, add ${r.recipient} to the age recipients of its rules, then run 'myt secrets updatekeys'.`);
+  }
+  if (r.keyForGitHub) {
+    lines.push(
+      `In GitHub, set the repository secret SOPS_AGE_KEY to the private key of ${r.keyForGitHub.recipient} (the recipient .sops.yaml names), key line ${r.keyForGitHub.line} of ${r.keyFile}:`,
+      `  grep '^AGE-SECRET-KEY-' '${r.keyFile.replace(/'/g, "'\\''")}' | sed -n '${r.keyForGitHub.line}p' | gh secret set SOPS_AGE_KEY`,
+    );
+  } else {
+    lines.push(`None of the keys in ${r.keyFile} is a recipient .sops.yaml names (${r.ruleRecipients.join(', ') || 'none'}): set the GitHub secret SOPS_AGE_KEY to the private key of one of them.`);
+  }
+  lines.push('Keep a copy of the private key somewhere safe: without it the secrets cannot be decrypted.');
+  return lines.join('\n');
 }
