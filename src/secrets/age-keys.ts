@@ -66,7 +66,10 @@ export async function findAgeIdentities(env: NodeJS.ProcessEnv, read: ReadText =
     } catch (err) {
       throw new MytError(`SOPS_AGE_KEY_FILE names ${keyFile}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
     }
-    add(parseIdentities(text), `SOPS_AGE_KEY_FILE (${keyFile})`);
+    const found = parseIdentities(text);
+    // Named on purpose, so holding nothing is a mistake to report, not a file to pass over.
+    if (found.length === 0) throw new MytError(`SOPS_AGE_KEY_FILE names ${keyFile}, which holds no age private key (a line starting AGE-SECRET-KEY-1)`);
+    add(found, `SOPS_AGE_KEY_FILE (${keyFile})`);
   }
   const fallback = defaultKeysFile(env);
   if (fallback !== undefined) {

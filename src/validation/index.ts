@@ -1,6 +1,8 @@
 import { loadRepository, problemsInScope, type Repository } from '../config/repository.js';
 import { byLocation } from '../config/problem.js';
-import { checkSecretFiles } from './secret-files.js';
+import { checkSecretFiles, type SecretsChecked } from './secret-files.js';
+
+export { SECRETS_NOT_DECRYPTED, type SecretsChecked } from './secret-files.js';
 
 /**
  * Validation as every front door runs it: the format (src/config), then what needs more than the
@@ -15,8 +17,13 @@ export interface ValidationOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export async function validateRepository(root: string, opts: ValidationOptions = {}): Promise<Repository> {
+export interface Validated extends Repository {
+  /** How far the secrets files were checked (no key: their contents were not). */
+  readonly secretsChecked: SecretsChecked;
+}
+
+export async function validateRepository(root: string, opts: ValidationOptions = {}): Promise<Validated> {
   const repo = await loadRepository(root, opts.paths);
-  const more = await checkSecretFiles(root, repo.platforms, repo.spaces, opts.env ?? {});
-  return { ...repo, problems: [...repo.problems, ...problemsInScope(repo, more)].sort(byLocation) };
+  const secrets = await checkSecretFiles(root, repo.platforms, repo.spaces, opts.env ?? {});
+  return { ...repo, problems: [...repo.problems, ...problemsInScope(repo, secrets.problems)].sort(byLocation), secretsChecked: secrets.checked };
 }

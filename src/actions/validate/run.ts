@@ -2,7 +2,7 @@ import { messageOf, MytError } from '../../errors.js';
 import { maskSecretsInLog } from '../masking.js';
 import { actionsReporter, annotate, cell, type Reporter } from '../report.js';
 import { readSettings, type ActionSettings } from '../settings.js';
-import { validateRepository } from '../../validation/index.js';
+import { SECRETS_NOT_DECRYPTED, validateRepository } from '../../validation/index.js';
 
 /**
  * The validate action: every problem becomes an annotation on its line, the job summary lists them,
@@ -30,6 +30,7 @@ export async function run(settings?: ActionSettings, reporter: Reporter = action
     await s.write();
     if (repo.problems.length) reporter.setFailed(`${repo.problems.length} problem(s) in the declarations`);
     else reporter.info(`all ${repo.files.length} declaration files are valid`);
+    if (repo.secretsChecked === 'form') reporter.info(`note: ${SECRETS_NOT_DECRYPTED}`);
   } catch (err) {
     reporter.setFailed(err instanceof MytError ? err.message : `internal error: ${messageOf(err)}`);
   }

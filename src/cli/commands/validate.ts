@@ -1,7 +1,7 @@
 import { join, relative, resolve } from 'node:path';
 import { findRepoRoot } from '../../config/find-root.js';
 import { PLATFORMS_DIR, type Problem } from '../../config/repository.js';
-import { validateRepository } from '../../validation/index.js';
+import { SECRETS_NOT_DECRYPTED, validateRepository } from '../../validation/index.js';
 import { demoKeyWarning } from '../../secrets/demo-key.js';
 import { oneOf, parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
@@ -53,6 +53,7 @@ export const validateCommand: Command = {
       for (const p of repo.problems) ctx.stdout(`${formatProblem(p, shown)}\n`);
       ctx.stdout(`${summary(repo.problems, repo.files.length)}\n`);
     }
+    if (repo.secretsChecked === 'form') ctx.stderr(`note: ${SECRETS_NOT_DECRYPTED}\n`);
     const demo = demoKeyWarning(root);
     if (demo) ctx.stderr(demo);
     return repo.problems.length ? 1 : 0;
