@@ -35,11 +35,13 @@ export interface PreparedStacks {
 }
 
 /**
- * Validate, decrypt the platforms' public keys, synthesize and write each stack's cdk.tf.json:
- * the offline part every infrastructure command starts with. Refuses an invalid repository.
+ * Validate (as `myt validate` does, with the same key: secrets files are decrypted in memory and
+ * their fields checked), decrypt the platforms' public keys, synthesize and write each stack's
+ * cdk.tf.json: the offline part every infrastructure command starts with. Refuses an invalid
+ * repository.
  */
 export async function prepareStacks(opts: PrepareOptions): Promise<PreparedStacks> {
-  const repo = await validateRepository(opts.root);
+  const repo = await validateRepository(opts.root, { env: opts.env });
   if (repo.problems.length) {
     const shown = repo.problems.slice(0, 20).map((p) => `  ${p.file}:${p.line}:${p.col}: ${p.message}`);
     const more = repo.problems.length > shown.length ? `\n  ... and ${repo.problems.length - shown.length} more` : '';

@@ -69,12 +69,20 @@ function jsonDocument(text: string): unknown {
   }
 }
 
+/**
+ * Values shorter than this are masked only where they stand alone: a password 'admin' must not
+ * turn the field name in "field 'adminPassword' is Grafana's default" into '***Password'.
+ */
+const WHOLE_WORD_BELOW = 8;
+
 /** The text with every registered secret replaced by ***; longer values first, so no fragment survives. */
 export function maskSecrets(text: string): string {
   if (registered.size === 0) return text;
   let out = text;
   for (const secret of [...registered].sort((a, b) => b.length - a.length)) {
-    if (out.includes(secret)) out = out.split(secret).join(MASK);
+    if (!out.includes(secret)) continue;
+    if (secret.length >= WHOLE_WORD_BELOW) out = out.split(secret).join(MASK);
+    else out = out.replace(new RegExp(`(?<![A-Za-z0-9])${secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9])`, 'g'), MASK);
   }
   return out;
 }

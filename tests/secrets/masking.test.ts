@@ -29,6 +29,13 @@ describe('masking', () => {
     expect(maskSecrets(JSON.stringify({ key: pem }))).not.toContain('MIIEvQIBADANBgkqhkiG9w0BAQEFAASC');
   });
 
+  it('masks a short value where it stands alone, not inside a longer word', () => {
+    registerSecret('admin');
+    registerSecret('x+y.1');
+    expect(maskSecrets("password=admin: field 'adminPassword' is Grafana's default; (admin)")).toBe("password=***: field 'adminPassword' is Grafana's default; (***)");
+    expect(maskSecrets('token x+y.1 and ax+y.1')).toBe('token *** and ax+y.1');
+  });
+
   it('leaves very short values alone (masking every "on" in a log protects nothing)', () => {
     registerSecret('on');
     expect(maskSecrets('turned on')).toBe('turned on');

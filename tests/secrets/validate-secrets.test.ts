@@ -52,6 +52,18 @@ describe('myt validate and secrets files', () => {
     expect((await validate(NO_KEY)).code).toBe(0);
   });
 
+  it('makes plan fail as validate does on a secret whose contents are wrong (one validation everywhere)', async () => {
+    await writeNewSecrets(repo, 'secrets/grafana.enc.yaml', { adminPassword: 'admin' });
+    const line = lineOf('platforms/greenhouse.yaml', 'credentials: secrets/grafana.enc.yaml');
+    const problem = `platforms/greenhouse.yaml:${line}:18: spec.grafana.credentials: secrets/grafana.enc.yaml: field 'adminPassword' is Grafana's default; choose another`;
+    const v = await validate(WITH_KEY);
+    expect(v.code).toBe(1);
+    expect(v.lines).toContain(problem.replace(`:18: `, ':18: error: '));
+    const ctx = cliContext(repo, WITH_KEY);
+    expect(await runCli(['plan'], ctx)).toBe(1);
+    expect(ctx.err.join('')).toContain(problem);
+  });
+
   it('reports a plaintext secrets file even without a key', async () => {
     writeFileSync(join(repo, 'secrets/aws.enc.yaml'), 'accessKeyId: AKIAPLAINTEXT0000001\nsecretAccessKey: committed-in-clear\n');
     const line = lineOf('platforms/spaces/home-net.yaml', 'credentials: secrets/aws.enc.yaml');
