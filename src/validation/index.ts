@@ -1,5 +1,6 @@
 import { loadRepository, problemsInScope, type Repository } from '../config/repository.js';
 import { byLocation } from '../config/problem.js';
+import { checkPackagesInRegistry } from './npm-registry.js';
 import { checkSecretFiles, type SecretsChecked } from './secret-files.js';
 
 export { SECRETS_NOT_DECRYPTED, type SecretsChecked } from './secret-files.js';
@@ -15,15 +16,25 @@ export interface ValidationOptions {
   readonly paths?: readonly string[];
   /** Where age keys are looked for; with one, secrets files are decrypted and their fields checked. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Ask the npm registry whether each declared package exists in its range (online; default false:
+   * plan and apply stay offline). The registry is npm's, as the environment and .npmrc set it.
+   */
+  readonly registry?: boolean;
 }
 
 export interface Validated extends Repository {
   /** How far the secrets files were checked (no key: their contents were not). */
   readonly secretsChecked: SecretsChecked;
+  /** What could not be checked and why (an unreachable registry), for the person to read. */
+  readonly notes: readonly string[];
 }
 
 export async function validateRepository(root: string, opts: ValidationOptions = {}): Promise<Validated> {
+  const env = opts.env ?? {};
   const repo = await loadRepository(root, opts.paths);
-  const secrets = await checkSecretFiles(root, repo.platforms, repo.spaces, opts.env ?? {});
-  return { ...repo, problems: [...repo.problems, ...problemsInScope(repo, secrets.problems)].sort(byLocation), secretsChecked: secrets.checked };
+  const secrets = await checkSecretFiles(root, repo.platforms, repo.spaces, env);
+  const registry = opts.registry ? await checkPackagesInRegistry(root, repo.platforms, { env }) : { problems: [], notes: [] };
+  const more = [...secrets.problems, ...registry.problems];
+  return { ...repo, problems: [...repo.problems, ...problemsInScope(repo, more)].sort(byLocation), secretsChecked: secrets.checked, notes: registry.notes };
 }

@@ -3,12 +3,16 @@
 // fetch from the registry): contract as MyT uses it, `npm install --no-save ... --prefix DIR
 // NAME@RANGE...` exits 0 when it installed them, and otherwise exits 1 with npm's error lines on
 // stderr (for a package the registry does not have: `npm error code E404` and `npm error 404 Not
-// Found - GET <registry>/<name> - Not found`). It records its environment and arguments.
+// Found - GET <registry>/<name> - Not found`). It records its environment and arguments. The npm
+// registry is a stand-in too (tests/helpers/registry-stand-in.ts).
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeDevCommand } from '../../src/cli/commands/dev.js';
+import { MytError } from '../../src/errors.js';
+import { startStandInRegistry, type StandInRegistry } from '../helpers/registry-stand-in.js';
 import { resetSecretRegistry } from '../../src/secrets/index.js';
 import { generateKeys } from '../../src/secrets/operations.js';
 import type { AgeKeyPair } from '../../src/secrets/age-keys.js';
@@ -39,19 +43,22 @@ exit 1
 let key: AgeKeyPair;
 let repo: TempRepo;
 let bin: string;
+let registry: StandInRegistry;
 beforeAll(async () => {
   key = await keyPair();
+  registry = await startStandInRegistry({ 'date-fns': ['3.6.0'] });
 });
+afterAll(() => registry.close());
 afterEach(() => {
   repo?.remove();
   rmSync(bin, { recursive: true, force: true });
   resetSecretRegistry();
 });
 
-async function labRepo(): Promise<void> {
+async function labRepo(platform = PLATFORM): Promise<void> {
   repo = tempRepo([key.recipient]);
   await generateKeys(repo.root, 'lab', false);
-  repo.write('platforms/lab.yaml', PLATFORM);
+  repo.write('platforms/lab.yaml', platform);
   repo.write('processors/lab.ts', SCRIPT);
   bin = mkdtempSync(join(tmpdir(), 'myt-fake-npm-'));
   writeFileSync(join(bin, 'npm'), FAKE_NPM(bin));
@@ -75,7 +82,7 @@ describe('myt dev installing the script’s packages', () => {
     await labRepo();
     const keyFile = join(bin, 'key.txt');
     writeFileSync(keyFile, `${key.identity}\n`);
-    await withProcessEnv({ PATH: `${bin}:${process.env.PATH}`, SOPS_AGE_KEY: key.identity, SOPS_AGE_KEY_FILE: keyFile }, async () => {
+    await withProcessEnv({ PATH: `${bin}:${process.env.PATH}`, SOPS_AGE_KEY: key.identity, SOPS_AGE_KEY_FILE: keyFile, NPM_CONFIG_REGISTRY: registry.url }, async () => {
       const ctx = cliContext(repo.root, process.env);
       await makeDevCommand().run(['lab'], ctx).catch(() => 1);
       expect(ctx.err.join('')).toContain('installing date-fns');
@@ -85,5 +92,25 @@ describe('myt dev installing the script’s packages', () => {
     expect(seen).toMatch(/^PATH=/m);
     expect(seen).not.toMatch(/^SOPS_AGE_KEY/m);
     expect(seen).not.toContain(key.identity);
+  });
+
+  it('names a package the registry does not have at its line, before npm runs', async () => {
+    await labRepo(PLATFORM.replace('date-fns: ^3.6.0', 'date-fnz: ^3.6.0'));
+    repo.write('processors/lab.ts', SCRIPT.replace("'date-fns'", "'date-fnz'"));
+    const ctx = cliContext(repo.root, { PATH: `${bin}:${process.env.PATH}`, NPM_CONFIG_REGISTRY: registry.url, SOPS_AGE_KEY: key.identity });
+    const error = await makeDevCommand().run(['lab'], ctx).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MytError);
+    expect(ctx.err.join('')).toContain(`platforms/lab.yaml:11:7: error: package 'date-fnz' does not exist in the npm registry (${registry.url})`);
+    expect(existsSync(join(bin, 'npm.args'))).toBe(false);
+  });
+
+  it("passes npm's own error lines on when npm install fails, instead of an internal error", async () => {
+    await labRepo();
+    const ctx = cliContext(repo.root, { PATH: `${bin}:${process.env.PATH}`, NPM_CONFIG_REGISTRY: registry.url, SOPS_AGE_KEY: key.identity });
+    const error = (await makeDevCommand().run(['lab'], ctx).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(MytError);
+    expect(error.message).toBe(
+      'npm could not install date-fns@^3.6.0:\n  npm error code E404\n  npm error 404 Not Found - GET https://registry.npmjs.org/date-fns - Not found',
+    );
   });
 });

@@ -13,7 +13,8 @@ export async function run(settings?: ActionSettings, reporter: Reporter = action
     const resolved = settings ?? readSettings();
     maskSecretsInLog(resolved, reporter);
     const { workspace, paths, env } = resolved;
-    const repo = await validateRepository(workspace, { paths: paths.length ? paths : undefined, env });
+    // The pull-request check asks the npm registry about declared packages, as `myt validate` does.
+    const repo = await validateRepository(workspace, { paths: paths.length ? paths : undefined, env, registry: true });
     annotate(reporter, repo.problems);
     const s = reporter.summary.addHeading('MyT: validate', 2);
     if (repo.problems.length === 0) {
@@ -30,6 +31,7 @@ export async function run(settings?: ActionSettings, reporter: Reporter = action
     await s.write();
     if (repo.problems.length) reporter.setFailed(`${repo.problems.length} problem(s) in the declarations`);
     else reporter.info(`all ${repo.files.length} declaration files are valid`);
+    for (const note of repo.notes) reporter.info(`note: ${note}`);
     if (repo.secretsChecked === 'form') reporter.info(`note: ${SECRETS_NOT_DECRYPTED}`);
   } catch (err) {
     reporter.setFailed(err instanceof MytError ? err.message : `internal error: ${messageOf(err)}`);

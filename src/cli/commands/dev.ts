@@ -83,10 +83,20 @@ function defaultOnStop(stop: () => void): () => void {
   };
 }
 
-/** npm install, with our environment minus the age key: npm and the packages it fetches have no use for it. */
+/**
+ * npm install, with our environment minus the age key: npm and the packages it fetches have no use
+ * for it. A failure is npm's to explain: its error lines are passed on.
+ */
 async function npmInstall(dir: string, specs: string[], env: NodeJS.ProcessEnv): Promise<void> {
   // Argument array, no shell: names and ranges come from YAML (checked by myt validate, and here).
-  await promisify(execFile)('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', dir, ...specs], { timeout: 300_000, env: withoutAgeKeys(env) });
+  try {
+    await promisify(execFile)('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', dir, ...specs], { timeout: 300_000, env: withoutAgeKeys(env) });
+  } catch (err) {
+    const e = err as { code?: string | number; stderr?: string; killed?: boolean };
+    if (e.code === 'ENOENT') throw new MytError("npm was not found on the PATH: install Node.js with npm, or pass --packages DIR with the script's packages installed");
+    const said = (e.stderr ?? '').split('\n').filter((l) => /^npm (error|ERR!)/.test(l)).slice(0, 8);
+    throw new MytError(`npm could not install ${specs.join(' ')}${e.killed ? ' (it ran out of time)' : ''}${said.length ? `:\n  ${said.join('\n  ')}` : ''}`);
+  }
 }
 
 /** The processor's environment for a platform: the contract of processor/src/config.ts. */
@@ -120,7 +130,9 @@ export function makeDevCommand(deps: DevDeps = {}): Command {
       if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535) throw new UsageError(`dev: --metrics-port must be a port number (got '${port}')`);
       const root = findRepoRoot(ctx.cwd, values.root);
 
-      const repo = await validateRepository(root, { env: ctx.env });
+      // Online anyway (npm install follows): a package that does not exist is named at its line, before npm runs.
+      const repo = await validateRepository(root, { env: ctx.env, registry: true });
+      for (const note of repo.notes) ctx.stderr(`note: ${note}\n`);
       if (repo.problems.length > 0) {
         for (const p of repo.problems) ctx.stderr(`${formatProblem(p)}\n`);
         throw new MytError(`the repository has ${repo.problems.length} problem(s); fix them before running the processor`);
