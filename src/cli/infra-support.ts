@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
-import { findRepoRoot } from '../config/find-root.js';
+import { findRepoRoot, requireMytRepository } from '../config/find-root.js';
 import { UsageError } from '../errors.js';
 import { findTerraform, type TerraformBinary } from '../infra/terraform/find-binary.js';
 import type { SpawnFn } from '../infra/terraform/run-process.js';
@@ -45,6 +45,7 @@ export const COMMON_HELP = `  --root DIR          repository root (default: the 
 
 export function rootAndOut(ctx: CliContext, values: { root?: string; out?: string }): { root: string; outDir: string } {
   const root = findRepoRoot(ctx.cwd, values.root);
+  requireMytRepository(root);
   const outDir = values.out === undefined ? resolve(root, DEFAULT_OUT_DIR) : resolve(ctx.cwd, values.out);
   return { root, outDir };
 }

@@ -18,6 +18,8 @@ export async function crossChecks(
   root: string,
   platforms: readonly Declared<Platform>[],
   spaces: readonly Declared<Space>[],
+  /** `Kind:name` of declarations that failed their schema: references to them are not reported again. */
+  invalid: ReadonlySet<string> = new Set(),
 ): Promise<Problem[]> {
   const problems: Problem[] = [];
   const report = <T>(d: Declared<T>, path: PathSegment[], message: string, key = false) =>
@@ -26,7 +28,7 @@ export async function crossChecks(
   checkUniqueNames([...spaces, ...platforms], report);
   const scripts = new Map<string, ReturnType<typeof checkScript>>();
   for (const p of platforms) {
-    checkSpaceReference(p, spaces, report);
+    checkSpaceReference(p, spaces, invalid, report);
     checkReferencedFiles(root, p, report);
     checkTables(p, report);
     checkSchedules(p, report);
@@ -56,10 +58,11 @@ function checkUniqueNames(all: readonly Declared<Platform | Space>[], report: Re
   }
 }
 
-function checkSpaceReference(p: Declared<Platform>, spaces: readonly Declared<Space>[], report: Report): void {
+function checkSpaceReference(p: Declared<Platform>, spaces: readonly Declared<Space>[], invalid: ReadonlySet<string>, report: Report): void {
   const cloud = p.doc.spec.cloud;
   if (cloud.provider !== 'aws' && cloud.provider !== 'openstack') return;
   const space = spaces.find((s) => s.doc.metadata.name === cloud.space);
+  if (!space && invalid.has(`Space:${cloud.space}`)) return; // declared, with problems of its own
   if (!space) {
     const known = spaces.filter((s) => s.doc.spec.provider === cloud.provider).map((s) => s.doc.metadata.name);
     report(p, ['spec', 'cloud', 'space'], `spec.cloud.space: no kind: Space named '${cloud.space}'${known.length ? ` (${cloud.provider} spaces: ${known.join(', ')})` : `; declare one with provider ${cloud.provider} under platforms/`}`);

@@ -26,6 +26,14 @@ export interface Repository {
   readonly declarations: readonly string[];
   /** The files problems are reported for, when the caller chose some (`paths`); undefined means all. */
   readonly scope?: ReadonlySet<string>;
+  /** Declarations that failed their schema but say their kind and name (their problems are reported). */
+  readonly invalid: readonly InvalidDeclaration[];
+}
+
+export interface InvalidDeclaration {
+  readonly kind: 'Platform' | 'Space';
+  readonly name: string;
+  readonly file: string;
 }
 
 /**
@@ -52,19 +60,22 @@ export async function loadRepository(root: string, paths?: readonly string[]): P
 
   const platforms: Declared<Platform>[] = [];
   const spaces: Declared<Space>[] = [];
+  const invalid: InvalidDeclaration[] = [];
   let problems: Problem[] = [];
   const discovered = new Set(all);
   for (const file of files) {
     // A link under platforms/ must not pull in a file from outside the repository.
     const inside = discovered.has(file) ? resolveRepoFile(root, file) : undefined;
-    const loaded = inside?.ok === false ? { declared: [], problems: [problemAt(file, START, inside.message)] } : loadFile(root, file);
+    const loaded = inside?.ok === false ? { declared: [], problems: [problemAt(file, START, inside.message)], invalid: [] } : loadFile(root, file);
     problems.push(...loaded.problems);
+    invalid.push(...loaded.invalid);
     for (const d of loaded.declared) {
       if (d.doc.kind === 'Platform') platforms.push(d as Declared<Platform>);
       else spaces.push(d as Declared<Space>);
     }
   }
-  problems.push(...(await crossChecks(root, platforms, spaces)));
+  // A reference to a declaration that failed its schema is not reported again: its own problems are.
+  problems.push(...(await crossChecks(root, platforms, spaces, new Set(invalid.map((d) => `${d.kind}:${d.name}`)))));
   // The repository-wide settings are checked with the whole repository, not for chosen paths.
   if (paths === undefined && existsSync(join(root, REPO_CONFIG_FILE))) {
     files.push(REPO_CONFIG_FILE);
@@ -73,22 +84,30 @@ export async function loadRepository(root: string, paths?: readonly string[]): P
   const scope = paths === undefined ? undefined : new Set(chosen);
   const declarations = files.filter((f) => f !== REPO_CONFIG_FILE);
   problems = problemsInScope({ scope, declarations }, problems);
-  return { root, platforms, spaces, problems: problems.sort(byLocation), files: paths === undefined ? files : [...new Set(chosen)], declarations, scope };
+  return { root, platforms, spaces, problems: problems.sort(byLocation), files: paths === undefined ? files : [...new Set(chosen)], declarations, scope, invalid };
 }
 
-function loadFile(root: string, file: string): { declared: Declared<Platform | Space>[]; problems: Problem[] } {
+function loadFile(root: string, file: string): { declared: Declared<Platform | Space>[]; problems: Problem[]; invalid: InvalidDeclaration[] } {
   const read = readBounded(join(root, file));
-  if (typeof read === 'string') return { declared: [], problems: [problemAt(file, START, read)] };
+  if (typeof read === 'string') return { declared: [], problems: [problemAt(file, START, read)], invalid: [] };
   const parsed = parseSource(read);
-  if (!parsed.ok) return { declared: [], problems: [problemAt(file, parsed.position, parsed.message)] };
+  if (!parsed.ok) return { declared: [], problems: [problemAt(file, parsed.position, parsed.message)], invalid: [] };
   const declared: Declared<Platform | Space>[] = [];
   const problems: Problem[] = [];
+  const invalid: InvalidDeclaration[] = [];
   for (const source of parsed.documents) {
     const result = checkDocument(file, source);
-    if (Array.isArray(result)) problems.push(...result);
-    else declared.push(result);
+    if (!Array.isArray(result)) {
+      declared.push(result);
+      continue;
+    }
+    problems.push(...result);
+    const value = source.value as { kind?: unknown; metadata?: { name?: unknown } } | null;
+    const kind = value?.kind;
+    const name = value?.metadata?.name;
+    if ((kind === 'Platform' || kind === 'Space') && typeof name === 'string') invalid.push({ kind, name, file });
   }
-  return { declared, problems };
+  return { declared, problems, invalid };
 }
 
 /** Schema-checks one document; returns it as a declaration, or its problems. */

@@ -45,6 +45,16 @@ export function destroyCommandWith(deps: InfraDeps = realInfraDeps): Command {
 
       const repo = await loadRepository(root);
       const declared = repo.platforms.find((p) => p.doc.metadata.name === name);
+      const space = repo.spaces.find((s) => s.doc.metadata.name === name);
+      if (!declared && space) {
+        throw new MytError(
+          `'${name}' is a Space (${space.file}), not a platform: myt destroy removes one platform's infrastructure, and never a Space, which platforms share`,
+        );
+      }
+      const broken = repo.invalid.find((d) => d.name === name);
+      if (!declared && broken) {
+        throw new MytError(`${broken.kind} '${name}' is declared in ${broken.file}, but that file has problems: run 'myt validate', fix them, and run 'myt destroy ${name}' again`);
+      }
       if (!declared) {
         throw new MytError(
           `no platform named '${name}' is declared under platforms/. MyT never destroys a platform because its file is gone: ` +

@@ -2,7 +2,7 @@ import { spawn as nodeSpawn, execFile, type ChildProcess } from 'node:child_proc
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { findRepoRoot } from '../../config/find-root.js';
+import { findRepoRoot, requireMytRepository } from '../../config/find-root.js';
 import { resolveRepoFile } from '../../config/repo-path.js';
 import type { Platform } from '../../config/repository.js';
 import { MytError, UsageError } from '../../errors.js';
@@ -129,6 +129,7 @@ export function makeDevCommand(deps: DevDeps = {}): Command {
       const port = values['metrics-port'] ?? '9464';
       if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535) throw new UsageError(`dev: --metrics-port must be a port number (got '${port}')`);
       const root = findRepoRoot(ctx.cwd, values.root);
+      requireMytRepository(root);
 
       // Online anyway (npm install follows): a package that does not exist is named at its line, before npm runs.
       const repo = await validateRepository(root, { env: ctx.env, registry: true });

@@ -1,5 +1,5 @@
 import { join, relative, resolve } from 'node:path';
-import { findRepoRoot } from '../../config/find-root.js';
+import { findRepoRoot, requireMytRepository } from '../../config/find-root.js';
 import { PLATFORMS_DIR, type Problem } from '../../config/repository.js';
 import { SECRETS_NOT_DECRYPTED, validateRepository } from '../../validation/index.js';
 import { demoKeyWarning } from '../../secrets/demo-key.js';
@@ -41,6 +41,7 @@ export const validateCommand: Command = {
     });
     const format = oneOf('validate', 'format', values.format, ['text', 'json'] as const, 'text');
     const root = findRepoRoot(ctx.cwd, values.root);
+    if (positionals.length === 0) requireMytRepository(root); // named files are checked wherever they are
     const repo = await validateRepository(root, {
       paths: positionals.length ? positionals.map((p) => resolve(ctx.cwd, p)) : undefined,
       env: ctx.env,
