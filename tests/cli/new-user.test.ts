@@ -1,6 +1,6 @@
 // What a new user trips on in the first hour: typos that cascade, commands run in the wrong place,
 // and messages that name the wrong thing.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -36,6 +36,13 @@ const FILES = {
   'platforms/barn.yaml': PLATFORM('barn'),
   'platforms/silo.yaml': PLATFORM('silo'),
 };
+
+describe('myt --version', () => {
+  it("prints the package's version", async () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) expect(await runMyt([flag], tmpdir())).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+});
 
 describe('a typo in a Space', () => {
   it('is reported once, in the Space, not again on every platform that uses it', async () => {

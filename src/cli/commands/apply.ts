@@ -11,14 +11,16 @@ Spaces first. For each stack: terraform init, plan (saved), a summary of what wo
 changed, replaced or destroyed, then apply of exactly that saved plan, and its outputs (the
 public IP). Cloud credentials are decrypted in memory and reach Terraform only as environment
 variables. A plan that would replace or destroy a data volume or a VM is refused unless
---allow-data-loss is given. A failed apply keeps everything it made and says what exists; run
-apply again to continue.
+--allow-data-loss is given. At a terminal each stack's changes are applied only once you type
+'yes' after its summary (--yes skips the question; off a terminal nothing is asked). A failed
+apply keeps everything it made and says what exists; run apply again to continue.
 
 Needs terraform (or tofu) on the PATH, or MYT_TERRAFORM set to it.
 
 Options:
 ${COMMON_HELP}
   --allow-data-loss   apply even a plan that would replace or destroy a data volume or a VM
+  -y, --yes           at a terminal, apply without asking
   --timeout MINUTES   limit for each Terraform command (default: 30)
   -h, --help          show this help
 
@@ -33,6 +35,7 @@ export function applyCommandWith(deps: InfraDeps = realInfraDeps): Command {
       const { values, positionals } = parseCommandArgs('apply', args, {
         ...COMMON_OPTIONS,
         'allow-data-loss': { type: 'boolean' },
+        yes: { type: 'boolean', short: 'y' },
         timeout: { type: 'string' },
       });
       const timeoutMs = timeoutOption('apply', values.timeout);
@@ -63,6 +66,11 @@ export function applyCommandWith(deps: InfraDeps = realInfraDeps): Command {
           env: ctx.env,
           log: (line) => ctx.stderr(`${line}\n`),
           allowDanger: values['allow-data-loss'] ?? false,
+          // A person at a terminal sees each plan's summary (just logged) and says yes to it, as with terraform apply.
+          confirm:
+            ctx.interactive && !values.yes
+              ? async (stack) => (await deps.prompt(`Apply these changes to ${stack.name}? Only 'yes' applies them: `)).trim() === 'yes'
+              : undefined,
           timeoutMs,
           spawn: deps.spawn,
           onResult: (stack, result) => {

@@ -3,7 +3,6 @@ import { loadRepository } from '../../config/repository.js';
 import { MytError, UsageError } from '../../errors.js';
 import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, timeoutOption, type InfraDeps } from '../infra-support.js';
 import { runStacks } from '../../infra/run-stacks.js';
-import { formatPlanSummary } from '../../infra/terraform/plan-summary.js';
 import { prepareStacks } from '../../infra/workspace.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
@@ -88,9 +87,9 @@ export function destroyCommandWith(deps: InfraDeps = realInfraDeps): Command {
         allowDanger: true, // the typed name (or --confirm) is the consent
         timeoutMs,
         spawn: deps.spawn,
-        confirm: async (stack, summary) => {
+        // The plan summary has just been logged: the question follows it.
+        confirm: async () => {
           if (values.confirm === name) return true;
-          ctx.stderr(`\n${formatPlanSummary(stack.name, summary)}\n\n`);
           const answer = await deps.prompt(`This destroys platform ${name} and its data volume. Type the platform name to confirm: `);
           return answer.trim() === name;
         },

@@ -23,7 +23,11 @@ export interface RunnerOptions {
   readonly signals?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
 }
 
-/** Terraform exited with an error; the message carries its last lines of stderr. */
+/**
+ * Terraform exited with an error. Its messages were streamed to the log as it ran, so the error
+ * points there rather than repeating them; `result.stderrTail` keeps the last lines (masked) for
+ * reports that are read apart from the log.
+ */
 export class TerraformError extends MytError {
   override readonly name = 'TerraformError';
   constructor(
@@ -38,8 +42,8 @@ export class TerraformError extends MytError {
       : result.signal
         ? `was killed by ${result.signal}`
         : `failed (exit ${result.code})`;
-    const tail = result.stderrTail.filter((l) => l.trim() !== '');
-    super(`terraform ${command} ${how}${tail.length ? `:\n  ${tail.join('\n  ')}` : ''}`);
+    const said = result.stderrTail.some((l) => l.trim() !== '');
+    super(`terraform ${command} ${how}${said ? " (Terraform's messages are above)" : ''}`);
   }
 }
 
