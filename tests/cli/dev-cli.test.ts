@@ -1,5 +1,5 @@
-// `myt dev` up to the point where the processor would start: validation, and installing the
-// script's packages. npm here is a STAND-IN (a shell script put first on PATH; the real npm would
+// `myt dev` up to the processor's start: validation, installing the script's packages, and the
+// processor's first log line. npm here is a STAND-IN (a shell script put first on PATH; the real npm would
 // fetch from the registry): contract as MyT uses it, `npm install --no-save ... --prefix DIR
 // NAME@RANGE...` exits 0 when it installed them, and otherwise exits 1 with npm's error lines on
 // stderr (for a package the registry does not have: `npm error code E404` and `npm error 404 Not
@@ -77,7 +77,7 @@ async function withProcessEnv<T>(vars: Record<string, string>, run: () => Promis
   }
 }
 
-describe('myt dev installing the script’s packages', () => {
+describe('myt dev, up to the processor’s start', () => {
   it('runs npm without the age key or the name of its file in its environment', async () => {
     await labRepo();
     const keyFile = join(bin, 'key.txt');
@@ -113,4 +113,34 @@ describe('myt dev installing the script’s packages', () => {
       'npm could not install date-fns@^3.6.0:\n  npm error code E404\n  npm error 404 Not Found - GET https://registry.npmjs.org/date-fns - Not found',
     );
   });
+
+  it("logs the platform's script by its path when the processor starts, not 'built in'", async () => {
+    await labRepo(PLATFORM.replace(/ {2}processor:[\s\S]*$/, '  processor:\n    script: processors/lab.ts\n'));
+    repo.write('processors/lab.ts', 'export default (m: { sensor: string }) => ({ ...m, sensor: m.sensor.toLowerCase() });\n');
+    let stop: (() => void) | undefined;
+    const command = makeDevCommand({ onStop: (s) => ((stop = s), () => (stop = undefined)) });
+    const ctx = cliContext(repo.root, { PATH: process.env.PATH, SOPS_AGE_KEY: key.identity });
+    // Nothing listens on port 1: the processor logs its start, then waits for the broker and database.
+    const port = String(await freePort());
+    const running = command.run(['lab', '--amqp-url', 'amqp://127.0.0.1:1', '--db-url', 'http://127.0.0.1:1/MyTData', '--metrics-port', port], ctx);
+    // The processor logs JSON lines to its standard error, which myt dev passes on.
+    const started = () => ctx.err.join('').split('\n').find((l) => l.includes('"starting"'));
+    try {
+      for (let i = 0; i < 200 && !started(); i++) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      stop?.();
+    }
+    await running;
+    expect(started()).toContain('"script":"processors/lab.ts"');
+  });
 });
+
+/** A TCP port nothing listens on at the moment. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

@@ -163,7 +163,7 @@ export function makeDevCommand(deps: DevDeps = {}): Command {
         }
       }
       const outfile = join(work, 'processor.mjs');
-      const { warnings } = await bundleProcessor({ outfile, script, packagesDir });
+      const { warnings } = await bundleProcessor({ outfile, script, scriptName: written, packagesDir });
       for (const w of warnings) ctx.stderr(`warning: ${w}\n`);
 
       const urls = { amqp: values['amqp-url'] ?? LOCAL_AMQP_URL, db: values['db-url'] ?? LOCAL_DB_URLS[engine] };
