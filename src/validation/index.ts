@@ -2,6 +2,7 @@ import { loadRepository, problemsInScope, type Repository } from '../config/repo
 import { byLocation } from '../config/problem.js';
 import { checkPackagesInRegistry } from './npm-registry.js';
 import { checkSecretFiles, type SecretsChecked } from './secret-files.js';
+import { typeCheckScripts } from './typescript-check.js';
 
 export { SECRETS_NOT_DECRYPTED, type SecretsChecked } from './secret-files.js';
 
@@ -21,6 +22,11 @@ export interface ValidationOptions {
    * plan and apply stay offline). The registry is npm's, as the environment and .npmrc set it.
    */
   readonly registry?: boolean;
+  /**
+   * Type-check TypeScript processing scripts with the TypeScript compiler (a few seconds: default
+   * false; myt validate and the pull-request check ask for it).
+   */
+  readonly typecheck?: boolean;
 }
 
 export interface Validated extends Repository {
@@ -35,6 +41,8 @@ export async function validateRepository(root: string, opts: ValidationOptions =
   const repo = await loadRepository(root, opts.paths);
   const secrets = await checkSecretFiles(root, repo.platforms, repo.spaces, env);
   const registry = opts.registry ? await checkPackagesInRegistry(root, repo.platforms, { env }) : { problems: [], notes: [] };
-  const more = [...secrets.problems, ...registry.problems];
+  const inScope = repo.platforms.filter((p) => repo.scope === undefined || repo.scope.has(p.file));
+  const types = opts.typecheck ? await typeCheckScripts(root, inScope) : [];
+  const more = [...secrets.problems, ...registry.problems, ...types];
   return { ...repo, problems: [...repo.problems, ...problemsInScope(repo, more)].sort(byLocation), secretsChecked: secrets.checked, notes: registry.notes };
 }

@@ -13,8 +13,8 @@ export async function run(settings?: ActionSettings, reporter: Reporter = action
     const resolved = settings ?? readSettings();
     maskSecretsInLog(resolved, reporter);
     const { workspace, paths, env } = resolved;
-    // The pull-request check asks the npm registry about declared packages, as `myt validate` does.
-    const repo = await validateRepository(workspace, { paths: paths.length ? paths : undefined, env, registry: true });
+    // The pull-request check asks the npm registry about declared packages and type-checks scripts, as `myt validate` does.
+    const repo = await validateRepository(workspace, { paths: paths.length ? paths : undefined, env, registry: true, typecheck: true });
     annotate(reporter, repo.problems);
     const s = reporter.summary.addHeading('MyT: validate', 2);
     if (repo.problems.length === 0) {

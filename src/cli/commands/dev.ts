@@ -132,6 +132,7 @@ export function makeDevCommand(deps: DevDeps = {}): Command {
       requireMytRepository(root);
 
       // Online anyway (npm install follows): a package that does not exist is named at its line, before npm runs.
+      // Not type-checked here (loading the compiler takes seconds at every start): validate and the pull-request check do it.
       const repo = await validateRepository(root, { env: ctx.env, registry: true });
       for (const note of repo.notes) ctx.stderr(`note: ${note}\n`);
       if (repo.problems.length > 0) {

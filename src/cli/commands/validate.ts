@@ -10,7 +10,7 @@ const HELP = `Usage: myt validate [options] [paths...]
 
 Checks platform and space declarations: the JSON Schemas, then what a schema cannot see (unique
 names, references to spaces, files that must exist, SQL names, cron schedules, npm packages, and
-processing scripts that compile), secrets files (with an age key, their contents), and, online,
+processing scripts that compile and, in TypeScript, type-check), secrets files (with an age key, their contents), and, online,
 that each declared npm package exists in the registry with a version in its range (the registry
 npm uses: NPM_CONFIG_REGISTRY or .npmrc; one that cannot be reached only gets a note). Every
 problem is reported, one per line:
@@ -23,6 +23,7 @@ References always resolve against the whole repository.
 Options:
   --format text|json  output format (default: text)
   --offline           do not ask the npm registry about the declared packages
+  --no-typecheck      do not type-check TypeScript scripts (loading the compiler takes seconds)
   --root DIR          repository root (default: the nearest folder upwards with myt.yaml,
                       ${PLATFORMS_DIR}/ or .git)
   -h, --help          show this help
@@ -38,6 +39,7 @@ export const validateCommand: Command = {
       format: { type: 'string' },
       root: { type: 'string' },
       offline: { type: 'boolean' },
+      'no-typecheck': { type: 'boolean' },
     });
     const format = oneOf('validate', 'format', values.format, ['text', 'json'] as const, 'text');
     const root = findRepoRoot(ctx.cwd, values.root);
@@ -46,6 +48,7 @@ export const validateCommand: Command = {
       paths: positionals.length ? positionals.map((p) => resolve(ctx.cwd, p)) : undefined,
       env: ctx.env,
       registry: values.offline !== true,
+      typecheck: values['no-typecheck'] !== true,
     });
     const shown = (file: string) => relative(ctx.cwd, join(root, file)) || file;
 
