@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
 import { findRepoRoot, requireMytRepository } from '../config/find-root.js';
 import { UsageError } from '../errors.js';
@@ -7,6 +6,7 @@ import type { SpawnFn } from '../infra/terraform/run-process.js';
 import { loadSecretsModule, type SecretsModule } from '../infra/secrets-reader.js';
 import { DEFAULT_OUT_DIR } from '../infra/workspace.js';
 import type { CliContext } from './context.js';
+import { promptLine } from './prompt.js';
 
 // What plan, apply and destroy share on the command line: their side effects, options and help.
 
@@ -22,14 +22,7 @@ export interface InfraDeps {
 export const realInfraDeps: InfraDeps = {
   secrets: loadSecretsModule,
   findTerraform: (env) => findTerraform(env),
-  prompt: async (question) => {
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    try {
-      return await rl.question(question);
-    } finally {
-      rl.close();
-    }
-  },
+  prompt: promptLine,
 };
 
 /** Options every infrastructure command takes. */

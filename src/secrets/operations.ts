@@ -102,10 +102,14 @@ export interface EditOptions extends StoreOptions, DemoKeyOption {
   readonly runEditor?: EditorRunner;
   readonly shm?: string;
   readonly now?: Date;
-  /** Told why the edited text was not accepted, before the editor opens again. */
+  /** Told things worth knowing that do not stop the edit (recipients that differ from .sops.yaml). */
   readonly warn?: (text: string) => void;
-  /** How many times to reopen the editor on text that does not parse (0 when nobody is at a terminal). */
-  readonly retries?: number;
+  /**
+   * Asked, with the reason, whether to reopen the editor on text that cannot be saved (it does not
+   * parse, or holds a value SOPS cannot authenticate), as `sops edit` asks: the edit is kept until
+   * the person gives up. Without it (nobody at a terminal) such an edit fails, the file unchanged.
+   */
+  readonly reopen?: (why: string) => Promise<boolean>;
 }
 
 export type EditResult = 'changed' | 'unchanged' | 'created';
@@ -126,30 +130,30 @@ export async function editSecrets(root: string, ref: FileRef, opts: EditOptions 
   else if (!opened) await checkNewRecipients(root, repoPath!, ref.label, opts);
   const before = opened ? emitTree(opened.data, format) : format === 'json' ? '{\n}\n' : '# key: value, one per line; nested maps and lists are fine\n{}\n';
   const runEditor = opts.runEditor ?? spawnEditor;
-  const retries = opts.retries ?? 3;
   return withShmFile(
     before,
     basename(ref.absolute),
     async (file) => {
-      for (let attempt = 0; ; attempt++) {
+      for (;;) {
         // The editor sees the plaintext it is given, never the key that decrypts every other file.
         const code = await runEditor(editorCommand(env), file.path, withoutAgeKeys(env));
         if (code !== 0) throw new MytError(`${ref.label}: the editor exited with status ${code}; the file is unchanged`);
         const after = file.read();
         if (after === before) return 'unchanged';
-        let data: MapTree;
+        let text: string;
         try {
-          data = parseFile(after, format, ref.label);
+          const data = parseFile(after, format, ref.label);
           if (hasSopsMetadata(data)) throw new MytError(`${ref.label}: the edited text has a top-level 'sops' key, which is reserved`);
           const unauthenticated = unauthenticatedValue(data);
           if (unauthenticated) throw new MytError(`${ref.label}: ${unauthenticated}, which SOPS leaves out of the MAC: give it a value or remove it`);
+          registerLeaves(toPlain(data), isPublicField);
+          text = opened ? await reencrypt(opened, data, ref.label, opts.now) : await encryptForRepo(root, repoPath!, data, format, opts.now);
         } catch (err) {
-          if (!(err instanceof MytError) || attempt >= retries) throw err instanceof MytError ? new MytError(`${err.message}; the file is unchanged`) : err;
-          opts.warn?.(`${err.message}: reopening the editor\n`);
+          if (!(err instanceof MytError)) throw err;
+          // The edited text stays in the copy: reopening shows it again, to be fixed.
+          if (!(await opts.reopen?.(err.message))) throw new MytError(`${err.message}; the file is unchanged`);
           continue;
         }
-        registerLeaves(toPlain(data), isPublicField);
-        const text = opened ? await reencrypt(opened, data, ref.label, opts.now) : await encryptForRepo(root, repoPath!, data, format, opts.now);
         await mkdir(dirname(ref.absolute), { recursive: true });
         await writeEncrypted(ref.absolute, text);
         return opened ? 'changed' : 'created';

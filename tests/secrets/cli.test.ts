@@ -1,7 +1,7 @@
 // myt secrets and myt keys as a person runs them: real files, a real editor process (a shell
 // script standing in for the person typing), memory-backed storage in /dev/shm.
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decryptSops } from 'sops-age';
@@ -216,6 +216,42 @@ describe.skipIf(!hasShm)('myt secrets edit', () => {
     expect(r2.err).toMatch(/secrets\/e\.enc\.yaml: not valid YAML at line \d+ .*; the file is unchanged/);
     expect(repo.read('secrets/e.enc.yaml')).toBe(before);
     for (const line of broken.log()) expect(existsSync(line.split(' ')[0]!)).toBe(false);
+  });
+
+  it('at a terminal keeps an edit that cannot be saved and reopens the editor on it, as often as the person asks', async () => {
+    repo = tempRepo([key.recipient]);
+    await writeNewSecrets(repo.root, 'secrets/e.enc.yaml', { password: 'old-password-value' });
+    // The person's edits, one per time the editor opens: five that cannot be saved, then a good one.
+    const saves = ['password: [unclosed\n', 'password: ""\n', 'password: [still\n', 'password: [again\n', 'password: [last\n', 'password: fixed-at-last\n'];
+    const seen: string[] = [];
+    const runEditor = (_command: readonly string[], file: string) => {
+      seen.push(readFileSync(file, 'utf8'));
+      writeFileSync(file, saves[seen.length - 1]!);
+      return Promise.resolve(0);
+    };
+    const reasons: string[] = [];
+    const result = await editSecrets(repo.root, fileRef(repo.root, repo.root, 'secrets/e.enc.yaml'), {
+      env: envWithKey(key.identity),
+      runEditor,
+      reopen: (why) => (reasons.push(why), Promise.resolve(true)),
+    });
+    expect(result).toBe('changed');
+    expect(seen).toHaveLength(6);
+    expect(seen[1]).toBe('password: [unclosed\n'); // the editor reopens on the person's own text
+    expect(reasons[0]).toMatch(/^secrets\/e\.enc\.yaml: not valid YAML at line \d+/);
+    expect(reasons[1]).toBe('secrets/e.enc.yaml: the value at password is an empty string, which SOPS leaves out of the MAC: give it a value or remove it');
+    expect(await decryptSops(repo.read('secrets/e.enc.yaml'), { secretKey: key.identity, fileType: 'yaml' })).toEqual({ password: 'fixed-at-last' });
+  });
+
+  it('leaves the file unchanged when the person gives up on an edit that cannot be saved', async () => {
+    repo = tempRepo([key.recipient]);
+    await writeNewSecrets(repo.root, 'secrets/e.enc.yaml', { password: 'old-password-value' });
+    const before = repo.read('secrets/e.enc.yaml');
+    const runEditor = (_command: readonly string[], file: string) => (writeFileSync(file, 'password: [unclosed\n'), Promise.resolve(0));
+    await expect(
+      editSecrets(repo.root, fileRef(repo.root, repo.root, 'secrets/e.enc.yaml'), { env: envWithKey(key.identity), runEditor, reopen: () => Promise.resolve(false) }),
+    ).rejects.toThrow(/not valid YAML at line \d+ .*; the file is unchanged$/);
+    expect(repo.read('secrets/e.enc.yaml')).toBe(before);
   });
 
   it('creates a new file encrypted to the .sops.yaml recipients', async () => {

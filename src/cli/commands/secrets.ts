@@ -9,6 +9,7 @@ import { sopsFilesUnder, updateKeys } from '../../secrets/update-keys.js';
 import { decryptToText, editSecrets, encryptInPlace, fileRef, initSecrets, type InitResult } from '../../secrets/operations.js';
 import { writeFile } from 'node:fs/promises';
 import { parseCommandArgs, type Command } from '../command.js';
+import { promptLine } from '../prompt.js';
 import type { CliContext } from '../context.js';
 
 const HELP = `Usage: myt secrets <init|encrypt|decrypt|edit|updatekeys> [options] [FILE...]
@@ -110,7 +111,13 @@ export const secretsCommand: Command = {
       }
       case 'edit': {
         const ref = needFile();
-        const result = await editSecrets(root, ref, { env: ctx.env, warn: ctx.stderr, retries: ctx.interactive ? 3 : 0, allowDemoKey });
+        // At a terminal, text that cannot be saved reopens the editor once the person has read why, as sops does.
+        const reopen = async (why: string) => {
+          ctx.stderr(`${maskSecrets(why)}\n`);
+          const answer = await promptLine('Press Enter to return to the editor, or type q and Enter to give up (the file stays unchanged): ');
+          return answer.trim().toLowerCase() !== 'q';
+        };
+        const result = await editSecrets(root, ref, { env: ctx.env, warn: ctx.stderr, reopen: ctx.interactive ? reopen : undefined, allowDemoKey });
         ctx.stderr(result === 'unchanged' ? `${ref.label}: no change\n` : `${ref.label}: ${result === 'created' ? 'created' : 're-encrypted'}\n${demoKeyWarning(root) ?? ''}`);
         return 0;
       }
