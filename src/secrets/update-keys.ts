@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { MytError } from '../errors.js';
 import { wrapDataKey } from './age-keys.js';
 import { registerLeaves } from './masking.js';
@@ -74,7 +74,7 @@ export async function sopsFilesUnder(root: string, folder = 'secrets'): Promise<
   const out: string[] = [];
   for (const e of entries) {
     if (!e.isFile() || formatOf(e.name) === undefined) continue;
-    const repoPath = join(e.parentPath, e.name).slice(root.length + 1).split('\\').join('/');
+    const repoPath = relative(root, join(e.parentPath, e.name)).split(sep).join('/');
     try {
       const text = await readText(join(root, repoPath), repoPath);
       if (hasSopsMetadata(parseFile(text, formatFor(repoPath), repoPath))) out.push(repoPath);

@@ -118,23 +118,23 @@ export async function checkPackagesInRegistry(root: string, platforms: readonly 
     return { problems: [], notes: ['npm is set to work offline (npm_config_offline), so the declared packages were not checked against the registry'] };
   }
   const registryOf = registryResolver(root, opts.env);
-  const verdicts = new Map<string, Promise<Verdict>>();
-  const queue = [...new Set(wanted.map((w) => `${w.name}@${w.range}`))];
-  const pending = new Map(wanted.map((w) => [`${w.name}@${w.range}`, w]));
+  const spec = (w: { name: string; range: string }) => `${w.name}@${w.range}`;
+  const distinct = [...new Map(wanted.map((w) => [spec(w), w])).values()];
+  const verdicts = new Map<string, Verdict>();
   // A few requests at a time, each bounded by its timeout.
-  const workers = Array.from({ length: Math.min(PARALLEL, queue.length) }, async () => {
-    for (let spec = queue.shift(); spec !== undefined; spec = queue.shift()) {
-      const { name, range } = pending.get(spec)!;
-      const verdict = ask(registryOf(name), name, range, opts.timeoutMs ?? TIMEOUT_MS);
-      verdicts.set(spec, verdict);
-      await verdict;
-    }
-  });
-  await Promise.all(workers);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(PARALLEL, distinct.length) }, async () => {
+      while (next < distinct.length) {
+        const { name, range } = distinct[next++]!;
+        verdicts.set(spec({ name, range }), await ask(registryOf(name), name, range, opts.timeoutMs ?? TIMEOUT_MS));
+      }
+    }),
+  );
   const problems: Problem[] = [];
   const unchecked = new Map<string, string[]>();
   for (const w of wanted) {
-    const verdict = await verdicts.get(`${w.name}@${w.range}`)!;
+    const verdict = verdicts.get(spec(w))!;
     if (verdict.kind === 'problem') problems.push(problemAt(w.platform.file, w.platform.positionOf(['spec', 'processor', 'packages', w.name], true), verdict.message));
     if (verdict.kind === 'unchecked') unchecked.set(verdict.why, [...new Set([...(unchecked.get(verdict.why) ?? []), w.name])]);
   }
