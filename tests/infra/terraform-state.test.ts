@@ -61,7 +61,9 @@ describe.skipIf(!haveTerraform)('files Terraform writes for MyT (real Terraform 
   });
 });
 
-describe('a local state folder', () => {
+const haveGit = ['/usr/bin/git', '/bin/git', '/usr/local/bin/git'].some(existsSync);
+
+describe.skipIf(!haveGit)(`a local state folder${haveGit ? '' : ' (skipped: git is not installed)'}`, () => {
   it('is refused when git would track it, and accepted once it is ignored', () => {
     execFileSync('git', ['init', '-q', base]);
     expect(() => refuseTrackedState(base, LOCAL, ['greenhouse'])).toThrow(
