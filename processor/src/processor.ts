@@ -23,6 +23,8 @@ export interface ProcessorDeps {
   readonly log?: Logger;
   /** A script compiled into the bundle; MYT_SCRIPT, when set, wins over it. */
   readonly script?: ScriptFunction;
+  /** The bundled script's name in the user's repository, for the log. */
+  readonly scriptName?: string;
   /**
    * The processor's own file, started again as a worker thread to run the script (the bundle on the
    * VM). Without it the script runs in this thread, where a synchronous loop cannot be stopped.
@@ -79,7 +81,7 @@ export class Processor {
   async start(): Promise<void> {
     const { config } = this;
     const script = (this.script = await this.startScript());
-    this.log.info('starting', { engine: config.engine, script: config.scriptPath ?? (this.deps.script ? 'built in' : 'none'), stream: config.stream });
+    this.log.info('starting', { engine: config.engine, script: config.scriptPath ?? (this.deps.script ? (this.deps.scriptName ?? 'built in') : 'none'), stream: config.stream });
     const writer = (this.writer ??= await createWriter(config, this.log));
     let saved;
     for (let attempt = 0; ; attempt++) {

@@ -9,6 +9,8 @@ import { isScriptWorker, reportLoadError, scriptWorkerData, serveScript } from '
 export interface RunOptions {
   /** The user's script, when the bundle was built with it (its default export). */
   readonly script?: unknown;
+  /** Its path in the user's repository, for the log. */
+  readonly scriptName?: string;
 }
 
 export async function runMain(options: RunOptions = {}): Promise<void> {
@@ -21,7 +23,7 @@ export async function runMain(options: RunOptions = {}): Promise<void> {
     // The bundle (or dist/main.js) starts itself again as the script's worker thread.
     const self = new URL(import.meta.url);
     const scriptWorker = /\.m?js$/.test(self.pathname) ? self : undefined;
-    processor = new Processor(config, { log, script, scriptWorker });
+    processor = new Processor(config, { log, script, scriptName: options.scriptName, scriptWorker });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof ScriptLoadError) {
       log.error(`configuration error: ${err.message}`);

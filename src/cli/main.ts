@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { MytError, UsageError, messageOf } from '../errors.js';
 import { maskSecrets } from '../secrets/masking.js';
 import type { CommandEntry } from './command.js';
@@ -14,14 +15,23 @@ function overview(): string {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    "Run 'myt <command> --help' for a command's options.",
+    "Run 'myt <command> --help' for a command's options, 'myt --version' for the version.",
     '',
   ].join('\n');
+}
+
+/** This package's version, from its package.json (two folders up from both src/cli and dist/cli). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** Runs one CLI invocation and returns its exit code. Bad input never escapes as a stack trace. */
 export async function runCli(argv: string[], ctx: CliContext = processContext(), registry: readonly CommandEntry[] = commands): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    ctx.stdout(`${version()}\n`);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? ctx.stderr : ctx.stdout)(overview());
     return name === undefined ? 2 : 0;

@@ -9,7 +9,6 @@ import { resolveRepoFile } from './repo-path.js';
 import { checkScript, relativeTo } from './script-check.js';
 import { BUILT_IN_COLUMNS, isReservedWord, RESERVED_FIELD, RESERVED_TABLES, sqlName } from './sql-names.js';
 import type { PathSegment } from './yaml-source.js';
-import type { SecretUse } from '../secrets/shapes.js';
 
 
 /**
@@ -20,7 +19,8 @@ export async function crossChecks(
   root: string,
   platforms: readonly Declared<Platform>[],
   spaces: readonly Declared<Space>[],
-  env: NodeJS.ProcessEnv = {},
+  /** `Kind:name` of declarations that failed their schema: references to them are not reported again. */
+  invalid: ReadonlySet<string> = new Set(),
 ): Promise<Problem[]> {
   const problems: Problem[] = [];
   const report = <T>(d: Declared<T>, path: PathSegment[], message: string, key = false) =>
@@ -29,7 +29,7 @@ export async function crossChecks(
   checkUniqueNames([...spaces, ...platforms], report);
   const scripts = new Map<string, ReturnType<typeof checkScript>>();
   for (const p of platforms) {
-    checkSpaceReference(p, spaces, report);
+    checkSpaceReference(p, spaces, invalid, report);
     checkReferencedFiles(root, p, report);
     checkTables(p, report);
     checkSchedules(p, report);
@@ -42,34 +42,7 @@ export async function crossChecks(
     if (!credentials.ok) report(s, ['spec', 'credentials'], `spec.credentials: ${credentials.message}`);
     for (const c of spaceCloudProblems(s.doc)) report(s, c.path, c.message);
   }
-  await checkSecretFiles(root, platforms, spaces, report, env);
   return problems;
-}
-
-/**
- * Each referenced secrets file that exists is a SOPS file and, when `env` holds an age key, decrypts
- * to the fields its use needs (src/secrets). Reported at the referencing field; files are checked once.
- */
-async function checkSecretFiles(root: string, platforms: readonly Declared<Platform>[], spaces: readonly Declared<Space>[], report: Report, env: NodeJS.ProcessEnv): Promise<void> {
-  const refs: [Declared<Platform | Space>, PathSegment[], string, SecretUse][] = [];
-  for (const p of platforms) {
-    const { cloud, broker, grafana } = p.doc.spec;
-    if (cloud.provider === 'gcp') refs.push([p, ['spec', 'cloud', 'credentials'], cloud.credentials, 'gcp']);
-    if (cloud.provider === 'ssh') refs.push([p, ['spec', 'cloud', 'key'], cloud.key, 'ssh-key']);
-    else refs.push([p, ['metadata', 'name'], platformKeyFile(p.doc.metadata.name), 'ssh-key']);
-    if (broker?.users !== undefined) refs.push([p, ['spec', 'broker', 'users'], broker.users, 'broker-users']);
-    if (grafana?.credentials !== undefined) refs.push([p, ['spec', 'grafana', 'credentials'], grafana.credentials, 'grafana']);
-  }
-  for (const s of spaces) refs.push([s, ['spec', 'credentials'], s.doc.spec.credentials, s.doc.spec.provider]);
-  const present = refs.filter(([, , file]) => resolveRepoFile(root, file).ok); // a missing file is reported above
-  if (present.length === 0) return;
-  const { checkSecretFile } = await import('../secrets/index.js'); // loaded only when there is something to check
-  const verdicts = new Map<string, Promise<string[]>>();
-  for (const [d, path, file, use] of present) {
-    const key = `${use}:${file}`;
-    if (!verdicts.has(key)) verdicts.set(key, checkSecretFile(root, file, use, env));
-    for (const problem of await verdicts.get(key)!) report(d, path, path[0] === 'metadata' ? problem : `${path.join('.')}: ${problem}`);
-  }
 }
 
 type Report = <T>(d: Declared<T>, path: PathSegment[], message: string, key?: boolean) => void;
@@ -88,10 +61,11 @@ function checkUniqueNames(all: readonly Declared<Platform | Space>[], report: Re
   }
 }
 
-function checkSpaceReference(p: Declared<Platform>, spaces: readonly Declared<Space>[], report: Report): void {
+function checkSpaceReference(p: Declared<Platform>, spaces: readonly Declared<Space>[], invalid: ReadonlySet<string>, report: Report): void {
   const cloud = p.doc.spec.cloud;
   if (cloud.provider !== 'aws' && cloud.provider !== 'openstack') return;
   const space = spaces.find((s) => s.doc.metadata.name === cloud.space);
+  if (!space && invalid.has(`Space:${cloud.space}`)) return; // declared, with problems of its own
   if (!space) {
     const known = spaces.filter((s) => s.doc.spec.provider === cloud.provider).map((s) => s.doc.metadata.name);
     report(p, ['spec', 'cloud', 'space'], `spec.cloud.space: no kind: Space named '${cloud.space}'${known.length ? ` (${cloud.provider} spaces: ${known.join(', ')})` : `; declare one with provider ${cloud.provider} under platforms/`}`);

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { MytError } from '../errors.js';
 
 /**
  * The repository root for a command run in `cwd`: the folder the user named (`--root`), else the
@@ -12,4 +13,15 @@ export function findRepoRoot(cwd: string, explicit?: string): string {
     if (['myt.yaml', 'platforms', '.git'].some((marker) => existsSync(join(dir, marker)))) return dir;
     if (dirname(dir) === dir) return resolve(cwd);
   }
+}
+
+/**
+ * Refuses a root that is no MyT repository (no platforms/ folder and no myt.yaml): run from the
+ * wrong folder, validate would find nothing wrong and plan would print an empty table.
+ */
+export function requireMytRepository(root: string): void {
+  if (['platforms', 'myt.yaml'].some((marker) => existsSync(join(root, marker)))) return;
+  throw new MytError(
+    `${root} is not a MyT repository: it has no platforms/ folder and no myt.yaml. Run myt inside your repository (or any folder of it), or pass --root DIR`,
+  );
 }

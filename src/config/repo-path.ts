@@ -1,5 +1,5 @@
-import { realpathSync, statSync } from 'node:fs';
-import { isAbsolute, join, posix, relative, sep } from 'node:path';
+import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 
 export type RepoPathResult = { readonly ok: true; readonly absolute: string } | { readonly ok: false; readonly message: string };
 
@@ -29,6 +29,34 @@ export function resolveRepoFile(root: string, written: string): RepoPathResult {
   }
   if (!statSync(real).isFile()) return refuse(`'${written}' is not a file`);
   return { ok: true, absolute };
+}
+
+/**
+ * Whether a path (which need not exist yet) lies inside the repository once symbolic links are
+ * followed, its own included: where a file written there would really end up. For paths MyT is
+ * told to write outside the repository (decrypted secrets, a private key).
+ */
+export function isInsideRepository(root: string, path: string): boolean {
+  const inside = relative(realRoot(root), realPathOf(resolve(path)));
+  return inside === '' || !(inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside));
+}
+
+/** The real path of a path that may not exist: links followed (a dangling one too), missing parts appended. */
+function realPathOf(path: string, links = 0): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    // missing, or a link to something missing
+  }
+  let link: string | undefined;
+  try {
+    if (lstatSync(path).isSymbolicLink()) link = readlinkSync(path);
+  } catch {
+    // missing
+  }
+  if (link !== undefined && links < 40) return realPathOf(resolve(dirname(path), link), links + 1);
+  const parent = dirname(path);
+  return parent === path ? path : join(realPathOf(parent, links), basename(path));
 }
 
 const realRoots = new Map<string, string>();

@@ -22,61 +22,92 @@ export interface Repository {
   readonly problems: Problem[];
   /** The files that were read (repository-relative). */
   readonly files: string[];
+  /** Every declaration file of the repository, chosen or not: references resolve against all of them. */
+  readonly declarations: readonly string[];
+  /** The files problems are reported for, when the caller chose some (`paths`); undefined means all. */
+  readonly scope?: ReadonlySet<string>;
+  /** Declarations that failed their schema but say their kind and name (their problems are reported). */
+  readonly invalid: readonly InvalidDeclaration[];
+}
+
+export interface InvalidDeclaration {
+  readonly kind: 'Platform' | 'Space';
+  readonly name: string;
+  readonly file: string;
+}
+
+/**
+ * The problems a caller asked about: all of them, or, when files were chosen, those in the chosen
+ * files and in files that are not declarations (a script the chosen ones use).
+ */
+export function problemsInScope(repo: Pick<Repository, 'scope' | 'declarations'>, problems: readonly Problem[]): Problem[] {
+  const scope = repo.scope;
+  return scope === undefined ? [...problems] : problems.filter((p) => scope.has(p.file) || !repo.declarations.includes(p.file));
 }
 
 const KINDS: Record<string, SchemaName> = { Platform: 'platform', Space: 'space' };
 
 /**
- * Loads and validates the declarations under platforms/. With `paths` (files or folders, absolute
- * or relative to the root), problems are reported for those files only, but references still
- * resolve against every declaration in the repository.
+ * Loads and validates the declarations under platforms/: their format and what lies inside it
+ * (src/validation adds what needs secrets). With `paths` (files or folders, absolute or relative
+ * to the root), problems are reported for those files only, but references still resolve against
+ * every declaration in the repository.
  */
-export async function loadRepository(root: string, paths?: readonly string[], env?: NodeJS.ProcessEnv): Promise<Repository> {
+export async function loadRepository(root: string, paths?: readonly string[]): Promise<Repository> {
   const all = declarationFiles(join(root, PLATFORMS_DIR)).map((f) => toRepoPath(root, f));
   const chosen = paths === undefined ? all : paths.flatMap((p) => declarationFiles(resolve(root, p), true)).map((f) => toRepoPath(root, f));
   const files = [...new Set([...all, ...chosen])].sort();
 
   const platforms: Declared<Platform>[] = [];
   const spaces: Declared<Space>[] = [];
+  const invalid: InvalidDeclaration[] = [];
   let problems: Problem[] = [];
   const discovered = new Set(all);
   for (const file of files) {
     // A link under platforms/ must not pull in a file from outside the repository.
     const inside = discovered.has(file) ? resolveRepoFile(root, file) : undefined;
-    const loaded = inside?.ok === false ? { declared: [], problems: [problemAt(file, START, inside.message)] } : loadFile(root, file);
+    const loaded = inside?.ok === false ? { declared: [], problems: [problemAt(file, START, inside.message)], invalid: [] } : loadFile(root, file);
     problems.push(...loaded.problems);
+    invalid.push(...loaded.invalid);
     for (const d of loaded.declared) {
       if (d.doc.kind === 'Platform') platforms.push(d as Declared<Platform>);
       else spaces.push(d as Declared<Space>);
     }
   }
-  // With `env`, secrets files are decrypted when it holds an age key; without, only their form is checked.
-  problems.push(...(await crossChecks(root, platforms, spaces, env)));
+  // A reference to a declaration that failed its schema is not reported again: its own problems are.
+  problems.push(...(await crossChecks(root, platforms, spaces, new Set(invalid.map((d) => `${d.kind}:${d.name}`)))));
   // The repository-wide settings are checked with the whole repository, not for chosen paths.
   if (paths === undefined && existsSync(join(root, REPO_CONFIG_FILE))) {
     files.push(REPO_CONFIG_FILE);
     problems.push(...checkRepoConfig(root).problems);
   }
-  if (paths !== undefined) {
-    const wanted = new Set(chosen);
-    problems = problems.filter((p) => wanted.has(p.file) || !files.includes(p.file));
-  }
-  return { root, platforms, spaces, problems: problems.sort(byLocation), files: paths === undefined ? files : [...new Set(chosen)] };
+  const scope = paths === undefined ? undefined : new Set(chosen);
+  const declarations = files.filter((f) => f !== REPO_CONFIG_FILE);
+  problems = problemsInScope({ scope, declarations }, problems);
+  return { root, platforms, spaces, problems: problems.sort(byLocation), files: paths === undefined ? files : [...new Set(chosen)], declarations, scope, invalid };
 }
 
-function loadFile(root: string, file: string): { declared: Declared<Platform | Space>[]; problems: Problem[] } {
+function loadFile(root: string, file: string): { declared: Declared<Platform | Space>[]; problems: Problem[]; invalid: InvalidDeclaration[] } {
   const read = readBounded(join(root, file));
-  if (typeof read === 'string') return { declared: [], problems: [problemAt(file, START, read)] };
+  if (typeof read === 'string') return { declared: [], problems: [problemAt(file, START, read)], invalid: [] };
   const parsed = parseSource(read);
-  if (!parsed.ok) return { declared: [], problems: [problemAt(file, parsed.position, parsed.message)] };
+  if (!parsed.ok) return { declared: [], problems: [problemAt(file, parsed.position, parsed.message)], invalid: [] };
   const declared: Declared<Platform | Space>[] = [];
   const problems: Problem[] = [];
+  const invalid: InvalidDeclaration[] = [];
   for (const source of parsed.documents) {
     const result = checkDocument(file, source);
-    if (Array.isArray(result)) problems.push(...result);
-    else declared.push(result);
+    if (!Array.isArray(result)) {
+      declared.push(result);
+      continue;
+    }
+    problems.push(...result);
+    const value = source.value as { kind?: unknown; metadata?: { name?: unknown } } | null;
+    const kind = value?.kind;
+    const name = value?.metadata?.name;
+    if ((kind === 'Platform' || kind === 'Space') && typeof name === 'string') invalid.push({ kind, name, file });
   }
-  return { declared, problems };
+  return { declared, problems, invalid };
 }
 
 /** Schema-checks one document; returns it as a declaration, or its problems. */

@@ -87,9 +87,13 @@ function describe(err: ErrorObject, root: JsonObject): SchemaError | undefined {
     case 'discriminator': {
       const tag = String(params.tag);
       const values = branchValues(err.parentSchema, tag, root);
-      return params.error === 'tag'
-        ? at(path, `missing required property '${tag}'${values.length ? ` (one of: ${values.join(', ')})` : ''}`, true)
-        : at([...path, tag], `must be one of: ${values.join(', ')} (got ${show(params.tagValue)})`);
+      const choices = values.length ? ` (one of: ${values.join(', ')})` : '';
+      if (params.error !== 'tag') return at([...path, tag], `must be one of: ${values.join(', ')} (got ${show(params.tagValue)})`);
+      // A misspelt tag ('engin:') says which key it meant, as other misspelt properties do.
+      const data = err.data !== null && typeof err.data === 'object' ? Object.keys(err.data) : [];
+      const typo = data.find((key) => key !== tag && closest(key, [tag]) === tag);
+      if (typo !== undefined) return { path: [...path, typo], atKey: true, message: `${label(path)}unknown property '${typo}'; did you mean '${tag}'?${choices}` };
+      return at(path, `missing required property '${tag}'${choices}`, true);
     }
     case 'minProperties': {
       const limit = Number(params.limit);

@@ -7,7 +7,8 @@ import type { SecretsModule } from './secrets-reader.js';
 import type { SynthesizedStack } from './stacks.js';
 import type { TerraformBinary } from './terraform/find-binary.js';
 import type { PlanSummary } from './terraform/plan-summary.js';
-import { terraformEnv, TerraformRunner } from './terraform/runner.js';
+import { refuseTrackedState, protectLocalState } from './state-guard.js';
+import { terraformEnv, terraformLogNotice, TerraformRunner } from './terraform/runner.js';
 import { ensureTerraformVersion } from './terraform/version.js';
 
 export interface RunStacksOptions {
@@ -39,6 +40,10 @@ export async function runStacks(opts: RunStacksOptions): Promise<StackRunResult[
   // Before any secret is decrypted or any stack initialised: an old binary is named up front.
   await ensureTerraformVersion(opts.binary, backendRequirement(opts.backend), { env: terraformEnv(opts.env, {}), cwd: opts.root, spawn: opts.spawn });
   const results: StackRunResult[] = [];
+  refuseTrackedState(opts.root, opts.backend, opts.stacks.map((s) => s.name));
+  protectLocalState(opts.root, opts.backend);
+  const logNotice = terraformLogNotice(opts.env);
+  if (logNotice) opts.log(logNotice);
   const credentialOptions = { root: opts.root, readSecrets: opts.secrets.readSecrets, env: opts.env, registerSecret: opts.secrets.registerSecret };
   const backend = await backendEnv(opts.backend, credentialOptions, opts.env);
   for (const stack of opts.stacks) {

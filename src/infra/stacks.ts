@@ -72,7 +72,7 @@ export function platformsWithStacks(platforms: readonly Declared<Platform>[]): D
 export function buildStacks(input: BuildStacksInput): SynthesizedStack[] {
   const spaces = new Map(input.spaces.map((s) => [s.doc.metadata.name, s] as const));
   // Names in `only` may be Spaces too (apply just the network); the rest must be platforms.
-  const chosen = choosePlatforms(input.platforms, input.only?.filter((n) => !spaces.has(n)));
+  const chosen = choosePlatforms(input.platforms, input.only?.filter((n) => !spaces.has(n)), [...spaces.keys()]);
   const root = new Root();
   const out: SynthesizedStack[] = [];
 
@@ -135,14 +135,14 @@ export function buildStacks(input: BuildStacksInput): SynthesizedStack[] {
   return out;
 }
 
-function choosePlatforms(platforms: readonly Declared<Platform>[], only: readonly string[] | undefined): Declared<Platform>[] {
+function choosePlatforms(platforms: readonly Declared<Platform>[], only: readonly string[] | undefined, spaceNames: readonly string[]): Declared<Platform>[] {
   const withStacks = platformsWithStacks(platforms);
   if (only === undefined) return withStacks;
   return only.map((name) => {
     const found = platforms.find((p) => p.doc.metadata.name === name);
     if (!found) {
       const known = platforms.map((p) => p.doc.metadata.name).join(', ') || 'none';
-      throw new MytError(`no platform or Space named '${name}' is declared under platforms/ (platforms: ${known})`);
+      throw new MytError(`no platform or Space named '${name}' is declared under platforms/ (platforms: ${known}; Spaces: ${spaceNames.join(', ') || 'none'})`);
     }
     if (found.doc.spec.cloud.provider === 'ssh') throw new MytError(`platform ${name} is an existing server (cloud provider ssh): it has no infrastructure to plan or apply`);
     return found;

@@ -1,12 +1,13 @@
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadRepository, type Repository } from '../config/repository.js';
+import type { Repository } from '../config/repository.js';
 import { MytError } from '../errors.js';
 import { localStateDir, type StateLocation } from './backend.js';
 import { readPlatformKeys } from './public-keys.js';
 import { loadRepoConfig, type ResolvedRepoConfig } from '../config/repo-config.js';
 import type { SecretsReader } from './secrets-reader.js';
 import { buildStacks, platformsWithStacks, writeStacks, type SynthesizedStack } from './stacks.js';
+import { validateRepository } from '../validation/index.js';
 
 /** Where stacks are synthesized by default, one folder per stack. */
 export const DEFAULT_OUT_DIR = '.myt/out';
@@ -36,11 +37,13 @@ export interface PreparedStacks {
 }
 
 /**
- * Validate, decrypt the platforms' public keys, synthesize and write each stack's cdk.tf.json:
- * the offline part every infrastructure command starts with. Refuses an invalid repository.
+ * Validate (as `myt validate` does, with the same key: secrets files are decrypted in memory and
+ * their fields checked), decrypt the platforms' public keys, synthesize and write each stack's
+ * cdk.tf.json: the offline part every infrastructure command starts with. Refuses an invalid
+ * repository.
  */
 export async function prepareStacks(opts: PrepareOptions): Promise<PreparedStacks> {
-  const repo = await loadRepository(opts.root);
+  const repo = await validateRepository(opts.root, { env: opts.env });
   if (repo.problems.length) {
     const shown = repo.problems.slice(0, 20).map((p) => `  ${p.file}:${p.line}:${p.col}: ${p.message}`);
     const more = repo.problems.length > shown.length ? `\n  ... and ${repo.problems.length - shown.length} more` : '';

@@ -28,6 +28,8 @@ export interface BundleOptions {
   readonly outfile: string;
   /** The user's script (.ts, .js or .mjs) whose default export processes one message. Default: none. */
   readonly script?: string;
+  /** How the processor's log names the script (its path in the repository). Default: 'built in'. */
+  readonly scriptName?: string;
   /** Folder where the script's npm packages were installed (its node_modules is searched). */
   readonly packagesDir?: string;
   /** Default: false (readable stack traces on the VM). */
@@ -59,7 +61,7 @@ export async function bundleProcessor(options: BundleOptions): Promise<BundleRes
           contents: [
             `import script from ${JSON.stringify(script)};`,
             `import { runMain } from ${JSON.stringify(join(source, 'run.ts'))};`,
-            'await runMain({ script });',
+            `await runMain({ script${options.scriptName === undefined ? '' : `, scriptName: ${JSON.stringify(options.scriptName)}`} });`,
           ].join('\n'),
           resolveDir: source,
           sourcefile: 'myt-processor-entry.ts',

@@ -66,7 +66,10 @@ export async function findAgeIdentities(env: NodeJS.ProcessEnv, read: ReadText =
     } catch (err) {
       throw new MytError(`SOPS_AGE_KEY_FILE names ${keyFile}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
     }
-    add(parseIdentities(text), `SOPS_AGE_KEY_FILE (${keyFile})`);
+    const found = parseIdentities(text);
+    // Named on purpose, so holding nothing is a mistake to report, not a file to pass over.
+    if (found.length === 0) throw new MytError(`SOPS_AGE_KEY_FILE names ${keyFile}, which holds no age private key (a line starting AGE-SECRET-KEY-1)`);
+    add(found, `SOPS_AGE_KEY_FILE (${keyFile})`);
   }
   const fallback = defaultKeysFile(env);
   if (fallback !== undefined) {
@@ -80,6 +83,14 @@ export async function findAgeIdentities(env: NodeJS.ProcessEnv, read: ReadText =
     }
   }
   return { identities, sources, searched };
+}
+
+/** The variables that hold an age private key or say where one is (sops reads all of them). */
+const KEY_VARIABLES = ['SOPS_AGE_KEY', 'SOPS_AGE_KEY_FILE', 'SOPS_AGE_KEY_CMD', 'SOPS_AGE_SSH_PRIVATE_KEY_FILE'];
+
+/** An environment for a child process that has no business with the age key (an editor, npm). */
+export function withoutAgeKeys(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !KEY_VARIABLES.includes(name)));
 }
 
 /** The public recipient (age1…) of an identity. */

@@ -17,5 +17,8 @@ export function demoKeyWarning(root: string): string | undefined {
     return undefined;
   }
   if (!config.includes(DEMO_RECIPIENT)) return undefined;
-  return `warning: ${SOPS_CONFIG} encrypts to the public DEMO key (examples/demo.agekey), which anyone can decrypt. Run 'myt secrets init' to use a key of your own before storing real secrets.\n`;
+  return (
+    `warning: ${SOPS_CONFIG} encrypts to the public DEMO key (examples/demo.agekey), which anyone can decrypt. Before storing real secrets, run ` +
+    `'myt secrets init' (a key of your own), then 'SOPS_AGE_KEY_FILE=examples/demo.agekey myt secrets updatekeys' (every file re-encrypted to it).\n`
+  );
 }

@@ -2,7 +2,9 @@ import { resolveRepoFile } from '../config/repo-path.js';
 import { MytError } from '../errors.js';
 import { findAgeIdentities } from './age-keys.js';
 import { registerLeaves } from './masking.js';
+import { recipientsOf, recipientsProblem } from './recipients.js';
 import { isPublicField, shapeProblems, type SecretUse } from './shapes.js';
+import { matchingRule } from './sops-config.js';
 import type { SopsBinary } from './sops-binary.js';
 import { formatFor, hasSopsMetadata, openSopsFile, parseFile, readText } from './sops-store.js';
 import { toPlain } from './sops-tree.js';
@@ -36,7 +38,7 @@ function resolveInRepo(root: string, file: string): string {
  * Throws a MytError naming the file, and never holding secret material, on any failure.
  */
 export async function readSecrets(root: string, file: string, opts: ReadSecretsOptions = {}): Promise<Record<string, unknown>> {
-  return decryptAndRegister(resolveInRepo(root, file), file, opts);
+  return decryptAndRegister(resolveInRepo(root, file), file, { ...opts, repository: { root, path: file } });
 }
 
 /** The one place a decrypted document is turned into plain data and its values registered for masking. */
@@ -55,12 +57,21 @@ async function decryptAndRegister(path: string, file: string, opts: Parameters<t
 export async function checkSecretFile(root: string, file: string, use: SecretUse, env: NodeJS.ProcessEnv = process.env, sops?: SopsBinary): Promise<string[]> {
   try {
     const path = resolveInRepo(root, file);
+    const repository = { root, path: file };
     const doc = parseFile(await readText(path, file), formatFor(file), file);
     if (!hasSopsMetadata(doc)) return [`${file}: it is not encrypted (no 'sops' metadata): run 'myt secrets encrypt ${file}' before committing it`];
-    // Without a key, being a SOPS file is all that can be known; the metadata is read on decryption.
+    // Recipients are public: whether they are the ones .sops.yaml names is known without a key.
+    const rule = await matchingRule(root, file);
+    const recipients = rule && recipientsProblem(file, recipientsOf(doc), rule);
+    // Without a key, that is all that can be known; the rest of the metadata is read on decryption.
     const identities = await findAgeIdentities(env);
+    if (recipients) {
+      // Fixing the recipients comes first; a key that cannot open the file adds nothing to that.
+      const data = identities.identities.length ? await decryptAndRegister(path, file, { env, identities, sops, repository }).catch(() => undefined) : undefined;
+      return [`${file}: ${recipients}`, ...(data ? shapeProblems(use, data).map((p) => `${file}: ${p}`) : [])];
+    }
     if (identities.identities.length === 0) return [];
-    const data = await decryptAndRegister(path, file, { env, identities, sops });
+    const data = await decryptAndRegister(path, file, { env, identities, sops, repository });
     return shapeProblems(use, data).map((p) => `${file}: ${p}`);
   } catch (err) {
     if (err instanceof MytError) return [err.message.startsWith(`${file}:`) ? err.message : `${file}: ${err.message}`];

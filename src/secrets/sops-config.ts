@@ -37,6 +37,27 @@ export async function creationRuleFor(root: string, file: string, read = (p: str
   } catch {
     throw new MytError(`no ${SOPS_CONFIG} at the repository root: run 'myt secrets init' to make a key and a rule for secrets/`);
   }
+  const rule = ruleIn(text, file);
+  if (rule === undefined) throw new MytError(`${SOPS_CONFIG}: no creation rule matches ${file} (add one whose path_regex matches it)`);
+  return rule;
+}
+
+/**
+ * The rule for a file when the repository has a `.sops.yaml` with a rule matching it, else
+ * undefined; a `.sops.yaml` that cannot be used is still an error. For checks that compare a
+ * file with its rule, where a repository without rules has nothing to compare with.
+ */
+export async function matchingRule(root: string, file: string, read = (p: string) => readFile(p, 'utf8')): Promise<CreationRule | undefined> {
+  let text: string;
+  try {
+    text = await read(join(root, SOPS_CONFIG));
+  } catch {
+    return undefined;
+  }
+  return ruleIn(text, file);
+}
+
+function ruleIn(text: string, file: string): CreationRule | undefined {
   let config: unknown;
   try {
     config = parse(text);
@@ -76,7 +97,7 @@ export async function creationRuleFor(root: string, file: string, read = (p: str
       },
     };
   }
-  throw new MytError(`${SOPS_CONFIG}: no creation rule matches ${file} (add one whose path_regex matches it)`);
+  return undefined;
 }
 
 /** The text of a `.sops.yaml` that encrypts everything under secrets/ to the given recipients. */

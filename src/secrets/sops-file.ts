@@ -173,8 +173,45 @@ function pathName(path: readonly string[]): string {
   return path.length ? path.join('.') : '(top level)';
 }
 
+/**
+ * Where a document holds something its MAC cannot cover, if anywhere: sops hashes nothing for an
+ * empty string, a null, or an empty map or list, so one added by someone without the key could not
+ * be told from one written with it. MyT neither writes nor accepts them.
+ */
+export function unauthenticatedValue(tree: Tree, path: readonly string[] = []): string | undefined {
+  switch (tree.kind) {
+    case 'map':
+      if (tree.entries.length === 0) return `the value at ${pathName(path)} is an empty mapping`;
+      for (const [k, v] of tree.entries) {
+        if (path.length === 0 && k === 'sops') continue;
+        const found = unauthenticatedValue(v, [...path, k]);
+        if (found) return found;
+      }
+      return undefined;
+    case 'list':
+      if (tree.items.length === 0) return `the value at ${pathName(path)} is an empty list`;
+      for (const item of tree.items) {
+        const found = unauthenticatedValue(item, path);
+        if (found) return found;
+      }
+      return undefined;
+    case 'null':
+      return `the value at ${pathName(path)} is null`;
+    case 'str':
+      return tree.value === '' ? `the value at ${pathName(path)} is an empty string` : undefined;
+    default:
+      return undefined;
+  }
+}
+
+const NOT_COVERED = 'which SOPS leaves out of the MAC';
+
 /** Decrypts the data values of a document (the `sops` block removed) and checks its MAC. */
 export function decryptData(doc: MapTree, meta: SopsMetadata, dataKey: Uint8Array): MapTree {
+  const unauthenticated = unauthenticatedValue(doc);
+  if (unauthenticated) {
+    throw new SopsError('tampered', `${unauthenticated}, ${NOT_COVERED}: nobody can tell whether it was added without the key, so the file is refused (give it a value or remove it)`);
+  }
   const hash = createHash('sha512');
   if (meta.rules.macOnlyEncrypted) hash.update(MAC_ONLY_ENCRYPTED_INIT);
   const data: MapTree = { kind: 'map', entries: doc.entries.filter(([k]) => k !== 'sops') };
@@ -245,6 +282,8 @@ export interface EncryptOptions {
 /** Encrypts plaintext data into a whole SOPS document, `sops` metadata block last. */
 export async function encryptData(data: MapTree, opts: EncryptOptions): Promise<MapTree> {
   if (entry(data, 'sops') !== undefined) throw new SopsError('unsupported', "it already has a top-level 'sops' key: it is encrypted already");
+  const unauthenticated = unauthenticatedValue(data);
+  if (unauthenticated) throw new SopsError('unsupported', `${unauthenticated}, ${NOT_COVERED}: give it a value or remove it`);
   const rules = opts.rules && Object.values(opts.rules).some((r) => typeof r === 'string' && r) ? opts.rules : { ...opts.rules, unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX };
   const dataKey = opts.reuse?.dataKey ?? randomBytes(32);
   const hash = createHash('sha512');
@@ -261,7 +300,7 @@ export async function encryptData(data: MapTree, opts: EncryptOptions): Promise<
   if (age.length === 0) throw new SopsError('unsupported', 'no age recipient to encrypt for');
   const str = (value: string): Tree => ({ kind: 'str', value });
   const meta: [string, Tree][] = [
-    ['age', { kind: 'list', items: age.map((a) => ({ kind: 'map', entries: [['recipient', str(a.recipient)], ['enc', str(a.enc)]] })) }],
+    ['age', ageTree(age)],
     ['lastmodified', str(lastmodified)],
     ['mac', str(mac)],
   ];
@@ -272,4 +311,21 @@ export async function encryptData(data: MapTree, opts: EncryptOptions): Promise<
   if (rules.macOnlyEncrypted) meta.push(['mac_only_encrypted', { kind: 'bool', value: true }]);
   meta.push(['version', str(SOPS_FORMAT_VERSION)]);
   return { kind: 'map', entries: [...encrypted.entries, ['sops', { kind: 'map', entries: meta }]] };
+}
+
+function ageTree(age: readonly AgeStanza[]): Tree {
+  const str = (value: string): Tree => ({ kind: 'str', value });
+  return { kind: 'list', items: age.map((a) => ({ kind: 'map', entries: [['recipient', str(a.recipient)], ['enc', str(a.enc)]] })) };
+}
+
+/**
+ * The encrypted document with its data key wrapped for other age recipients, as `sops updatekeys`
+ * does: values, lastmodified and MAC are left as they are, so the MAC stays valid.
+ */
+export function withAgeStanzas(doc: MapTree, age: readonly AgeStanza[]): MapTree {
+  const sops = entry(doc, 'sops');
+  if (sops?.kind !== 'map') throw new SopsError('not-sops', "it is not a SOPS file (there is no 'sops' metadata block)");
+  const entries = sops.entries.map(([k, v]) => [k, k === 'age' ? ageTree(age) : v] as const);
+  const updated: MapTree = { kind: 'map', entries: entries.some(([k]) => k === 'age') ? entries : [['age', ageTree(age)], ...entries] };
+  return { kind: 'map', entries: doc.entries.map(([k, v]) => [k, k === 'sops' ? updated : v] as const) };
 }

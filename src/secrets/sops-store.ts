@@ -5,8 +5,8 @@ import { MAX_FILE_BYTES } from '../config/yaml-source.js';
 import { MytError } from '../errors.js';
 import { findAgeIdentities, recipientOf, type AgeIdentities } from './age-keys.js';
 import { realSopsBinary, type SopsBinary } from './sops-binary.js';
-import { creationRuleFor } from './sops-config.js';
-import { decryptData, encryptData, hasSopsMetadata, readMetadata, SopsError, unwrapWithAge, type AgeStanza, type SopsMetadata } from './sops-file.js';
+import { creationRuleFor, matchingRule, SOPS_CONFIG } from './sops-config.js';
+import { DEFAULT_UNENCRYPTED_SUFFIX, decryptData, encryptData, hasSopsMetadata, readMetadata, SopsError, unwrapWithAge, type AgeStanza, type CryptRules, type SopsMetadata } from './sops-file.js';
 import { emitTree, formatOf, fromPlain, parseTree, TreeSyntaxError, type MapTree, type SopsFormat } from './sops-tree.js';
 
 /**
@@ -15,6 +15,8 @@ import { emitTree, formatOf, fromPlain, parseTree, TreeSyntaxError, type MapTree
  */
 
 export interface StoreOptions {
+  /** The repository the file belongs to and its path there: its `.sops.yaml` rule vouches for plaintext rules. */
+  readonly repository?: { readonly root: string; readonly path: string | undefined };
   readonly env?: NodeJS.ProcessEnv;
   readonly sops?: SopsBinary;
   /** Already-found identities, so a command that opens many files searches once. */
@@ -25,8 +27,8 @@ export interface StoreOptions {
 export interface OpenedFile {
   readonly format: SopsFormat;
   readonly data: MapTree;
-  /** Present when MyT's own reader opened it: what re-encrypting after an edit keeps. */
-  readonly reuse?: { readonly dataKey: Uint8Array; readonly age: readonly AgeStanza[]; readonly meta: SopsMetadata };
+  /** Present when MyT's own reader opened it: what re-encrypting after an edit keeps, and the encrypted document. */
+  readonly reuse?: { readonly dataKey: Uint8Array; readonly age: readonly AgeStanza[]; readonly meta: SopsMetadata; readonly doc: MapTree };
 }
 
 export function formatFor(label: string): SopsFormat {
@@ -76,6 +78,7 @@ export async function openSopsFile(path: string, label: string, opts: StoreOptio
     throw err;
   }
   if (meta.unsupported !== undefined) return viaSopsBinary(path, label, format, meta.unsupported, env, opts.sops);
+  if (meta.rules.macOnlyEncrypted) await requireRuleForMacOnly(label, meta, opts.repository);
   let ids: AgeIdentities;
   try {
     ids = opts.identities ?? (await findAgeIdentities(env));
@@ -86,13 +89,32 @@ export async function openSopsFile(path: string, label: string, opts: StoreOptio
   try {
     const ours = await Promise.all(ids.identities.map(recipientOf));
     const dataKey = await unwrapWithAge(meta, ids.identities, ours);
-    return { format, data: decryptData(doc, meta, dataKey), reuse: { dataKey, age: meta.age, meta } };
+    return { format, data: decryptData(doc, meta, dataKey), reuse: { dataKey, age: meta.age, meta, doc } };
   } catch (err) {
     if (err instanceof SopsError && err.reason === 'not-age') return viaSopsBinary(path, label, format, err.message, env, opts.sops);
     if (err instanceof SopsError) throw new MytError(`${label}: ${err.message}`);
     if (err instanceof MytError) throw new MytError(`${label}: ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * With mac_only_encrypted, values left in plain text are outside the MAC, and which ones are left
+ * in plain text is said by the file's own metadata, which nothing authenticates: anyone could add
+ * `users.evil_unencrypted: password`. So such a file is read only when the repository's
+ * `.sops.yaml` rule for its path asks for exactly that.
+ */
+async function requireRuleForMacOnly(label: string, meta: SopsMetadata, repository: StoreOptions['repository']): Promise<void> {
+  const rule = repository?.path === undefined ? undefined : await matchingRule(repository.root, repository.path);
+  const plaintextRule = (r: CryptRules) => {
+    const set = [r.unencryptedSuffix, r.encryptedSuffix, r.unencryptedRegex, r.encryptedRegex].some(Boolean);
+    return JSON.stringify([set ? r.unencryptedSuffix : DEFAULT_UNENCRYPTED_SUFFIX, r.encryptedSuffix, r.unencryptedRegex, r.encryptedRegex]);
+  };
+  if (rule?.rules.macOnlyEncrypted && plaintextRule(rule.rules) === plaintextRule(meta.rules)) return;
+  throw new MytError(
+    `${label}: its metadata sets mac_only_encrypted, so the values it leaves in plain text are not covered by the MAC and anyone could add one; ` +
+      `${rule ? `the ${SOPS_CONFIG} rule for it does not ask for that (with the same plain-text rule)` : `no ${SOPS_CONFIG} rule of the repository vouches for it`}, so it is refused`,
+  );
 }
 
 async function viaSopsBinary(path: string, label: string, format: SopsFormat, why: string, env: NodeJS.ProcessEnv, binary: SopsBinary = realSopsBinary): Promise<OpenedFile> {

@@ -95,7 +95,8 @@ export function toPlain(tree: Tree): unknown {
   switch (tree.kind) {
     case 'map': {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of tree.entries) out[k] = toPlain(v);
+      // defineProperty, not assignment: a key named __proto__ is a key, not the object's prototype.
+      for (const [k, v] of tree.entries) Object.defineProperty(out, k, { value: toPlain(v), enumerable: true, writable: true, configurable: true });
       return out;
     }
     case 'list':

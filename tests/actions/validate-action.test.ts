@@ -14,7 +14,8 @@ const SECRET = { 'secrets/ssh.enc.yaml': 'sops: {}\n' };
 async function runAction(root: string, inputs: Record<string, string> = {}) {
   const summary = join(mkdtempSync(join(tmpdir(), 'myt-summary-')), 'summary.md');
   writeFileSync(summary, '');
-  const env = { PATH: process.env.PATH, GITHUB_WORKSPACE: root, GITHUB_STEP_SUMMARY: summary, ...inputs };
+  // npm offline: the package check against the registry is tested with a stand-in (tests/validation).
+  const env = { PATH: process.env.PATH, GITHUB_WORKSPACE: root, GITHUB_STEP_SUMMARY: summary, npm_config_offline: 'true', ...inputs };
   const result = await promisify(execFile)(process.execPath, [MAIN], { env, cwd: root }).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => e,

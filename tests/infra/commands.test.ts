@@ -16,7 +16,7 @@ import { destroyCommandWith } from '../../src/cli/commands/destroy.js';
 import { planCommandWith } from '../../src/cli/commands/plan.js';
 import { runCli } from '../../src/cli/main.js';
 import { MytError } from '../../src/errors.js';
-import type { InfraDeps } from '../../src/infra/cli-support.js';
+import type { InfraDeps } from '../../src/cli/infra-support.js';
 import { CREDENTIALS, fakeSecrets, HOST_PRIVATE_KEY, secretStrings } from './helpers.js';
 
 const SPACE = `apiVersion: myt/v1
@@ -252,10 +252,41 @@ describe('myt apply (against a fake terraform: no provider download or cloud API
     const error = (await applyCommandWith(deps()).run([], ctx()).catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(/apply of stack greenhouse failed; nothing was rolled back or destroyed/);
     expect(error.message).toContain('aws_ebs_volume.data_volume\n  aws_security_group.firewall');
-    expect(error.message).toContain('InsufficientInstanceCapacity');
+    expect(err.join('')).toContain('InsufficientInstanceCapacity');
     expect(out.join('')).toContain('Stopped: done: home-net; not done: greenhouse, weather.');
     expect(calls().filter((c) => c.dir === 'weather')).toEqual([]);
     expect(calls().some((c) => c.args.includes('destroy') || c.args.includes('-destroy'))).toBe(false);
+  });
+
+  it("prints Terraform's error once: as it ran, not again in the failure recap", async () => {
+    write('fail-apply-greenhouse', '');
+    const entry = { name: 'apply', summary: '', load: () => Promise.resolve(applyCommandWith(deps())) };
+    expect(await runCli(['apply'], ctx(), [entry])).toBe(1);
+    const printed = err.join('') + out.join('');
+    expect(printed).toContain("Cause: terraform apply failed (exit 1) (Terraform's messages are above)");
+    expect(printed.split('InsufficientInstanceCapacity').length - 1).toBe(1);
+  });
+
+  it('at a terminal asks before applying each stack, shown its summary first, and applies nothing without yes', async () => {
+    answer = 'no';
+    await expect(applyCommandWith(deps()).run(['home-net'], ctx(true))).rejects.toThrow(/stack home-net: not confirmed, so nothing was changed/);
+    expect(prompts).toEqual(["Apply these changes to home-net? Only 'yes' applies them: "]);
+    expect(err.join('')).toMatch(/home-net: 2 to add, 0 to change, 0 to destroy/);
+    expect(calls().map((c) => c.args[0])).toEqual(['init', 'plan', 'show']);
+    answer = 'yes';
+    expect(await applyCommandWith(deps()).run([], ctx(true))).toBe(0);
+    expect(prompts).toHaveLength(4);
+    expect(calls().filter((c) => c.args[0] === 'apply').map((c) => c.dir)).toEqual(['home-net', 'greenhouse', 'weather']);
+  });
+
+  it('at a terminal with --yes applies without asking', async () => {
+    expect(await applyCommandWith(deps()).run(['home-net', '--yes'], ctx(true))).toBe(0);
+    expect(prompts).toEqual([]);
+    expect(calls().some((c) => c.args[0] === 'apply')).toBe(true);
+  });
+
+  it('names the declared platforms and Spaces when asked for one that does not exist', async () => {
+    await expect(applyCommandWith(deps()).run(['nope'], ctx())).rejects.toThrow("no platform or Space named 'nope' is declared under platforms/ (platforms: greenhouse, minimal, weather; Spaces: home-net)");
   });
 
   it('warns that local state is lost with a CI runner', async () => {
@@ -309,6 +340,12 @@ describe('myt destroy', () => {
     expect(prompts[0]).toMatch(/Type the platform name to confirm/);
     expect(calls().map((c) => c.args[0])).toEqual(['init', 'plan', 'show']);
     expect(calls().find((c) => c.args[0] === 'plan')!.args).toContain('-destroy');
+  });
+
+  it('at a terminal, shows the plan summary once before asking for the name', async () => {
+    answer = 'greenhouse';
+    expect(await destroyCommandWith(deps()).run(['greenhouse'], ctx(true))).toBe(0);
+    expect(err.join('').split('greenhouse: 0 to add, 0 to change, 2 to destroy').length - 1).toBe(1);
   });
 
   it('at a terminal, destroys the platform (not its Space) once the name is typed', async () => {

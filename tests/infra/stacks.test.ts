@@ -44,7 +44,7 @@ describe('stack order and selection', () => {
   });
 
   it('refuses a platform that is not declared, naming those that are', () => {
-    expect(() => build([platform('zeta', AWS_CLOUD)], { only: ['ghost'] })).toThrow("no platform or Space named 'ghost' is declared under platforms/ (platforms: zeta)");
+    expect(() => build([platform('zeta', AWS_CLOUD)], { only: ['ghost'] })).toThrow("no platform or Space named 'ghost' is declared under platforms/ (platforms: zeta; Spaces: home-net, lab-cloud)");
   });
 
   it('builds a Space alone when it is named', () => {

@@ -140,7 +140,9 @@ describe.skipIf(!haveTerraform)(`Terraform runner against the real Terraform CLI
     const failed = error as ApplyFailedError;
     expect(failed.existing).toEqual(expect.arrayContaining(['terraform_data.data_volume', 'terraform_data.instance']));
     expect(failed.message).toMatch(/nothing was rolled back or destroyed/);
-    expect(failed.message).toMatch(/provisioning failed on purpose/);
+    // Terraform's own message was streamed to the log as it ran; the error points there.
+    expect(lines.some((l) => l.includes('provisioning failed on purpose'))).toBe(true);
+    expect(failed.message).toMatch(/Cause: terraform apply failed \(exit 1\) \(Terraform's messages are above\)/);
     // the state still holds what was made, and nothing ran a destroy
     const state = JSON.parse(readFileSync(stateFile(), 'utf8')) as { resources: { name: string }[] };
     expect(state.resources.map((r) => r.name)).toEqual(expect.arrayContaining(['data_volume', 'instance']));
@@ -246,9 +248,12 @@ describe.skipIf(!haveTerraform)(`Terraform runner against the real Terraform CLI
     await r.plan(PLAN_FILE);
     const error = (await r.apply(PLAN_FILE).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(TerraformError);
-    expect(error.message).toContain('denied for ***');
+    // The error points at Terraform's messages, streamed above, and keeps their last lines, masked.
+    expect(error.message).toBe("terraform apply failed (exit 1) (Terraform's messages are above)");
+    expect((error as TerraformError).result.stderrTail.join('\n')).toContain('denied for ***');
     expect(lines.some((l) => l.includes('token=***'))).toBe(true);
-    expect([error.message, ...lines].join('\n')).not.toContain('hunter2-secret');
+    expect(lines.some((l) => l.includes('denied for ***'))).toBe(true);
+    expect([error.message, ...lines, ...(error as TerraformError).result.stderrTail].join('\n')).not.toContain('hunter2-secret');
   });
 
   it('passes only the given environment to Terraform: credentials reach the child, other secrets do not', async () => {

@@ -1,7 +1,7 @@
 // myt secrets and myt keys as a person runs them: real files, a real editor process (a shell
 // script standing in for the person typing), memory-backed storage in /dev/shm.
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decryptSops } from 'sops-age';
@@ -11,7 +11,7 @@ import { resetSecretRegistry } from '../../src/secrets/index.js';
 import { editSecrets, fileRef, writeNewSecrets } from '../../src/secrets/operations.js';
 import { HOST_KEY_FIELDS, sshKeyProblems } from '../../src/secrets/ssh-keys.js';
 import { generateSshKeyPair } from '../../src/secrets/index.js';
-import type { AgeKeyPair } from '../../src/secrets/age-keys.js';
+import { recipientOf, type AgeKeyPair } from '../../src/secrets/age-keys.js';
 import { cliContext, envWithKey, keyPair, tempRepo, type TempRepo } from './helpers.js';
 
 let key: AgeKeyPair;
@@ -61,6 +61,32 @@ describe('myt secrets', () => {
     const dec = await myt(['secrets', 'decrypt', 'secrets/new.enc.yaml'], { XDG_CONFIG_HOME: xdg });
     expect(dec.out).toBe('token: fresh-token-value\n');
     execFileSync('rm', ['-rf', xdg]);
+  });
+
+  it('a second init is refused without --force; with it, the GitHub line picks the key .sops.yaml names, not the newest', async () => {
+    repo = tempRepo([]);
+    const keysFile = join(mkdtempSync(join(tmpdir(), 'myt-keys-')), 'keys.txt');
+    const first = await myt(['secrets', 'init', '--key-file', keysFile], {});
+    expect(first.code).toBe(0);
+    const config = repo.read('.sops.yaml');
+    const keys = execFileSync('cat', [keysFile], { encoding: 'utf8' });
+
+    const again = await myt(['secrets', 'init', '--key-file', keysFile], {});
+    expect(again.code).toBe(1);
+    expect(again.err).toContain(`.sops.yaml already encrypts to ${first.out.trim()}: this repository has its key, and a new one would decrypt nothing`);
+    expect(execFileSync('cat', [keysFile], { encoding: 'utf8' })).toBe(keys);
+
+    const forced = await myt(['secrets', 'init', '--key-file', keysFile, '--force'], {});
+    expect(forced.code).toBe(0);
+    expect(forced.out.trim()).not.toBe(first.out.trim());
+    expect(repo.read('.sops.yaml')).toBe(config);
+    expect(forced.err).toContain(`add ${forced.out.trim()} to the age recipients of its rules, then run 'myt secrets updatekeys'`);
+    // The printed command, run without its last stage (gh), yields the key whose recipient .sops.yaml names.
+    const line = forced.err.split('\n').find((l) => l.includes('gh secret set SOPS_AGE_KEY'))!;
+    const picked = execFileSync('sh', ['-c', line.replace(/\s*\|\s*gh secret set SOPS_AGE_KEY\s*$/, '')], { encoding: 'utf8' }).trim();
+    expect(picked).toMatch(/^AGE-SECRET-KEY-1/);
+    expect(await recipientOf(picked)).toBe(first.out.trim());
+    rmSync(join(keysFile, '..'), { recursive: true, force: true });
   });
 
   it('init refuses to keep the private key inside the repository', async () => {
@@ -123,9 +149,32 @@ describe('myt secrets', () => {
     rmSync(taken);
   });
 
+  it('decrypt --out and init --key-file refuse a path that ends up in the repository: a name starting with "..", or through a symbolic link', async () => {
+    repo = tempRepo([key.recipient]);
+    await writeNewSecrets(repo.root, 'secrets/a.enc.yaml', { password: 'never-on-disk' });
+    const outside = mkdtempSync(join(tmpdir(), 'myt-links-'));
+    symlinkSync(repo.root, join(outside, 'into-repo'));
+    symlinkSync(join(repo.root, 'plain-by-link.yaml'), join(outside, 'dangling-into-repo.yaml'));
+    try {
+      for (const out of ['..aws-plain.yaml', join(outside, 'into-repo', 'plain.yaml')]) {
+        const r = await myt(['secrets', 'decrypt', 'secrets/a.enc.yaml', '--out', out], envWithKey(key.identity));
+        expect(r.code).toBe(1);
+        expect(r.err).toContain('is inside the repository');
+      }
+      for (const keyFile of ['..keys.txt', join(outside, 'into-repo', 'keys.txt'), join(outside, 'dangling-into-repo.yaml')]) {
+        const r = await myt(['secrets', 'init', '--key-file', keyFile], {});
+        expect(r.code).toBe(1);
+        expect(r.err).toContain('is inside the repository: keep the private key outside it');
+      }
+      expect(readdirSync(repo.root).sort()).toEqual(['.git', '.sops.yaml', 'secrets']);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('has --help, and rejects an unknown action as a usage error', async () => {
     repo = tempRepo([]);
-    expect((await myt(['secrets', '--help'], {})).out).toMatch(/^Usage: myt secrets <init\|encrypt\|decrypt\|edit>/);
+    expect((await myt(['secrets', '--help'], {})).out).toMatch(/^Usage: myt secrets <init\|encrypt\|decrypt\|edit\|updatekeys>/);
     const bad = await myt(['secrets', 'rotate', 'x'], {});
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("unknown action 'rotate'");
@@ -170,6 +219,42 @@ describe.skipIf(!hasShm)('myt secrets edit', () => {
     for (const line of broken.log()) expect(existsSync(line.split(' ')[0]!)).toBe(false);
   });
 
+  it('at a terminal keeps an edit that cannot be saved and reopens the editor on it, as often as the person asks', async () => {
+    repo = tempRepo([key.recipient]);
+    await writeNewSecrets(repo.root, 'secrets/e.enc.yaml', { password: 'old-password-value' });
+    // The person's edits, one per time the editor opens: five that cannot be saved, then a good one.
+    const saves = ['password: [unclosed\n', 'password: ""\n', 'password: [still\n', 'password: [again\n', 'password: [last\n', 'password: fixed-at-last\n'];
+    const seen: string[] = [];
+    const runEditor = (_command: readonly string[], file: string) => {
+      seen.push(readFileSync(file, 'utf8'));
+      writeFileSync(file, saves[seen.length - 1]!);
+      return Promise.resolve(0);
+    };
+    const reasons: string[] = [];
+    const result = await editSecrets(repo.root, fileRef(repo.root, repo.root, 'secrets/e.enc.yaml'), {
+      env: envWithKey(key.identity),
+      runEditor,
+      reopen: (why) => (reasons.push(why), Promise.resolve(true)),
+    });
+    expect(result).toBe('changed');
+    expect(seen).toHaveLength(6);
+    expect(seen[1]).toBe('password: [unclosed\n'); // the editor reopens on the person's own text
+    expect(reasons[0]).toMatch(/^secrets\/e\.enc\.yaml: not valid YAML at line \d+/);
+    expect(reasons[1]).toBe('secrets/e.enc.yaml: the value at password is an empty string, which SOPS leaves out of the MAC: give it a value or remove it');
+    expect(await decryptSops(repo.read('secrets/e.enc.yaml'), { secretKey: key.identity, fileType: 'yaml' })).toEqual({ password: 'fixed-at-last' });
+  });
+
+  it('leaves the file unchanged when the person gives up on an edit that cannot be saved', async () => {
+    repo = tempRepo([key.recipient]);
+    await writeNewSecrets(repo.root, 'secrets/e.enc.yaml', { password: 'old-password-value' });
+    const before = repo.read('secrets/e.enc.yaml');
+    const runEditor = (_command: readonly string[], file: string) => (writeFileSync(file, 'password: [unclosed\n'), Promise.resolve(0));
+    await expect(
+      editSecrets(repo.root, fileRef(repo.root, repo.root, 'secrets/e.enc.yaml'), { env: envWithKey(key.identity), runEditor, reopen: () => Promise.resolve(false) }),
+    ).rejects.toThrow(/not valid YAML at line \d+ .*; the file is unchanged$/);
+    expect(repo.read('secrets/e.enc.yaml')).toBe(before);
+  });
+
   it('creates a new file encrypted to the .sops.yaml recipients', async () => {
     repo = tempRepo([key.recipient]);
     const ed = editor(`printf 'adminPassword: created-in-editor\\n' > "$1"`);
@@ -186,6 +271,51 @@ describe.skipIf(!hasShm)('myt secrets edit', () => {
       /no-shm-here \(memory-backed storage\) is not available here, and MyT will not put decrypted secrets on a disk/,
     );
     expect(existsSync(join(repo.root, 'editor.log'))).toBe(false);
+  });
+
+  /** Runs `myt secrets edit` as its own process (the loader resolves from the project folder; the repository is --root). */
+  function editProcess(env: NodeJS.ProcessEnv) {
+    const entry = repo.write('run.mts', `import { runCli } from ${JSON.stringify(MAIN)};\nprocess.exitCode = await runCli(process.argv.slice(2));\n`);
+    const args = ['--import', 'tsx', entry, 'secrets', 'edit', '--root', repo.root, join(repo.root, 'secrets/e.enc.yaml')];
+    const child = execFile(process.execPath, args, { cwd: join(import.meta.dirname, '../..'), env: { ...process.env, ...env }, timeout: 30_000 });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    return { child, exited };
+  }
+
+  async function until(check: () => boolean): Promise<void> {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(check()).toBe(true);
+  }
+
+  it('removes at the next edit the copy an edit killed with -9 left behind', async () => {
+    repo = tempRepo([key.recipient]);
+    await writeNewSecrets(repo.root, 'secrets/e.enc.yaml', { password: 'old-password-value' });
+    const ed = editor(`echo $$ > '${join(repo.root, 'editor.pid')}'\nexec sleep 30`);
+    const run = editProcess(ed.env);
+    await until(() => existsSync(join(repo.root, 'editor.pid')));
+    run.child.kill('SIGKILL');
+    await run.exited;
+    process.kill(Number(repo.read('editor.pid').trim()), 'SIGKILL');
+    const stale = ed.log()[0]!.split(' ')[0]!;
+    expect(existsSync(stale)).toBe(true); // nothing could scrub it: the process was killed outright
+    const next = await myt(['secrets', 'edit', 'secrets/e.enc.yaml'], envWithKey(key.identity, { EDITOR: 'true', PATH: process.env.PATH }));
+    expect(next.code).toBe(0);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(join(stale, '..'))).toBe(false);
+  });
+
+  it('runs the editor without the age key or the name of its file in its environment', async () => {
+    repo = tempRepo([key.recipient]);
+    await writeNewSecrets(repo.root, 'secrets/e.enc.yaml', { password: 'old-password-value' });
+    const keyFile = repo.write('../key-for-editor-test.txt', `${key.identity}\n`);
+    const ed = editor(`env > '${join(repo.root, 'editor.env')}'`);
+    const run = editProcess({ ...ed.env, SOPS_AGE_KEY_FILE: keyFile });
+    expect(await run.exited).toBe(0);
+    rmSync(keyFile);
+    const seen = repo.read('editor.env');
+    expect(seen).toContain('EDITOR=');
+    expect(seen).not.toMatch(/^SOPS_AGE_KEY/m);
+    expect(seen).not.toContain(key.identity);
   });
 
   it('scrubs the copy when the process is terminated while the editor is open', async () => {

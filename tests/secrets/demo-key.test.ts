@@ -24,9 +24,12 @@ describe('the public demo key', () => {
     expect(readFileSync(join(PROJECT, '.sops.yaml'), 'utf8')).toContain(DEMO_RECIPIENT);
   });
 
-  it('makes keys generate warn that anyone can decrypt what it wrote', async () => {
+  it('makes keys generate refuse, and with --allow-demo-key warn that anyone can decrypt what it wrote', async () => {
     const root = repoFromExamples();
-    const run = await runMyt(['keys', 'generate', 'probe'], root, { SOPS_AGE_KEY: DEMO_KEY });
+    const refused = await runMyt(['keys', 'generate', 'probe'], root, { SOPS_AGE_KEY: DEMO_KEY });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('it would be encrypted to the public DEMO key');
+    const run = await runMyt(['keys', 'generate', 'probe', '--allow-demo-key'], root, { SOPS_AGE_KEY: DEMO_KEY });
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('encrypts to the public DEMO key');
   });

@@ -29,6 +29,13 @@ describe('masking', () => {
     expect(maskSecrets(JSON.stringify({ key: pem }))).not.toContain('MIIEvQIBADANBgkqhkiG9w0BAQEFAASC');
   });
 
+  it('masks a short value where it stands alone, not inside a longer word', () => {
+    registerSecret('admin');
+    registerSecret('x+y.1');
+    expect(maskSecrets("password=admin: field 'adminPassword' is Grafana's default; (admin)")).toBe("password=***: field 'adminPassword' is Grafana's default; (***)");
+    expect(maskSecrets('token x+y.1 and ax+y.1')).toBe('token *** and ax+y.1');
+  });
+
   it('leaves very short values alone (masking every "on" in a log protects nothing)', () => {
     registerSecret('on');
     expect(maskSecrets('turned on')).toBe('turned on');
@@ -40,7 +47,8 @@ describe('masking', () => {
     enableActionsMasking((v) => told.push(v));
     registerSecret('after-actions-mode');
     registerSecret('after-actions-mode');
-    expect(told).toEqual(['before-actions-mode', 'after-actions-mode']);
+    const b64 = (v: string) => Buffer.from(v).toString('base64');
+    expect(told).toEqual(['before-actions-mode', b64('before-actions-mode'), 'after-actions-mode', b64('after-actions-mode')]);
   });
 
   it('readSecrets registers every decrypted value except public identifiers', async () => {
@@ -54,7 +62,8 @@ describe('masking', () => {
     const told: string[] = [];
     enableActionsMasking((v) => told.push(v));
     await readSecrets(repo.root, 'secrets/x.enc.yaml', { env: envWithKey(key.identity) });
-    expect(told.sort()).toEqual(['123456', 'masked-list-item', 'masked-password-value']);
+    const values = ['123456', 'masked-list-item', 'masked-password-value'];
+    expect(told.sort()).toEqual([...values, ...values.map((v) => Buffer.from(v).toString('base64'))].sort());
     expect(maskSecrets('pw=masked-password-value item=masked-list-item pin=123456')).toBe('pw=*** item=*** pin=***');
   });
 });

@@ -13,10 +13,10 @@ import { realSopsBinary } from '../../src/secrets/sops-binary.js';
 import type { AgeKeyPair } from '../../src/secrets/age-keys.js';
 import { envWithKey, keyPair, tempRepo, type TempRepo } from './helpers.js';
 
+// (Empty strings and nulls are left out: the MAC cannot cover them, so MyT neither writes nor reads them.)
 const EVERY_TYPE_YAML = `# every YAML scalar type, nested maps and lists
 text: plain text value
 quoted: "needs: quoting # here"
-empty: ""
 multiline: |
   line one
   line two
@@ -31,8 +31,6 @@ big_float: 1.0e+25
 tiny_float: 1.5e-7
 yes: true
 no: false
-nothing: null
-tilde: ~
 nested:
   deeper:
     password: s3cr3t-nested-value
@@ -48,7 +46,6 @@ password_unencrypted: visible-on-purpose
 const EXPECTED = {
   text: 'plain text value',
   quoted: 'needs: quoting # here',
-  empty: '',
   multiline: 'line one\nline two\n',
   unicode: 'grüße ✓ 日本',
   looks_like_date: '2024-05-01',
@@ -61,8 +58,6 @@ const EXPECTED = {
   tiny_float: 1.5e-7,
   yes: true,
   no: false,
-  nothing: null,
-  tilde: null,
   nested: {
     deeper: { password: 's3cr3t-nested-value', ports: [5672, 5671] },
     list: ['first item', { key: 'inside a list', flag: false }, [1, 'two', 3.5]],
@@ -134,7 +129,7 @@ describe('SOPS files written by MyT', () => {
   });
 
   it('in JSON open with sops-age too, and keep JSON numbers as sops does (all float64)', async () => {
-    const json = JSON.stringify({ user: 'json-user', password: 'json-secret-value', port: 5672, ratio: 0.5, on: true, none: null, list: ['a', 1, { deep: 'x' }] });
+    const json = JSON.stringify({ user: 'json-user', password: 'json-secret-value', port: 5672, ratio: 0.5, on: true, list: ['a', 1, { deep: 'x' }] });
     const text = await encrypted('secrets/all.enc.json', json);
     expect(text).not.toContain('json-secret-value');
     expect(text).toMatch(/"port": "ENC\[AES256_GCM,data:[^"]*,type:float\]"/);

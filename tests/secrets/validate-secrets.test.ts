@@ -25,8 +25,8 @@ afterEach(() => {
 
 async function validate(env: NodeJS.ProcessEnv) {
   const ctx = cliContext(repo, env);
-  const code = await runCli(['validate'], ctx);
-  return { code, lines: ctx.out.join('').trim().split('\n') };
+  const code = await runCli(['validate', '--offline', '--no-typecheck'], ctx); // neither the npm registry nor script types are what these tests are about
+  return { code, lines: ctx.out.join('').trim().split('\n'), err: ctx.err.join('') };
 }
 
 function lineOf(file: string, text: string): number {
@@ -52,6 +52,18 @@ describe('myt validate and secrets files', () => {
     expect((await validate(NO_KEY)).code).toBe(0);
   });
 
+  it('makes plan fail as validate does on a secret whose contents are wrong (one validation everywhere)', async () => {
+    await writeNewSecrets(repo, 'secrets/grafana.enc.yaml', { adminPassword: 'admin' });
+    const line = lineOf('platforms/greenhouse.yaml', 'credentials: secrets/grafana.enc.yaml');
+    const problem = `platforms/greenhouse.yaml:${line}:18: spec.grafana.credentials: secrets/grafana.enc.yaml: field 'adminPassword' is Grafana's default; choose another`;
+    const v = await validate(WITH_KEY);
+    expect(v.code).toBe(1);
+    expect(v.lines).toContain(problem.replace(`:18: `, ':18: error: '));
+    const ctx = cliContext(repo, WITH_KEY);
+    expect(await runCli(['plan'], ctx)).toBe(1);
+    expect(ctx.err.join('')).toContain(problem);
+  });
+
   it('reports a plaintext secrets file even without a key', async () => {
     writeFileSync(join(repo, 'secrets/aws.enc.yaml'), 'accessKeyId: AKIAPLAINTEXT0000001\nsecretAccessKey: committed-in-clear\n');
     const line = lineOf('platforms/spaces/home-net.yaml', 'credentials: secrets/aws.enc.yaml');
@@ -61,6 +73,29 @@ describe('myt validate and secrets files', () => {
       `platforms/spaces/home-net.yaml:${line}:16: error: spec.credentials: secrets/aws.enc.yaml: it is not encrypted (no 'sops' metadata): run 'myt secrets encrypt secrets/aws.enc.yaml' before committing it`,
     );
     expect(r.lines.join('\n')).not.toContain('committed-in-clear');
+  });
+
+  it('says that secret contents were not checked when no key is found, and not when one is', async () => {
+    const without = await validate(NO_KEY);
+    expect(without.code).toBe(0);
+    expect(without.err).toContain('note: no age key was found (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt), so the contents of the secrets files were not checked');
+    expect((await validate(WITH_KEY)).err).not.toContain('not checked');
+  });
+
+  it('gives the same clear error in validate and plan for a key file that holds no key', async () => {
+    const empty = join(repo, '..', `${repo.split('/').pop()}-empty-key.txt`);
+    writeFileSync(empty, '# a key file whose key line was lost\n');
+    try {
+      const message = `SOPS_AGE_KEY_FILE names ${empty}, which holds no age private key (a line starting AGE-SECRET-KEY-1)`;
+      const v = await validate({ SOPS_AGE_KEY_FILE: empty, PATH: '' });
+      expect(v.code).toBe(1);
+      expect(v.err).toContain(`myt validate: error: ${message}`);
+      const ctx = cliContext(repo, { SOPS_AGE_KEY_FILE: empty, PATH: '' });
+      expect(await runCli(['plan'], ctx)).toBe(1);
+      expect(ctx.err.join('')).toContain(message);
+    } finally {
+      rmSync(empty);
+    }
   });
 
   it("reports a platform's tampered SSH key file at its name", async () => {

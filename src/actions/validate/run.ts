@@ -1,8 +1,8 @@
-import { loadRepository } from '../../config/repository.js';
 import { messageOf, MytError } from '../../errors.js';
 import { maskSecretsInLog } from '../masking.js';
 import { actionsReporter, annotate, cell, type Reporter } from '../report.js';
 import { readSettings, type ActionSettings } from '../settings.js';
+import { SECRETS_NOT_DECRYPTED, validateRepository } from '../../validation/index.js';
 
 /**
  * The validate action: every problem becomes an annotation on its line, the job summary lists them,
@@ -13,7 +13,8 @@ export async function run(settings?: ActionSettings, reporter: Reporter = action
     const resolved = settings ?? readSettings();
     maskSecretsInLog(resolved, reporter);
     const { workspace, paths, env } = resolved;
-    const repo = await loadRepository(workspace, paths.length ? paths : undefined, env);
+    // The pull-request check asks the npm registry about declared packages and type-checks scripts, as `myt validate` does.
+    const repo = await validateRepository(workspace, { paths: paths.length ? paths : undefined, env, registry: true, typecheck: true });
     annotate(reporter, repo.problems);
     const s = reporter.summary.addHeading('MyT: validate', 2);
     if (repo.problems.length === 0) {
@@ -30,6 +31,8 @@ export async function run(settings?: ActionSettings, reporter: Reporter = action
     await s.write();
     if (repo.problems.length) reporter.setFailed(`${repo.problems.length} problem(s) in the declarations`);
     else reporter.info(`all ${repo.files.length} declaration files are valid`);
+    for (const note of repo.notes) reporter.info(`note: ${note}`);
+    if (repo.secretsChecked === 'form') reporter.info(`note: ${SECRETS_NOT_DECRYPTED}`);
   } catch (err) {
     reporter.setFailed(err instanceof MytError ? err.message : `internal error: ${messageOf(err)}`);
   }

@@ -1,4 +1,4 @@
-import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, timeoutOption, type InfraDeps } from '../../infra/cli-support.js';
+import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, timeoutOption, type InfraDeps } from '../infra-support.js';
 import { runStacks } from '../../infra/run-stacks.js';
 import { orphanNotice, prepareStacks } from '../../infra/workspace.js';
 import { parseCommandArgs, type Command } from '../command.js';
@@ -12,7 +12,9 @@ changed, replaced or destroyed, then apply of exactly that saved plan, and its o
 public IP). Cloud credentials and the VM's SSH host private key are decrypted in memory and
 reach Terraform only as environment variables. A plan that would replace or destroy a data volume
 or a VM is refused unless --allow-data-loss is given (docs/infrastructure.md lists what replaces a
-VM). A failed apply keeps everything it made and says what exists; run apply again to continue.
+VM). At a terminal each stack's changes are applied only once you type 'yes' after its summary
+(--yes skips the question; off a terminal nothing is asked). A failed apply keeps everything it
+made and says what exists; run apply again to continue.
 
 Needs terraform (or tofu) on the PATH, or MYT_TERRAFORM set to it; 1.10 or newer with an s3 state
 backend.
@@ -20,6 +22,7 @@ backend.
 Options:
 ${COMMON_HELP}
   --allow-data-loss   apply even a plan that would replace or destroy a data volume or a VM
+  -y, --yes           at a terminal, apply without asking
   --timeout MINUTES   limit for each Terraform command (default: 30)
   -h, --help          show this help
 
@@ -34,6 +37,7 @@ export function applyCommandWith(deps: InfraDeps = realInfraDeps): Command {
       const { values, positionals } = parseCommandArgs('apply', args, {
         ...COMMON_OPTIONS,
         'allow-data-loss': { type: 'boolean' },
+        yes: { type: 'boolean', short: 'y' },
         timeout: { type: 'string' },
       });
       const timeoutMs = timeoutOption('apply', values.timeout);
@@ -65,6 +69,11 @@ export function applyCommandWith(deps: InfraDeps = realInfraDeps): Command {
           env: ctx.env,
           log: (line) => ctx.stderr(`${line}\n`),
           allowDanger: values['allow-data-loss'] ?? false,
+          // A person at a terminal sees each plan's summary (just logged) and says yes to it, as with terraform apply.
+          confirm:
+            ctx.interactive && !values.yes
+              ? async (stack) => (await deps.prompt(`Apply these changes to ${stack.name}? Only 'yes' applies them: `)).trim() === 'yes'
+              : undefined,
           timeoutMs,
           spawn: deps.spawn,
           onResult: (stack, result) => {

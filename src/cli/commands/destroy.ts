@@ -1,9 +1,8 @@
 import { resolvePlatform } from '../../config/defaults.js';
 import { loadRepository } from '../../config/repository.js';
 import { MytError, UsageError } from '../../errors.js';
-import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, timeoutOption, type InfraDeps } from '../../infra/cli-support.js';
+import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, timeoutOption, type InfraDeps } from '../infra-support.js';
 import { runStacks } from '../../infra/run-stacks.js';
-import { formatPlanSummary } from '../../infra/terraform/plan-summary.js';
 import { prepareStacks } from '../../infra/workspace.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
@@ -45,6 +44,16 @@ export function destroyCommandWith(deps: InfraDeps = realInfraDeps): Command {
 
       const repo = await loadRepository(root);
       const declared = repo.platforms.find((p) => p.doc.metadata.name === name);
+      const space = repo.spaces.find((s) => s.doc.metadata.name === name);
+      if (!declared && space) {
+        throw new MytError(
+          `'${name}' is a Space (${space.file}), not a platform: myt destroy removes one platform's infrastructure, and never a Space, which platforms share`,
+        );
+      }
+      const broken = repo.invalid.find((d) => d.name === name);
+      if (!declared && broken) {
+        throw new MytError(`${broken.kind} '${name}' is declared in ${broken.file}, but that file has problems: run 'myt validate', fix them, and run 'myt destroy ${name}' again`);
+      }
       if (!declared) {
         throw new MytError(
           `no platform named '${name}' is declared under platforms/. MyT never destroys a platform because its file is gone: ` +
@@ -78,9 +87,9 @@ export function destroyCommandWith(deps: InfraDeps = realInfraDeps): Command {
         allowDanger: true, // the typed name (or --confirm) is the consent
         timeoutMs,
         spawn: deps.spawn,
-        confirm: async (stack, summary) => {
+        // The plan summary has just been logged: the question follows it.
+        confirm: async () => {
           if (values.confirm === name) return true;
-          ctx.stderr(`\n${formatPlanSummary(stack.name, summary)}\n\n`);
           const answer = await deps.prompt(`This destroys platform ${name} and its data volume. Type the platform name to confirm: `);
           return answer.trim() === name;
         },

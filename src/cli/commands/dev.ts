@@ -2,12 +2,14 @@ import { spawn as nodeSpawn, execFile, type ChildProcess } from 'node:child_proc
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { findRepoRoot } from '../../config/find-root.js';
+import { findRepoRoot, requireMytRepository } from '../../config/find-root.js';
 import { resolveRepoFile } from '../../config/repo-path.js';
-import { loadRepository, type Platform } from '../../config/repository.js';
+import type { Platform } from '../../config/repository.js';
 import { MytError, UsageError } from '../../errors.js';
 import { bundleProcessor } from '../../processor/bundle.js';
 import { PROCESSOR_NODE_FLAGS } from '../../processor/node-flags.js';
+import { withoutAgeKeys } from '../../secrets/age-keys.js';
+import { validateRepository } from '../../validation/index.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { formatProblem } from './validate.js';
@@ -50,8 +52,8 @@ export interface DevDeps {
   readonly spawn?: (command: string, args: string[], env: NodeJS.ProcessEnv) => ChildProcess;
   /** Calls `stop` on Ctrl-C (or SIGTERM); returns a function that removes the handlers. */
   readonly onStop?: (stop: () => void) => () => void;
-  /** Installs npm packages (name@range) into a folder. Default: npm install. */
-  readonly install?: (dir: string, specs: string[]) => Promise<void>;
+  /** Installs npm packages (name@range) into a folder, with the environment given. Default: npm install. */
+  readonly install?: (dir: string, specs: string[], env: NodeJS.ProcessEnv) => Promise<void>;
 }
 
 /** Optional processor settings a developer may set in their shell (see processor/src/config.ts). */
@@ -84,9 +86,20 @@ function defaultOnStop(stop: () => void): () => void {
   };
 }
 
-async function npmInstall(dir: string, specs: string[]): Promise<void> {
+/**
+ * npm install, with our environment minus the age key: npm and the packages it fetches have no use
+ * for it. A failure is npm's to explain: its error lines are passed on.
+ */
+async function npmInstall(dir: string, specs: string[], env: NodeJS.ProcessEnv): Promise<void> {
   // Argument array, no shell: names and ranges come from YAML (checked by myt validate, and here).
-  await promisify(execFile)('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', dir, ...specs], { timeout: 300_000 });
+  try {
+    await promisify(execFile)('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', dir, ...specs], { timeout: 300_000, env: withoutAgeKeys(env) });
+  } catch (err) {
+    const e = err as { code?: string | number; stderr?: string; killed?: boolean };
+    if (e.code === 'ENOENT') throw new MytError("npm was not found on the PATH: install Node.js with npm, or pass --packages DIR with the script's packages installed");
+    const said = (e.stderr ?? '').split('\n').filter((l) => /^npm (error|ERR!)/.test(l)).slice(0, 8);
+    throw new MytError(`npm could not install ${specs.join(' ')}${e.killed ? ' (it ran out of time)' : ''}${said.length ? `:\n  ${said.join('\n  ')}` : ''}`);
+  }
 }
 
 /** The processor's environment for a platform: the contract of processor/src/config.ts. */
@@ -119,8 +132,12 @@ export function makeDevCommand(deps: DevDeps = {}): Command {
       const port = values['metrics-port'] ?? '9464';
       if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535) throw new UsageError(`dev: --metrics-port must be a port number (got '${port}')`);
       const root = findRepoRoot(ctx.cwd, values.root);
+      requireMytRepository(root);
 
-      const repo = await loadRepository(root, undefined, ctx.env);
+      // Online anyway (npm install follows): a package that does not exist is named at its line, before npm runs.
+      // Not type-checked here (loading the compiler takes seconds at every start): validate and the pull-request check do it.
+      const repo = await validateRepository(root, { env: ctx.env, registry: true });
+      for (const note of repo.notes) ctx.stderr(`note: ${note}\n`);
       if (repo.problems.length > 0) {
         for (const p of repo.problems) ctx.stderr(`${formatProblem(p)}\n`);
         throw new MytError(`the repository has ${repo.problems.length} problem(s); fix them before running the processor`);
@@ -146,11 +163,11 @@ export function makeDevCommand(deps: DevDeps = {}): Command {
         if (packagesDir === undefined && packages.length > 0) {
           packagesDir = join(work, 'packages');
           ctx.stderr(`installing ${packages.map(([n]) => n).join(', ')} into ${packagesDir}\n`);
-          await (deps.install ?? npmInstall)(packagesDir, packages.map(([n, range]) => `${n}@${range}`));
+          await (deps.install ?? npmInstall)(packagesDir, packages.map(([n, range]) => `${n}@${range}`), ctx.env);
         }
       }
       const outfile = join(work, 'processor.mjs');
-      const { warnings } = await bundleProcessor({ outfile, script, packagesDir });
+      const { warnings } = await bundleProcessor({ outfile, script, scriptName: written, packagesDir });
       for (const w of warnings) ctx.stderr(`warning: ${w}\n`);
 
       const urls = { amqp: values['amqp-url'] ?? LOCAL_AMQP_URL, db: values['db-url'] ?? LOCAL_DB_URLS[engine] };

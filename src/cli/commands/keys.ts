@@ -27,6 +27,7 @@ Options:
   --add-host-key   generate: give a key file made before host keys existed its host key, keeping
                    its login key; prints the host public key
   --private        show: print the private key too
+  --allow-demo-key generate: allow the public demo key as a recipient (demo data only)
   --root DIR       repository root (default: the nearest folder upwards with myt.yaml,
                    platforms/ or .git)
   -h, --help       show this help
@@ -41,6 +42,7 @@ export const keysCommand: Command = {
       force: { type: 'boolean' },
       'add-host-key': { type: 'boolean' },
       private: { type: 'boolean' },
+      'allow-demo-key': { type: 'boolean' },
     });
     const [action, name, ...extra] = positionals;
     if (extra.length) throw new UsageError(`keys: unexpected argument '${extra[0]}'`);
@@ -57,7 +59,7 @@ export const keysCommand: Command = {
       return 0;
     }
     if (action === 'generate') {
-      const r = await generateKeys(root, name, values.force === true);
+      const r = await generateKeys(root, name, values.force === true, { allowDemoKey: values['allow-demo-key'] === true });
       ctx.stdout(`${r.publicKey}\n`);
       ctx.stderr(`wrote ${r.file} (encrypted): the login key, whose public key is above, and the VM's host key\n${demoKeyWarning(root) ?? ''}`);
       return 0;

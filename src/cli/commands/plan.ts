@@ -1,6 +1,6 @@
 import { isAbsolute, relative } from 'node:path';
 import { resolvePlatform } from '../../config/defaults.js';
-import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, type InfraDeps } from '../../infra/cli-support.js';
+import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, type InfraDeps } from '../infra-support.js';
 import { openPorts } from '../../infra/ports.js';
 import type { SynthesizedStack } from '../../infra/stacks.js';
 import { orphanNotice, prepareStacks } from '../../infra/workspace.js';
@@ -10,9 +10,10 @@ import type { CliContext } from '../context.js';
 
 const HELP = `Usage: myt plan [options] [platforms...]
 
-Offline preview of the infrastructure: validates the declarations, decrypts each platform's SSH
-public key, and synthesizes one Terraform stack per Space and Platform (CDKTF) into
-OUT/<stack>/cdk.tf.json. No cloud is contacted and no credential is decrypted or written:
+Offline preview of the infrastructure: validates the declarations exactly as 'myt validate' does
+(with an age key, every secrets file is decrypted in memory and its fields checked), reads each
+platform's SSH public key, and synthesizes one Terraform stack per Space and Platform (CDKTF) into
+OUT/<stack>/cdk.tf.json. No cloud is contacted, and no secret is written or passed to anything:
 'myt apply' plans against the real cloud state before it changes anything.
 
 Spaces come before the platforms that use them. Platforms on an existing server (cloud

@@ -1,3 +1,4 @@
+import { spawn as nodeSpawn } from 'node:child_process';
 import { MytError } from '../../errors.js';
 import type { TerraformBinary } from './find-binary.js';
 import { runProcess, type RunResult, type SpawnFn } from './run-process.js';
@@ -22,7 +23,11 @@ export interface RunnerOptions {
   readonly signals?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
 }
 
-/** Terraform exited with an error; the message carries its last lines of stderr. */
+/**
+ * Terraform exited with an error. Its messages were streamed to the log as it ran, so the error
+ * points there rather than repeating them; `result.stderrTail` keeps the last lines (masked) for
+ * reports that are read apart from the log.
+ */
 export class TerraformError extends MytError {
   override readonly name = 'TerraformError';
   constructor(
@@ -37,8 +42,8 @@ export class TerraformError extends MytError {
       : result.signal
         ? `was killed by ${result.signal}`
         : `failed (exit ${result.code})`;
-    const tail = result.stderrTail.filter((l) => l.trim() !== '');
-    super(`terraform ${command} ${how}${tail.length ? `:\n  ${tail.join('\n  ')}` : ''}`);
+    const said = result.stderrTail.some((l) => l.trim() !== '');
+    super(`terraform ${command} ${how}${said ? " (Terraform's messages are above)" : ''}`);
   }
 }
 
@@ -49,22 +54,54 @@ export type TerraformOutputs = Record<string, { value: unknown; type: unknown; s
 
 const SAFE_PARENT_ENV = [
   'PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TMPDIR', 'TEMP', 'TMP',
-  'TF_CLI_CONFIG_FILE', 'TF_PLUGIN_CACHE_DIR', 'TF_LOG', 'TF_LOG_PATH', 'TF_REGISTRY_CLIENT_TIMEOUT',
+  'TF_CLI_CONFIG_FILE', 'TF_PLUGIN_CACHE_DIR', 'TF_REGISTRY_CLIENT_TIMEOUT',
   'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
 ];
 
 /**
+ * Terraform's debug log: it holds requests and state with credentials in them, written to a file
+ * (TF_LOG_PATH) or stderr that MyT's masking never sees. Passed on only when MYT_TF_LOG=1 asks.
+ */
+export const TF_LOG_VARIABLES = ['TF_LOG', 'TF_LOG_CORE', 'TF_LOG_PROVIDER', 'TF_LOG_PATH'];
+
+/** What to tell a person about TF_LOG* in our environment, if anything. */
+export function terraformLogNotice(parent: NodeJS.ProcessEnv): string | undefined {
+  const set = TF_LOG_VARIABLES.filter((name) => parent[name]);
+  if (set.length === 0) return undefined;
+  return parent.MYT_TF_LOG === '1'
+    ? `warning: ${set.join(', ')} passed on to Terraform (MYT_TF_LOG=1): its debug log is not masked and can hold credentials; delete it when done`
+    : `note: ${set.join(', ')} not passed on to Terraform: its debug log is not masked and can hold credentials (set MYT_TF_LOG=1 to pass it on anyway)`;
+}
+
+/**
  * Terraform's whole environment: the harmless basics of ours (PATH, HOME, proxies, CLI config),
  * non-interactive automation settings, and the credentials given. Nothing else of our
- * environment (no other secret that happens to be there) reaches the child.
+ * environment (no other secret that happens to be there) reaches the child, nor TF_LOG* unless
+ * MYT_TF_LOG=1 asks for it.
  */
 export function terraformEnv(parent: NodeJS.ProcessEnv, credentials: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const name of SAFE_PARENT_ENV) {
+  for (const name of [...SAFE_PARENT_ENV, ...(parent.MYT_TF_LOG === '1' ? TF_LOG_VARIABLES : [])]) {
     const value = parent[name];
     if (value !== undefined) env[name] = value;
   }
   return { ...env, TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1', ...credentials };
+}
+
+/**
+ * A spawn whose child starts with umask 077, so every file Terraform writes (state, its backup,
+ * saved plans, .terraform/) is readable by its owner only: state and plans hold secrets in plain
+ * text. The umask is ours for the instant of the spawn call (the child inherits it at fork).
+ */
+export function ownerOnlySpawn(spawnFn: SpawnFn = nodeSpawn): SpawnFn {
+  return (command, args, options) => {
+    const previous = process.umask(0o077);
+    try {
+      return spawnFn(command, args, options);
+    } finally {
+      process.umask(previous);
+    }
+  };
 }
 
 /** The Terraform CLI, driven one command at a time in one stack's working folder. */
@@ -134,7 +171,7 @@ export class TerraformRunner {
         onLine: (line) => log(line),
         timeoutMs: this.timeoutMs,
         graceMs: this.graceFor(command),
-        spawn: this.options.spawn,
+        spawn: ownerOnlySpawn(this.options.spawn),
         signals: this.options.signals,
       });
     } catch (err) {

@@ -1,12 +1,14 @@
-import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
-import { findRepoRoot } from '../config/find-root.js';
-import type { CliContext } from '../cli/context.js';
+import { findRepoRoot, requireMytRepository } from '../config/find-root.js';
 import { UsageError } from '../errors.js';
-import { findTerraform, type TerraformBinary } from './terraform/find-binary.js';
-import type { SpawnFn } from './terraform/run-process.js';
-import { loadSecretsModule, type SecretsModule } from './secrets-reader.js';
-import { DEFAULT_OUT_DIR } from './workspace.js';
+import { findTerraform, type TerraformBinary } from '../infra/terraform/find-binary.js';
+import type { SpawnFn } from '../infra/terraform/run-process.js';
+import { loadSecretsModule, type SecretsModule } from '../infra/secrets-reader.js';
+import { DEFAULT_OUT_DIR } from '../infra/workspace.js';
+import type { CliContext } from './context.js';
+import { promptLine } from './prompt.js';
+
+// What plan, apply and destroy share on the command line: their side effects, options and help.
 
 /** The side effects of plan, apply and destroy; tests pass fakes, the CLI uses the real ones. */
 export interface InfraDeps {
@@ -20,14 +22,7 @@ export interface InfraDeps {
 export const realInfraDeps: InfraDeps = {
   secrets: loadSecretsModule,
   findTerraform: (env) => findTerraform(env),
-  prompt: async (question) => {
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    try {
-      return await rl.question(question);
-    } finally {
-      rl.close();
-    }
-  },
+  prompt: promptLine,
 };
 
 /** Options every infrastructure command takes. */
@@ -43,6 +38,7 @@ export const COMMON_HELP = `  --root DIR          repository root (default: the 
 
 export function rootAndOut(ctx: CliContext, values: { root?: string; out?: string }): { root: string; outDir: string } {
   const root = findRepoRoot(ctx.cwd, values.root);
+  requireMytRepository(root);
   const outDir = values.out === undefined ? resolve(root, DEFAULT_OUT_DIR) : resolve(ctx.cwd, values.out);
   return { root, outDir };
 }
