@@ -3,7 +3,7 @@ import semver from 'semver';
 import validatePackageName from 'validate-npm-package-name';
 import type { Declared, Platform, Space } from './declared.js';
 import { platformCloudProblems, spaceCloudProblems } from './cloud-checks.js';
-import { platformKeyFile } from './key-file.js';
+import { platformKeyFile, tlsCaFile } from './key-file.js';
 import { problemAt, type Problem } from './problem.js';
 import { resolveRepoFile } from './repo-path.js';
 import { checkScript, relativeTo } from './script-check.js';
@@ -59,6 +59,7 @@ async function checkSecretFiles(root: string, platforms: readonly Declared<Platf
     else refs.push([p, ['metadata', 'name'], platformKeyFile(p.doc.metadata.name), 'ssh-key']);
     if (broker?.users !== undefined) refs.push([p, ['spec', 'broker', 'users'], broker.users, 'broker-users']);
     if (grafana?.credentials !== undefined) refs.push([p, ['spec', 'grafana', 'credentials'], grafana.credentials, 'grafana']);
+    if (broker?.tls === true) refs.push([p, ['spec', 'broker', 'tls'], tlsCaFile(p.doc.metadata.name), 'tls-ca']);
   }
   for (const s of spaces) refs.push([s, ['spec', 'credentials'], s.doc.spec.credentials, s.doc.spec.provider]);
   const present = refs.filter(([, , file]) => resolveRepoFile(root, file).ok); // a missing file is reported above
@@ -118,6 +119,10 @@ function checkReferencedFiles(root: string, p: Declared<Platform>, report: Repor
     if (!resolveRepoFile(root, key).ok) {
       report(p, ['metadata', 'name'], `platform '${p.doc.metadata.name}' has no SSH key at ${key}: run 'myt keys generate ${p.doc.metadata.name}'`);
     }
+  }
+  if (spec.broker?.tls === true) {
+    const ca = tlsCaFile(p.doc.metadata.name);
+    if (!resolveRepoFile(root, ca).ok) report(p, ['spec', 'broker', 'tls'], `spec.broker.tls: platform '${p.doc.metadata.name}' has no TLS CA at ${ca}: run 'myt tls init ${p.doc.metadata.name}'`);
   }
 }
 

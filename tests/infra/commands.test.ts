@@ -127,7 +127,7 @@ beforeEach(() => {
   write('platforms/minimal.yaml', SSH);
   // The loader checks that referenced files exist and are SOPS files: copies of the shipped
   // examples' encrypted files serve; the fake secrets reader supplies what they would decrypt to.
-  for (const f of ['secrets/aws.enc.yaml', 'secrets/gcp.enc.yaml', 'secrets/ssh.enc.yaml', 'secrets/keys/greenhouse.enc.yaml', 'secrets/keys/weather.enc.yaml']) {
+  for (const f of ['secrets/aws.enc.yaml', 'secrets/gcp.enc.yaml', 'secrets/ssh.enc.yaml', 'secrets/keys/greenhouse.enc.yaml', 'secrets/keys/weather.enc.yaml', 'secrets/tls/greenhouse.enc.yaml']) {
     write(f, readFileSync(join(EXAMPLES, f), 'utf8'));
   }
   write('fake-terraform', FAKE_TERRAFORM);
