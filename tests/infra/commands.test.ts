@@ -185,10 +185,12 @@ describe('myt plan', () => {
   it('writes to --out and reports JSON with --format json', async () => {
     const code = await planCommandWith(deps()).run(['--out', 'elsewhere', '--format', 'json', 'weather'], ctx());
     expect(code).toBe(0);
-    const report = JSON.parse(out.join('')) as { outDir: string; stacks: { stack: string; dir: string; dependsOn: string[] }[] };
+    const report = JSON.parse(out.join('')) as { outDir: string; stacks: { stack: string; dir: string; dependsOn: string[] }[]; bundles: { platform: string; dir: string }[] };
     expect(report.outDir).toBe('elsewhere');
     expect(report.stacks.map((s) => s.stack)).toEqual(['weather']);
     expect(existsSync(join(repo, 'elsewhere/weather/cdk.tf.json'))).toBe(true);
+    expect(report.bundles.map((b) => [b.platform, b.dir])).toEqual([['weather', 'elsewhere/weather/bundle']]);
+    expect(existsSync(join(repo, 'elsewhere/weather/bundle/compose.yaml'))).toBe(true);
   });
 
   it('refuses invalid declarations, naming the file and line', async () => {

@@ -6,21 +6,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resetSecretRegistry } from '../../src/secrets/index.js';
 import { runMyt } from '../helpers/cli.js';
+import { SSH_PLATFORM } from '../helpers/temp-repo.js';
 import { envWithKey, keyPair, tempRepo, type TempRepo } from '../secrets/helpers.js';
 
-const PLATFORM = `apiVersion: myt/v1
-kind: Platform
-metadata:
-  name: solo
-spec:
-  cloud:
-    provider: ssh
-    host: 127.0.0.1
-    user: myt
-    key: secrets/keys/solo.enc.yaml
-  database:
-    engine: influxdb
-  broker:
+// The shared ssh platform, with its key where 'myt keys generate solo' writes it, and TLS on.
+const PLATFORM = `${SSH_PLATFORM.replace('key: secrets/ssh.enc.yaml', 'key: secrets/keys/solo.enc.yaml')}  broker:
     tls: true
 `;
 
