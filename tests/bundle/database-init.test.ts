@@ -1,8 +1,11 @@
-// The PostgreSQL init script of the bundle (run by the TimescaleDB image on its first start), run
-// here by sh and psql against the real PostgreSQL on 127.0.0.1, in a database of its own. Roles are
-// global to the server, so the test gives them names of its own; nothing else in the script changes.
+// The init scripts of the bundle that the images run on their first start, run here by sh against
+// the real servers: the TimescaleDB one with psql against PostgreSQL on 127.0.0.1, the MySQL one
+// with the mysql client against MariaDB over its socket (as the image's entrypoint does), each in a
+// database of its own. Users are global to a server, so the test gives them names of its own;
+// nothing else in the scripts changes.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { databaseInitFile } from '../../src/bundle/database.js';
@@ -23,9 +26,16 @@ async function asAdmin(sql: string): Promise<void> {
   }
 }
 
+const mysqlAdmin = { host: '127.0.0.1', port: 3306, user: 'root' };
+const mysqlGrafana = `myt_grafana_${tag}`;
+
 afterAll(async () => {
   await asAdmin(`DROP DATABASE IF EXISTS ${db}`);
   for (const r of Object.values(roles)) await asAdmin(`DROP ROLE IF EXISTS ${r}`);
+  const c = await mysql.createConnection(mysqlAdmin);
+  await c.query(`DROP DATABASE IF EXISTS ${db}`);
+  await c.query(`DROP USER IF EXISTS '${mysqlGrafana}'@'%'`);
+  await c.end();
 });
 
 describe('the TimescaleDB init script, on PostgreSQL', () => {
@@ -67,5 +77,33 @@ describe('the TimescaleDB init script, on PostgreSQL', () => {
     } finally {
       await c.end();
     }
+  }, 60_000);
+});
+
+describe('the MySQL init script, on MariaDB', () => {
+  it("adds Grafana's user, which can read MyTData and not write it", async () => {
+    const init = databaseInitFile('mysql')!;
+    const script = init.text.replaceAll("'myt_grafana'", `'${mysqlGrafana}'`);
+    expect(script).not.toBe(init.text);
+    const root = await mysql.createConnection(mysqlAdmin);
+    try {
+      await root.query(`CREATE DATABASE ${db}`);
+      await root.query(`CREATE TABLE ${db}.spindle (ts DATETIME(3), sensor VARCHAR(255), rpm INT)`);
+      await root.query(`INSERT INTO ${db}.spindle VALUES (NOW(3), 's1', 1200)`);
+    } finally {
+      await root.end();
+    }
+    // The image runs it with MYSQL_ROOT_PASSWORD set; root logs in over the socket here without one.
+    await run('sh', ['-c', script], { env: { PATH: process.env.PATH, MYSQL_ROOT_PASSWORD: '', MYSQL_DATABASE: db, MYT_GRAFANA_DB_PASSWORD: 'grafana-pw_1-x' } });
+
+    const grafana = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: mysqlGrafana, password: 'grafana-pw_1-x', database: db });
+    try {
+      const [rows] = await grafana.query('SELECT rpm FROM spindle');
+      expect(rows).toEqual([{ rpm: 1200 }]);
+      await expect(grafana.query("INSERT INTO spindle VALUES (NOW(3), 's2', 1)")).rejects.toThrow(/INSERT command denied/);
+    } finally {
+      await grafana.end();
+    }
+    await expect(mysql.createConnection({ host: '127.0.0.1', port: 3306, user: mysqlGrafana, password: 'wrong', database: db })).rejects.toThrow(/Access denied/);
   }, 60_000);
 });
