@@ -8,6 +8,7 @@ import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ResolvedPlatform } from '../../src/config/defaults.js';
+import { dataDirectories } from '../../src/bundle/compose.js';
 import { rabbitPasswordHash } from '../../src/bundle/rabbitmq.js';
 import { renderConfigFiles } from '../../src/bundle/render.js';
 import { composeOf, definitionsOf, examplePlatforms, fileOf, withSpec, type Datasource } from './helpers.js';
@@ -95,6 +96,18 @@ describe('compose.yaml of every shipped example', () => {
       expect(services[engine]!.volumes).toContain(`/var/lib/myt/${name}/${engine}:${DATA_PATHS[engine]}`);
       expect(services.rabbitmq!.volumes).toContain(`/var/lib/myt/${name}/rabbitmq:/var/lib/rabbitmq`);
       expect(services.grafana!.volumes).toContain(`/var/lib/myt/${name}/grafana:/var/lib/grafana`);
+    }
+  });
+
+  it('lists for the deploy step exactly the data directories compose.yaml mounts, Grafana\'s owned by its uid', () => {
+    for (const p of examples) {
+      const mounted = Object.values(composeOf(p).services)
+        .flatMap((s) => s.volumes ?? [])
+        .map((v) => v.split(':')[0]!)
+        .filter((source) => source.startsWith('/var/lib/myt/'));
+      const dirs = dataDirectories(p);
+      expect(dirs.map((d) => d.path).sort()).toEqual(mounted.sort());
+      expect(dirs.find((d) => d.path.endsWith('/grafana'))?.uid).toBe(472);
     }
   });
 
