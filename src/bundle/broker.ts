@@ -29,6 +29,9 @@ export function streamArguments(): Record<string, string | number> {
   return { 'x-queue-type': 'stream', 'x-max-age': STREAM_RETENTION.maxAge, 'x-max-length-bytes': STREAM_RETENTION.maxBytes };
 }
 
+/** Largest message the broker accepts and the processor reads (16 MiB; RabbitMQ 4's own default is also 16 MiB). */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 /** The plugins the broker needs: the management API (and its `rabbitmq-diagnostics` checks) and the spread exchange's type. */
 export const BROKER_PLUGINS = ['rabbitmq_management', 'rabbitmq_random_exchange'] as const;
 
@@ -45,5 +48,6 @@ export function processorBrokerEnvironment(i: number): Record<string, string> {
     MYT_STREAM_MAX_BYTES: String(STREAM_RETENTION.maxBytes),
     MYT_DEAD_EXCHANGE: DEAD_EXCHANGE.name,
     MYT_DEAD_QUEUE: DEAD_QUEUE.name,
+    MYT_MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES),
   };
 }

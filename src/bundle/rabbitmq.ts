@@ -3,7 +3,7 @@
 // the broker imports at boot, so the `data` exchange, the spread exchange, the streams and their
 // bindings exist again before any listener opens, even though `data` is not durable.
 import { createHash } from 'node:crypto';
-import { BROKER_PLUGINS, DEAD_EXCHANGE, DEAD_QUEUE, DEVICE_EXCHANGE, PROCESSOR_BROKER_USER, SPREAD_EXCHANGE, streamArguments, streamName } from './broker.js';
+import { BROKER_PLUGINS, DEAD_EXCHANGE, MAX_MESSAGE_BYTES, DEAD_QUEUE, DEVICE_EXCHANGE, PROCESSOR_BROKER_USER, SPREAD_EXCHANGE, streamArguments, streamName } from './broker.js';
 import { IMAGES } from './images.js';
 import { dataDir, secretsDir } from './layout.js';
 import { baseService, healthcheck, type ComposeService } from './service.js';
@@ -22,8 +22,6 @@ export const RABBITMQ_UID = 999;
 export const AMQP_PORT = 5672;
 export const AMQPS_PORT = 5671;
 export const MANAGEMENT_PORT = 15672;
-/** Largest message the broker accepts (16 MiB); RabbitMQ's own default is 128 MiB. */
-export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 export function rabbitmqConf(platform: string, tls: boolean): string {
   const lines = [

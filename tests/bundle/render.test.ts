@@ -198,6 +198,8 @@ describe('RabbitMQ', () => {
       const settings = new Map(conf.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' = ') as [string, string]));
       expect(settings.get('message_interceptors.incoming.set_header_timestamp.overwrite')).toBe('true');
       expect(settings.get('max_message_size')).toBe(String(16 * 1024 * 1024));
+      // The processor dead-letters unread what is larger than the broker would have accepted anyway.
+      expect(composeOf(p).services['processor-0']!.environment!.MYT_MAX_MESSAGE_BYTES).toBe(settings.get('max_message_size'));
       expect(settings.get('definitions.local.path')).toBe('/etc/rabbitmq/definitions');
       expect(settings.get('listeners.ssl.default')).toBe(p.spec.broker.tls ? '5671' : undefined);
       expect(settings.get('ssl_options.verify')).toBe(p.spec.broker.tls ? 'verify_peer' : undefined);
