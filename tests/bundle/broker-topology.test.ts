@@ -4,35 +4,24 @@
 // and accepts the processor's own declarations made from the environment the bundle gives it;
 // different stream arguments would be refused. The broker's own timestamp interceptor needs 3.12 and
 // is not exercised here.
-import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResolvedPlatform } from '../../src/config/defaults.js';
-import { composeOf, definitionsOf, examplePlatforms, withSpec } from './helpers.js';
+import { composeOf, examplePlatforms, importTopology, withSpec, type ImportedTopology } from './helpers.js';
 
-const run = promisify(execFile);
-const vhost = `myt-bundle-${process.pid}-${Date.now().toString(36)}`;
-const url = `amqp://guest:guest@127.0.0.1:5672/${encodeURIComponent(vhost)}`;
-const dir = mkdtempSync(join(tmpdir(), 'myt-topology-'));
 let platform: ResolvedPlatform;
+let topology: ImportedTopology;
+let url: string;
 
 beforeAll(async () => {
-  platform = withSpec((await examplePlatforms())[0]!, { processor: { ...(await examplePlatforms())[0]!.spec.processor, replicas: 2 } });
-  const text = JSON.stringify(definitionsOf(platform)).replaceAll('"vhost":"/"', `"vhost":${JSON.stringify(vhost)}`).replace('"vhosts":[{"name":"/"}]', `"vhosts":[{"name":${JSON.stringify(vhost)}}]`);
-  expect(text).not.toContain('"/"');
-  writeFileSync(join(dir, 'definitions.json'), text);
-  chmodSync(dir, 0o755); // the broker's node (user rabbitmq) reads the file itself
-  await run('rabbitmqctl', ['-q', 'import_definitions', join(dir, 'definitions.json')]);
-  await run('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
+  const example = (await examplePlatforms())[0]!;
+  platform = withSpec(example, { processor: { ...example.spec.processor, replicas: 2 } });
+  topology = await importTopology(platform, 'myt-bundle');
+  url = topology.url;
 }, 60_000);
 
 afterAll(async () => {
-  await run('rabbitmqctl', ['-q', 'delete_vhost', vhost]).catch(() => undefined);
-  rmSync(dir, { recursive: true, force: true });
+  await topology?.remove();
 });
 
 async function withChannel<T>(fn: (ch: amqp.Channel) => Promise<T>): Promise<T> {

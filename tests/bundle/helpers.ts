@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { resolvePlatform, type ResolvedPlatform } from '../../src/config/defaults.js';
 import { loadRepository } from '../../src/config/repository.js';
@@ -69,4 +73,38 @@ export function definitionsOf(platform: ResolvedPlatform): Definitions {
 /** The platform with some of its spec replaced. */
 export function withSpec(platform: ResolvedPlatform, spec: Partial<ResolvedPlatform['spec']>): ResolvedPlatform {
   return { ...platform, spec: { ...platform.spec, ...spec } };
+}
+
+export interface ImportedTopology {
+  readonly vhost: string;
+  /** The local broker's guest user, in that virtual host. */
+  readonly url: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * The platform's boot-time definitions imported into the RabbitMQ here, into a virtual host of
+ * their own instead of '/', so the broker names stay exactly the bundle's on a shared server.
+ */
+export async function importTopology(platform: ResolvedPlatform, prefix: string): Promise<ImportedTopology> {
+  const run = promisify(execFile);
+  const vhost = `${prefix}-${process.pid}-${Date.now().toString(36)}`;
+  const text = JSON.stringify(definitionsOf(platform)).replaceAll('"vhost":"/"', `"vhost":${JSON.stringify(vhost)}`).replace('"vhosts":[{"name":"/"}]', `"vhosts":[{"name":${JSON.stringify(vhost)}}]`);
+  if (text.includes('"/"')) throw new Error('the definitions name the default virtual host somewhere else too');
+  const dir = mkdtempSync(join(tmpdir(), 'myt-topology-'));
+  try {
+    writeFileSync(join(dir, 'definitions.json'), text);
+    chmodSync(dir, 0o755); // the broker's node (user rabbitmq) reads the file itself
+    await run('rabbitmqctl', ['-q', 'import_definitions', join(dir, 'definitions.json')]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await run('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
+  return {
+    vhost,
+    url: `amqp://guest:guest@127.0.0.1:5672/${encodeURIComponent(vhost)}`,
+    remove: async () => {
+      await run('rabbitmqctl', ['-q', 'delete_vhost', vhost]).catch(() => undefined);
+    },
+  };
 }
