@@ -31,8 +31,8 @@ interface EngineFacts {
   secretEnvironment(p: DatabasePasswords): Record<string, string>;
   /** URL scheme the processor uses. */
   readonly scheme: string;
-  /** An init script run once, on an empty data directory: file name and text. */
-  readonly init?: { readonly file: string; readonly dir: string; readonly text: string };
+  /** An init script the image runs once, on an empty data directory (from INIT_DIR): file name and text. */
+  readonly init?: { readonly file: string; readonly text: string };
 }
 
 // PostgreSQL: the processor's user owns MyTData (so, from PostgreSQL 15 on, its public schema too)
@@ -73,6 +73,9 @@ mytData.createUser({ user: '${DB_USERS.processor}', pwd: process.env.MYT_PROCESS
 mytData.createUser({ user: '${DB_USERS.grafana}', pwd: process.env.MYT_GRAFANA_DB_PASSWORD, roles: [{ role: 'read', db: '${DB_NAME}' }] });
 `;
 
+/** Where the official images (and TimescaleDB's) look for init scripts. */
+const INIT_DIR = '/docker-entrypoint-initdb.d';
+
 const ENGINES: Readonly<Record<Engine, EngineFacts>> = {
   influxdb: {
     port: 8086,
@@ -98,7 +101,7 @@ const ENGINES: Readonly<Record<Engine, EngineFacts>> = {
     environment: { MONGO_INITDB_ROOT_USERNAME: DB_USERS.admin, MONGO_INITDB_DATABASE: DB_NAME },
     secretEnvironment: (p) => ({ MONGO_INITDB_ROOT_PASSWORD: p.admin, MYT_PROCESSOR_DB_PASSWORD: p.processor, MYT_GRAFANA_DB_PASSWORD: p.grafana }),
     scheme: 'mongodb',
-    init: { file: '100-myt-users.js', dir: '/docker-entrypoint-initdb.d', text: MONGO_INIT },
+    init: { file: '100-myt-users.js', text: MONGO_INIT },
   },
   timescaledb: {
     port: 5432,
@@ -108,7 +111,7 @@ const ENGINES: Readonly<Record<Engine, EngineFacts>> = {
     environment: { POSTGRES_USER: 'postgres', POSTGRES_DB: DB_NAME },
     secretEnvironment: (p) => ({ POSTGRES_PASSWORD: p.admin, MYT_PROCESSOR_DB_PASSWORD: p.processor, MYT_GRAFANA_DB_PASSWORD: p.grafana }),
     scheme: 'postgres',
-    init: { file: '100-myt-users.sh', dir: '/docker-entrypoint-initdb.d', text: POSTGRES_INIT },
+    init: { file: '100-myt-users.sh', text: POSTGRES_INIT },
   },
   mysql: {
     port: 3306,
@@ -117,7 +120,7 @@ const ENGINES: Readonly<Record<Engine, EngineFacts>> = {
     environment: { MYSQL_DATABASE: DB_NAME, MYSQL_USER: DB_USERS.processor },
     secretEnvironment: (p) => ({ MYSQL_ROOT_PASSWORD: p.admin, MYSQL_PASSWORD: p.processor, MYT_GRAFANA_DB_PASSWORD: p.grafana }),
     scheme: 'mysql',
-    init: { file: '100-myt-grafana-user.sh', dir: '/docker-entrypoint-initdb.d', text: MYSQL_INIT },
+    init: { file: '100-myt-grafana-user.sh', text: MYSQL_INIT },
   },
 };
 
@@ -148,7 +151,7 @@ export function databaseComposeService(platform: string, engine: Engine): Compos
     ...baseService(DATABASE_IMAGES[engine]),
     env_file: [databaseEnvFile(platform)],
     environment: { ...facts.environment },
-    volumes: [`${dataDir(platform, databaseService(engine))}:${facts.dataPath}`, ...(init ? [`./database/${init.file}:${init.dir}/${init.file}:ro`] : [])],
+    volumes: [`${dataDir(platform, databaseService(engine))}:${facts.dataPath}`, ...(init ? [`./database/${init.file}:${INIT_DIR}/${init.file}:ro`] : [])],
     // First start initialises the data directory and runs the init scripts: give it time.
     healthcheck: healthcheck(facts.health, { startPeriod: '120s' }),
     stop_grace_period: '60s',
