@@ -31,6 +31,8 @@ interface EngineFacts {
   secretEnvironment(p: DatabasePasswords): Record<string, string>;
   /** URL scheme the processor uses. */
   readonly scheme: string;
+  /** Options for the server (the image passes them to its first initialisation too). */
+  readonly command?: readonly string[];
   /** An init script the image runs once, on an empty data directory (from INIT_DIR): file name and text. */
   readonly init?: { readonly file: string; readonly text: string };
 }
@@ -118,6 +120,9 @@ const ENGINES: Readonly<Record<Engine, EngineFacts>> = {
     dataPath: '/var/lib/mysql',
     health: ['mysqladmin', 'ping', '-h', '127.0.0.1', '--silent'],
     environment: { MYSQL_DATABASE: DB_NAME, MYSQL_USER: DB_USERS.processor },
+    // Table names in any case find the lowercase tables the processor makes (sensorData -> sensordata),
+    // as unquoted names do on PostgreSQL; MySQL takes this setting only when the data directory is made.
+    command: ['--lower-case-table-names=1'],
     secretEnvironment: (p) => ({ MYSQL_ROOT_PASSWORD: p.admin, MYSQL_PASSWORD: p.processor, MYT_GRAFANA_DB_PASSWORD: p.grafana }),
     scheme: 'mysql',
     init: { file: '100-myt-grafana-user.sh', text: MYSQL_INIT },
@@ -149,6 +154,7 @@ export function databaseComposeService(platform: string, engine: Engine): Compos
   const init = facts.init;
   return {
     ...baseService(DATABASE_IMAGES[engine]),
+    ...(facts.command ? { command: [...facts.command] } : {}),
     env_file: [databaseEnvFile(platform)],
     environment: { ...facts.environment },
     volumes: [`${dataDir(platform, databaseService(engine))}:${facts.dataPath}`, ...(init ? [`./database/${init.file}:${INIT_DIR}/${init.file}:ro`] : [])],

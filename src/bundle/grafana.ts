@@ -2,6 +2,7 @@
 // user; a starter dashboard; the admin password from a file the deploy step writes; no anonymous
 // access and no sign-up.
 import type { ResolvedPlatform } from '../config/defaults.js';
+import { sqlName } from '../config/sql-names.js';
 import { databasePort, databaseService, DB_NAME, DB_USERS, type Engine } from './database.js';
 import { IMAGES, MONGODB_GRAFANA_PLUGIN } from './images.js';
 import { dataDir, secretsDir } from './layout.js';
@@ -93,11 +94,12 @@ export function numericFields(platform: ResolvedPlatform): [table: string, field
 }
 
 /**
- * One time-series panel per declared numeric field, a series per sensor (SQL engines). Table and
- * field names were checked as plain identifiers (^[a-z_][a-z0-9_]*$), and are quoted all the same.
+ * One time-series panel per declared numeric field, a series per sensor (SQL engines), by the names
+ * SQL stores them under (lowercase). Names were checked as identifiers (letters, digits, '_'), and are
+ * quoted all the same.
  */
 function sqlPanelQuery(engine: 'timescaledb' | 'mysql', table: string, field: string): string {
-  const q = engine === 'mysql' ? (n: string) => `\`${n}\`` : (n: string) => `"${n}"`;
+  const q = engine === 'mysql' ? (n: string) => `\`${sqlName(n)}\`` : (n: string) => `"${sqlName(n)}"`;
   return `SELECT $__timeGroupAlias(ts, $__interval), sensor AS metric, avg(${q(field)}) AS ${q(field)} FROM ${q(table)} WHERE $__timeFilter(ts) GROUP BY 1, 2 ORDER BY 1`;
 }
 

@@ -264,6 +264,19 @@ describe('Grafana', () => {
   });
 });
 
+describe('names as the older devices send them', () => {
+  it('panels query the lowercase SQL name of a mixed-case table and field; MySQL folds table names', () => {
+    const factory = examples.find((p) => p.metadata.name === 'factory')!;
+    const older = withSpec(factory, { database: { engine: 'mysql', sizeGb: 10, tables: { sensorData: { DaemonRoom: 'double' } } } });
+    const dashboard = JSON.parse(fileOf(renderConfigFiles(older), 'grafana/dashboards/factory.json')) as { panels: { title: string; targets: { rawSql: string }[] }[] };
+    expect(dashboard.panels[0]!.title).toBe('sensorData.DaemonRoom');
+    expect(dashboard.panels[0]!.targets[0]!.rawSql).toContain('avg(`daemonroom`) AS `daemonroom` FROM `sensordata`');
+    expect(composeOf(older).services.mysql!.command).toEqual(['--lower-case-table-names=1']);
+    const pg = withSpec(older, { database: { engine: 'timescaledb', sizeGb: 10, tables: { sensorData: { DaemonRoom: 'double' } } } });
+    expect(fileOf(renderConfigFiles(pg), 'grafana/dashboards/factory.json')).toContain('avg(\\"daemonroom\\") AS \\"daemonroom\\" FROM \\"sensordata\\"');
+  });
+});
+
 describe('database init scripts', () => {
   it('create the processor and Grafana users on the engines whose image does not', () => {
     const byEngine = new Map(examples.map((p) => [p.spec.database.engine, renderConfigFiles(p).filter((f) => f.path.startsWith('database/')).map((f) => f.path)]));
