@@ -13,12 +13,13 @@ let platform: ResolvedPlatform;
 let topology: ImportedTopology;
 let url: string;
 
+// rabbitmqctl starts an Erlang VM for each call: seconds each on a busy machine.
 beforeAll(async () => {
   const example = (await examplePlatforms())[0]!;
   platform = withSpec(example, { processor: { ...example.spec.processor, replicas: 2 } });
   topology = await importTopology(platform, 'myt-bundle');
   url = topology.url;
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await topology?.remove();
