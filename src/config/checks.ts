@@ -3,7 +3,7 @@ import semver from 'semver';
 import validatePackageName from 'validate-npm-package-name';
 import type { Declared, Platform, Space } from './declared.js';
 import { platformCloudProblems, spaceCloudProblems } from './cloud-checks.js';
-import { platformKeyFile } from './key-file.js';
+import { platformKeyFile, tlsCaFile } from './key-file.js';
 import { problemAt, type Problem } from './problem.js';
 import { resolveRepoFile } from './repo-path.js';
 import { checkScript, relativeTo } from './script-check.js';
@@ -92,6 +92,10 @@ function checkReferencedFiles(root: string, p: Declared<Platform>, report: Repor
     if (!resolveRepoFile(root, key).ok) {
       report(p, ['metadata', 'name'], `platform '${p.doc.metadata.name}' has no SSH key at ${key}: run 'myt keys generate ${p.doc.metadata.name}'`);
     }
+  }
+  if (spec.broker?.tls === true) {
+    const ca = tlsCaFile(p.doc.metadata.name);
+    if (!resolveRepoFile(root, ca).ok) report(p, ['spec', 'broker', 'tls'], `spec.broker.tls: platform '${p.doc.metadata.name}' has no TLS CA at ${ca}: run 'myt tls init ${p.doc.metadata.name}'`);
   }
 }
 

@@ -11,7 +11,7 @@ export interface ResolvedPlatformSpec extends PlatformSpec {
   cloud: ResolvedCloud;
   database: ResolvedDatabase;
   broker: Filled<Broker, 'tls'>;
-  processor: Filled<Processor, 'packages' | 'timeoutMs'>;
+  processor: Filled<Processor, 'packages' | 'timeoutMs' | 'replicas'>;
   grafana: Grafana;
   monitoring: Required<Monitoring>;
   backups: Required<Backups>;
@@ -58,6 +58,7 @@ export function resolvePlatform(doc: Platform): ResolvedPlatform {
         ...spec.processor,
         packages: spec.processor?.packages ?? {},
         timeoutMs: spec.processor?.timeoutMs ?? d<number>('processor', 'timeoutMs'),
+        replicas: spec.processor?.replicas ?? d<number>('processor', 'replicas'),
       },
       grafana: { ...spec.grafana },
       monitoring: {

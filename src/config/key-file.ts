@@ -2,3 +2,8 @@
 export function platformKeyFile(name: string): string {
   return `secrets/keys/${name}.enc.yaml`;
 }
+
+/** Where a platform's TLS CA (certificate and key) lives, when spec.broker.tls is true; `myt tls init NAME` writes it. */
+export function tlsCaFile(name: string): string {
+  return `secrets/tls/${name}.enc.yaml`;
+}

@@ -1,8 +1,7 @@
 // `npm run build:processor`: writes processor/dist/main.js (the processor without a built-in script).
-import { fileURLToPath } from 'node:url';
-import { bundleProcessor } from './bundle.js';
+import { bundleProcessor, PROCESSOR_MAIN } from './bundle.js';
 
-const outfile = fileURLToPath(new URL('../../processor/dist/main.js', import.meta.url));
+const outfile = PROCESSOR_MAIN;
 const { warnings } = await bundleProcessor({ outfile });
 for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
 process.stdout.write(`wrote ${outfile}\n`);

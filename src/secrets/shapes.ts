@@ -1,9 +1,9 @@
 import { platformKeyProblems } from './ssh-keys.js';
 
 /** What a secrets file is used for; each use has one documented shape (docs/secrets.md). */
-export type SecretUse = 'aws' | 'gcp' | 'openstack' | 'broker-users' | 'grafana' | 'ssh-key';
+export type SecretUse = 'aws' | 'gcp' | 'openstack' | 'broker-users' | 'grafana' | 'ssh-key' | 'tls-ca';
 
-export const SECRET_USES: readonly SecretUse[] = ['aws', 'gcp', 'openstack', 'broker-users', 'grafana', 'ssh-key'];
+export const SECRET_USES: readonly SecretUse[] = ['aws', 'gcp', 'openstack', 'broker-users', 'grafana', 'ssh-key', 'tls-ca'];
 
 /** One line per use, for messages: what the file must hold. */
 export const SHAPE_SUMMARY: Record<SecretUse, string> = {
@@ -13,6 +13,7 @@ export const SHAPE_SUMMARY: Record<SecretUse, string> = {
   'broker-users': 'users: a mapping of user name to password',
   grafana: 'adminPassword',
   'ssh-key': "privateKey (OpenSSH ed25519) and publicKey, for a cloud platform also hostPrivateKey and hostPublicKey; 'myt keys generate NAME' makes them",
+  'tls-ca': "caCertificate and caKey (PEM); 'myt tls init NAME' makes them",
 };
 
 /**
@@ -23,12 +24,14 @@ export const SHAPE_SUMMARY: Record<SecretUse, string> = {
 const PUBLIC_SERVICE_ACCOUNT_FIELDS = new Set(['client_email', 'client_id', 'project_id', 'type', 'auth_uri', 'token_uri', 'auth_provider_x509_cert_url', 'client_x509_cert_url', 'universe_domain']);
 
 export function isPublicField(path: readonly string[]): boolean {
-  if (path.length === 1) return path[0] === 'publicKey' || path[0] === 'hostPublicKey';
+  if (path.length === 1) return path[0] === 'publicKey' || path[0] === 'hostPublicKey' || path[0] === 'caCertificate';
   return path.length === 2 && path[0] === 'serviceAccountKey' && PUBLIC_SERVICE_ACCOUNT_FIELDS.has(path[1]!);
 }
 
 /** RabbitMQ accepts almost any user name; MyT keeps to names safe in URLs, shells and configs. */
 export const BROKER_USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** The broker user the processor logs in as (src/bundle/broker.ts): not a device's to take. */
+const RESERVED_BROKER_USERS = new Set(['myt-processor']);
 
 function nonEmptyString(data: Record<string, unknown>, field: string, problems: string[], what: string): void {
   const v = data[field];
@@ -52,6 +55,13 @@ function gcpKeyProblems(key: unknown): string[] {
   const problems = missing.map((f) => `field 'serviceAccountKey' lacks '${f}'`);
   if (typeof k.private_key === 'string' && !k.private_key.includes('PRIVATE KEY-----')) problems.push("field 'serviceAccountKey.private_key' is not a PEM private key");
   return problems;
+}
+
+function pemField(data: Record<string, unknown>, field: string, label: string, problems: string[]): void {
+  const v = data[field];
+  if (typeof v !== 'string' || !v.includes(`-----BEGIN ${label}-----`) || !v.includes(`-----END ${label}-----`)) {
+    problems.push(`field '${field}' must be a PEM ${label.toLowerCase()} ('myt tls init' writes it)`);
+  }
 }
 
 /** What is wrong with decrypted data for a use; empty when it fits. Never quotes a value. */
@@ -86,6 +96,7 @@ export function shapeProblems(use: SecretUse, data: Record<string, unknown>): st
       if (names.length === 0) problems.push("field 'users' lists no user");
       for (const name of names) {
         if (!BROKER_USER_NAME.test(name)) problems.push(`broker user name '${name}' must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+        if (RESERVED_BROKER_USERS.has(name)) problems.push(`broker user name '${name}' is the processor's own user: choose another`);
         const pw = (users as Record<string, unknown>)[name];
         if (typeof pw !== 'string' || pw.length < 8) problems.push(`the password of broker user '${name}' must be a string of at least 8 characters`);
       }
@@ -97,6 +108,10 @@ export function shapeProblems(use: SecretUse, data: Record<string, unknown>): st
       break;
     case 'ssh-key':
       problems.push(...platformKeyProblems(data));
+      break;
+    case 'tls-ca':
+      pemField(data, 'caCertificate', 'CERTIFICATE', problems);
+      pemField(data, 'caKey', 'PRIVATE KEY', problems);
       break;
   }
   return problems;

@@ -1,5 +1,5 @@
 import type { Declared, Platform, Space } from '../config/declared.js';
-import { platformKeyFile } from '../config/key-file.js';
+import { platformKeyFile, tlsCaFile } from '../config/key-file.js';
 import { problemAt, type Problem } from '../config/problem.js';
 import { resolveRepoFile } from '../config/repo-path.js';
 import type { PathSegment } from '../config/yaml-source.js';
@@ -32,6 +32,7 @@ export async function checkSecretFiles(
     else refs.push([p, ['metadata', 'name'], platformKeyFile(p.doc.metadata.name), 'ssh-key']);
     if (broker?.users !== undefined) refs.push([p, ['spec', 'broker', 'users'], broker.users, 'broker-users']);
     if (grafana?.credentials !== undefined) refs.push([p, ['spec', 'grafana', 'credentials'], grafana.credentials, 'grafana']);
+    if (broker?.tls === true) refs.push([p, ['spec', 'broker', 'tls'], tlsCaFile(p.doc.metadata.name), 'tls-ca']);
   }
   for (const s of spaces) refs.push([s, ['spec', 'credentials'], s.doc.spec.credentials, s.doc.spec.provider]);
   const present = refs.filter(([, , file]) => resolveRepoFile(root, file).ok);

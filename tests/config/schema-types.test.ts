@@ -55,7 +55,7 @@ describe('defaults', () => {
       cloud: { provider: 'aws', space: 'net', instanceType: 't3a.small', diskGb: 10 },
       database: { engine: 'influxdb', sizeGb: 10 },
       broker: { tls: false },
-      processor: { packages: {}, timeoutMs: 5000 },
+      processor: { packages: {}, timeoutMs: 5000, replicas: 1 },
       grafana: {},
       monitoring: { enabled: true, schedule: '*/15 * * * *' },
       backups: { enabled: true, schedule: '0 3 * * *', keep: 7 },

@@ -127,7 +127,7 @@ beforeEach(() => {
   write('platforms/minimal.yaml', SSH);
   // The loader checks that referenced files exist and are SOPS files: copies of the shipped
   // examples' encrypted files serve; the fake secrets reader supplies what they would decrypt to.
-  for (const f of ['secrets/aws.enc.yaml', 'secrets/gcp.enc.yaml', 'secrets/ssh.enc.yaml', 'secrets/keys/greenhouse.enc.yaml', 'secrets/keys/weather.enc.yaml']) {
+  for (const f of ['secrets/aws.enc.yaml', 'secrets/gcp.enc.yaml', 'secrets/ssh.enc.yaml', 'secrets/keys/greenhouse.enc.yaml', 'secrets/keys/weather.enc.yaml', 'secrets/tls/greenhouse.enc.yaml']) {
     write(f, readFileSync(join(EXAMPLES, f), 'utf8'));
   }
   write('fake-terraform', FAKE_TERRAFORM);
@@ -140,13 +140,16 @@ describe('myt plan', () => {
     const code = await planCommandWith(deps()).run([], ctx());
     expect(code).toBe(0);
     for (const stack of ['home-net', 'greenhouse', 'weather']) expect(existsSync(join(repo, '.myt/out', stack, 'cdk.tf.json'))).toBe(true);
-    expect(existsSync(join(repo, '.myt/out/minimal'))).toBe(false);
+    // An existing server gets no stack, only its bundle.
+    expect(existsSync(join(repo, '.myt/out/minimal/cdk.tf.json'))).toBe(false);
+    expect(existsSync(join(repo, '.myt/out/minimal/bundle/compose.yaml'))).toBe(true);
     const text = out.join('');
     expect(text).toMatch(/Synthesized 3 stacks into \.myt\/out\/ in \d+ ms/);
     expect(text).toMatch(/^home-net\s+aws-space\s+5\s+-\s+-\s+-\s+platforms\/spaces\/home-net\.yaml$/m);
     expect(text).toMatch(/^greenhouse\s+aws-platform\s+\d+\s+home-net\s+20 GB\s+22,5671,3000\s+platforms\/greenhouse\.yaml$/m);
     expect(text).toMatch(/^weather\s+gcp-platform\s+\d+\s+-\s+10 GB\s+22,5672,3000/m);
     expect(text).toContain('minimal: an existing server (cloud provider ssh), no infrastructure to create.');
+    expect(text).toContain('Rendered 3 bundles (what runs on each VM, no secret in it): .myt/out/greenhouse/bundle, .myt/out/minimal/bundle, .myt/out/weather/bundle');
     expect(reads.sort()).toEqual(['secrets/keys/greenhouse.enc.yaml', 'secrets/keys/weather.enc.yaml']);
     for (const stack of ['home-net', 'greenhouse', 'weather']) {
       const json = readFileSync(join(repo, '.myt/out', stack, 'cdk.tf.json'), 'utf8');
@@ -182,10 +185,12 @@ describe('myt plan', () => {
   it('writes to --out and reports JSON with --format json', async () => {
     const code = await planCommandWith(deps()).run(['--out', 'elsewhere', '--format', 'json', 'weather'], ctx());
     expect(code).toBe(0);
-    const report = JSON.parse(out.join('')) as { outDir: string; stacks: { stack: string; dir: string; dependsOn: string[] }[] };
+    const report = JSON.parse(out.join('')) as { outDir: string; stacks: { stack: string; dir: string; dependsOn: string[] }[]; bundles: { platform: string; dir: string }[] };
     expect(report.outDir).toBe('elsewhere');
     expect(report.stacks.map((s) => s.stack)).toEqual(['weather']);
     expect(existsSync(join(repo, 'elsewhere/weather/cdk.tf.json'))).toBe(true);
+    expect(report.bundles.map((b) => [b.platform, b.dir])).toEqual([['weather', 'elsewhere/weather/bundle']]);
+    expect(existsSync(join(repo, 'elsewhere/weather/bundle/compose.yaml'))).toBe(true);
   });
 
   it('refuses invalid declarations, naming the file and line', async () => {

@@ -28,7 +28,9 @@ describe.skipIf(!haveKey)(`myt plan on the shipped examples${haveKey ? '' : ' (s
     const stdout: string[] = [];
     const code = await planCommand.run(['--root', ROOT, '--out', out], { cwd: ROOT, env, stdout: (t) => stdout.push(t), stderr: () => {}, interactive: false });
     expect(code).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['factory', 'fleet', 'greenhouse', 'home-net', 'weather']);
+    // A stack per Space and cloud platform; every platform, the ssh one (minimal) too, also gets a bundle.
+    expect(readdirSync(out).sort()).toEqual(['factory', 'fleet', 'greenhouse', 'home-net', 'minimal', 'weather']);
+    expect(readdirSync(join(out, 'minimal'))).toEqual(['bundle']);
     const credentialFiles = ['secrets/aws.enc.yaml', 'secrets/gcp.enc.yaml', 'secrets/openstack.enc.yaml'];
     const secrets = (await Promise.all(credentialFiles.map((f) => readSecrets(ROOT, f, { env })))).flatMap(leaves).filter((s) => s.length >= 8);
     expect(secrets.length).toBeGreaterThan(3);
@@ -43,7 +45,7 @@ describe.skipIf(!haveKey)(`myt plan on the shipped examples${haveKey ? '' : ' (s
       const json = JSON.parse(readFileSync(join(out, platform, 'cdk.tf.json'), 'utf8')) as { variable?: Record<string, { sensitive?: boolean }> };
       expect(json.variable?.host_private_key?.sensitive, `${platform} declares the host key variable`).toBe(true);
     }
-    for (const stack of readdirSync(out)) {
+    for (const stack of readdirSync(out).filter((d) => d !== 'minimal')) {
       const json = readFileSync(join(out, stack, 'cdk.tf.json'), 'utf8');
       for (const secret of secrets) expect(json.includes(secret), `a credential appears in ${stack}/cdk.tf.json`).toBe(false);
       expect(JSON.parse(json)).toHaveProperty(stack === 'home-net' ? 'output.subnet_id' : 'output.public_ip');

@@ -29,6 +29,7 @@ const GOOD: Record<SecretUse, Record<string, unknown>> = {
   'broker-users': { users: { 'sensor-1': 'sensor-password-1', dashboard: 'dashboard-password' } },
   grafana: { adminPassword: 'grafana-admin-password' },
   'ssh-key': { privateKey: ssh.privateKey, publicKey: ssh.publicKey, hostPrivateKey: host.privateKey, hostPublicKey: host.publicKey },
+  'tls-ca': { caCertificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', caKey: pem },
 };
 
 describe('secret shapes', () => {
@@ -46,6 +47,8 @@ describe('secret shapes', () => {
     ['broker-users', { users: { 'bad name!': 'long-enough-pw', ok: 'short' } }, ["broker user name 'bad name!' must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", "the password of broker user 'ok' must be a string of at least 8 characters"]],
     ['broker-users', { users: [] }, ["field 'users' must be a mapping of user name to password"]],
     ['grafana', { adminPassword: 'admin' }, ["field 'adminPassword' is Grafana's default; choose another"]],
+    ['broker-users', { users: { 'myt-processor': 'long-enough-pw' } }, ["broker user name 'myt-processor' is the processor's own user: choose another"]],
+    ['tls-ca', { caCertificate: 'x', caKey: '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----' }, ["field 'caCertificate' must be a PEM certificate ('myt tls init' writes it)", "field 'caKey' must be a PEM private key ('myt tls init' writes it)"]],
     ['ssh-key', { privateKey: ssh.privateKey, publicKey: other.publicKey }, ["fields 'publicKey' and 'privateKey' are not one key pair"]],
     // A file made before host keys existed (and an ssh platform's key) has the login pair only.
     ['ssh-key', { privateKey: ssh.privateKey, publicKey: ssh.publicKey }, []],

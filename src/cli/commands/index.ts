@@ -40,4 +40,9 @@ export const commands: readonly CommandEntry[] = [
     summary: "generate or show the SSH key pair of a platform's VM, kept encrypted in secrets/keys/",
     load: async () => (await import('./keys.js')).keysCommand,
   },
+  {
+    name: 'tls',
+    summary: "a platform's TLS CA (kept encrypted in secrets/tls/), its certificate for devices, device certificates",
+    load: async () => (await import('./tls.js')).tlsCommand,
+  },
 ];

@@ -1,4 +1,5 @@
 import { isAbsolute, relative } from 'node:path';
+import { writeBundles } from '../../bundle/bundle.js';
 import { resolvePlatform } from '../../config/defaults.js';
 import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, type InfraDeps } from '../infra-support.js';
 import { openPorts } from '../../infra/ports.js';
@@ -16,8 +17,14 @@ platform's SSH public key, and synthesizes one Terraform stack per Space and Pla
 OUT/<stack>/cdk.tf.json. No cloud is contacted, and no secret is written or passed to anything:
 'myt apply' plans against the real cloud state before it changes anything.
 
+It also renders each platform's bundle, what runs on its VM (compose.yaml, RabbitMQ, Grafana, the
+processor and its script), into OUT/<platform>/bundle/, with no secret value in it. A script's npm
+packages are installed (without install scripts) from the lock beside the platform's file,
+<platform>.lock.json; without one, npm resolves the declared ranges and the lock is written there
+to be committed (not when CI is set). Only then is the npm registry contacted.
+
 Spaces come before the platforms that use them. Platforms on an existing server (cloud
-provider ssh) need no infrastructure and get no stack.
+provider ssh) need no infrastructure and get no stack, only a bundle.
 
 Options:
 ${COMMON_HELP}
@@ -48,6 +55,8 @@ export function planCommandWith(deps: InfraDeps = realInfraDeps): Command {
       const started = performance.now();
       const secrets = await deps.secrets();
       const prepared = await prepareStacks({ root, outDir, readSecrets: secrets.readSecrets, env: ctx.env, only: positionals.length ? positionals : undefined });
+      const wanted = prepared.repo.platforms.filter((p) => positionals.length === 0 || positionals.includes(p.doc.metadata.name));
+      const bundles = await writeBundles(outDir, wanted, { root, writeLock: !ctx.env.CI });
       const ms = performance.now() - started;
       const rows = prepared.stacks.map((s) => rowOf(s, prepared.repo.platforms));
       const existing = prepared.repo.platforms.filter((p) => p.doc.spec.cloud.provider === 'ssh' && (positionals.length === 0 || positionals.includes(p.doc.metadata.name)));
@@ -60,6 +69,7 @@ export function planCommandWith(deps: InfraDeps = realInfraDeps): Command {
               outDir: shownOut,
               stacks: prepared.stacks.map((s, i) => ({ ...rows[i], dependsOn: s.dependsOn, dir: shownPath(ctx.cwd, prepared.folders.get(s.name)!), synthMs: Math.round(s.synthMs) })),
               withoutStack: existing.map((p) => ({ platform: p.doc.metadata.name, reason: 'existing server (cloud provider ssh)' })),
+              bundles: bundles.map((b) => ({ platform: b.platform, dir: shownPath(ctx.cwd, b.dir), files: b.files.length, ...(b.lock ? { lock: b.lock } : {}) })),
               orphanedState: prepared.orphans,
               notices: prepared.notices,
             },
@@ -69,9 +79,12 @@ export function planCommandWith(deps: InfraDeps = realInfraDeps): Command {
         );
         return 0;
       }
-      ctx.stdout(`Synthesized ${prepared.stacks.length} stack${prepared.stacks.length === 1 ? '' : 's'} into ${shownOut}/ in ${Math.round(ms)} ms (offline: nothing was contacted or changed).\n\n`);
+      ctx.stdout(`Synthesized ${prepared.stacks.length} stack${prepared.stacks.length === 1 ? '' : 's'} into ${shownOut}/ in ${Math.round(ms)} ms (no cloud was contacted and nothing was changed).\n\n`);
       ctx.stdout(`${table(rows)}\n`);
       for (const p of existing) ctx.stdout(`${p.doc.metadata.name}: an existing server (cloud provider ssh), no infrastructure to create.\n`);
+      if (bundles.length) ctx.stdout(`\nRendered ${bundles.length} bundle${bundles.length === 1 ? '' : 's'} (what runs on each VM, no secret in it): ${bundles.map((b) => shownPath(ctx.cwd, b.dir)).join(', ')}\n`);
+      for (const b of bundles) if (b.lock?.state === 'written') ctx.stdout(`${b.platform}: wrote ${b.lock.path}, the script's packages as resolved: commit it, so the next render installs the same versions.\n`);
+      for (const b of bundles) if (b.lock?.state === 'stale') ctx.stdout(`${b.platform}: ${b.lock.path} is missing or does not match spec.processor.packages; the packages were resolved afresh (run 'myt plan' locally and commit the lock).\n`);
       for (const name of prepared.orphans) ctx.stdout(`${orphanNotice(name)}\n`);
       for (const notice of prepared.notices) ctx.stdout(`note: ${notice}\n`);
       ctx.stdout(`\nApply with 'myt apply${positionals.length ? ` ${positionals.join(' ')}` : ''}': it plans against the real state first and shows what would change.\n`);

@@ -246,6 +246,10 @@ export interface Processor {
    * How long the script may take on one message before it is dead-lettered. Default: 5000.
    */
   timeoutMs?: number;
+  /**
+   * How many processors run, each on its own stream fed at random from the exchange data, for a platform that outgrows one core. Default: 1.
+   */
+  replicas?: number;
 }
 /**
  * Grafana on port 3000, with the database provisioned as a data source.
