@@ -147,8 +147,8 @@ export async function drainDeadLetters(queue: string): Promise<DeadLetter[]> {
  * The offset of the last message in a stream now (-1 when empty): a consumer from 'last' gets the
  * stream's last chunk at once, and the highest offset in it is the end.
  */
-export async function streamEnd(stream: string): Promise<number> {
-  const c = await amqp.connect(AMQP_URL);
+export async function streamEnd(stream: string, url = AMQP_URL): Promise<number> {
+  const c = await amqp.connect(url);
   try {
     const ch = await c.createChannel();
     await ch.prefetch(1000);

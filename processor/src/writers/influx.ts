@@ -60,8 +60,10 @@ export class InfluxWriter implements Writer {
   }
 
   async start(): Promise<void> {
-    // CREATE DATABASE is idempotent in InfluxDB 1.x.
-    await this.http.query(undefined, `CREATE DATABASE ${identifier(this.database)}`);
+    // On the VM the database exists already and the processor's user is no admin, which CREATE
+    // DATABASE needs (even when the database exists): create it only where it is missing (myt dev).
+    const databases = await this.http.query(undefined, 'SHOW DATABASES');
+    if (!databases.some((row) => row.name === this.database)) await this.http.query(undefined, `CREATE DATABASE ${identifier(this.database)}`);
     this.options.log.info('influxdb ready', { schema: this.options.schema ? Object.keys(this.options.schema) : 'none' });
   }
 
