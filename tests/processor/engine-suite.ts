@@ -282,17 +282,9 @@ export function engineSuite(adapter: EngineAdapter): void {
     const [letter] = await waitFor('the dead letter', async () => ((await queueDepth(names.deadQueue)) >= 1 ? drainDeadLetters(names.deadQueue) : undefined), 20_000);
     const got: Record<string, unknown> = { ...letter!.properties };
     const { headers, expiration, userId, ...rest } = got;
-    expect(rest).toMatchObject({
-      contentType: 'application/json',
-      contentEncoding: 'gzip',
-      correlationId: 'corr-1',
-      replyTo: 'replies',
-      type: 'reading',
-      appId: 'device-firmware-2',
-      messageId: 'props-1',
-      priority: 3,
-      timestamp: 1714564800,
-    });
+    // Every property as published, but for the two below.
+    const { headers: _headers, expiration: _expiration, userId: _userId, ...kept } = properties;
+    expect(rest).toMatchObject(kept);
     // userId and expiration cannot be published again as they were (the broker checks the user; the
     // dead letter must not expire): they are kept in headers.
     expect(expiration).toBeUndefined();
