@@ -29,6 +29,14 @@ describe('masking', () => {
     expect(maskSecrets(JSON.stringify({ key: pem }))).not.toContain('MIIEvQIBADANBgkqhkiG9w0BAQEFAASC');
   });
 
+  it('masks the JSON-escaped form of a one-line value with quotes and backslashes (as it shows inside printed JSON)', () => {
+    const password = 'pa"ss\\word-0f-a-user';
+    registerSecret(password);
+    const printed = JSON.stringify({ password });
+    expect(printed).not.toContain(password); // escaping changed it: masking the value alone would miss it
+    expect(maskSecrets(printed)).toBe('{"password":"***"}');
+  });
+
   it('leaves very short values alone (masking every "on" in a log protects nothing)', () => {
     registerSecret('on');
     expect(maskSecrets('turned on')).toBe('turned on');
