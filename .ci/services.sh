@@ -7,6 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 missing=()
 [ -x /usr/bin/influxd ] || missing+=(influxdb influxdb-client)
 command -v curl >/dev/null || missing+=(curl)
+command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -q

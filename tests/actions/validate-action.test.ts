@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { decryptSops } from 'sops-age';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { describeNeeding } from '../helpers/needs.js';
 import { SSH_PLATFORM, tempRepo } from '../helpers/temp-repo.js';
 
 // Runs the built action as GitHub's runner would: a process with GITHUB_* and INPUT_* variables,
@@ -23,7 +24,7 @@ async function runAction(root: string, inputs: Record<string, string> = {}) {
   return { ...result, summary: readFileSync(summary, 'utf8') };
 }
 
-describe.skipIf(!existsSync(MAIN))('the validate action (built by `npm run build`)', () => {
+describeNeeding({ what: 'the built action (npm run build)', present: existsSync(MAIN) }, 'the validate action (built by `npm run build`)', () => {
   it('masks the age key and every decrypted value in the log, and checks the secrets with it', async () => {
     const project = join(import.meta.dirname, '../..');
     const key = readFileSync(join(project, 'examples/demo.agekey'), 'utf8');

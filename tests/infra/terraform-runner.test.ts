@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeNeeding, itNeeding } from '../helpers/needs.js';
 import { ApplyFailedError, OUTPUTS_FILE, PLAN_FILE, runStack } from '../../src/infra/apply-stack.js';
 import type { SynthesizedStack } from '../../src/infra/stacks.js';
 import { findTerraform } from '../../src/infra/terraform/find-binary.js';
@@ -49,9 +50,9 @@ function fakeStack(json: Json): SynthesizedStack {
   };
 }
 
-const SKIP_REASON = haveTerraform ? '' : ' (skipped: /usr/local/bin/terraform is not installed)';
+const TERRAFORM_NEED = { what: TERRAFORM, present: haveTerraform };
 
-describe.skipIf(!haveTerraform)(`Terraform runner against the real Terraform CLI${SKIP_REASON}`, () => {
+describeNeeding(TERRAFORM_NEED, 'Terraform runner against the real Terraform CLI', () => {
   let base: string;
   let dir: string;
   let lines: string[];
@@ -287,7 +288,7 @@ describe('finding the Terraform CLI', () => {
     expect(() => findTerraform({ MYT_TERRAFORM: '/x/nothing', PATH: '' }, () => false)).toThrow(/MYT_TERRAFORM is set to '\/x\/nothing'/);
   });
 
-  it.skipIf(!haveTerraform)(`finds the real terraform of this machine${SKIP_REASON}`, () => {
+  itNeeding(TERRAFORM_NEED, 'finds the real terraform of this machine', () => {
     expect(findTerraform({ PATH: '/usr/local/bin' })).toEqual({ path: TERRAFORM, flavor: 'terraform' });
   });
 });
