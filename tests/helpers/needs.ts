@@ -4,6 +4,7 @@
 // build) fails instead of being skipped: CI cannot pass while quietly not running it. Only a need
 // no machine of this kind can meet (`neverHere`) stays skipped there, and says so.
 import { describe, it } from 'vitest';
+import { SKIP_MARK } from './skip-summary.js';
 
 export interface Need {
   /** What is needed, for the title: "/usr/local/bin/terraform", "a build (npm run build)". */
@@ -19,9 +20,9 @@ export type Decision = { readonly run: true } | { readonly run: false; readonly 
 /** Whether tests with this need run, are skipped (and the title they carry then), or fail. */
 export function decide(need: Need, title: string, requireAll = process.env.MYT_REQUIRE_ALL === '1'): Decision {
   if (need.present) return { run: true };
-  if (need.neverHere !== undefined) return { run: false, fail: false, title: `${title} [skipped: needs ${need.what}; ${need.neverHere}]` };
+  if (need.neverHere !== undefined) return { run: false, fail: false, title: `${title} ${SKIP_MARK}needs ${need.what}; ${need.neverHere}]` };
   if (requireAll) return { run: false, fail: true, title: `${title} [needs ${need.what}, which is missing: MYT_REQUIRE_ALL=1 does not allow skipping it]` };
-  return { run: false, fail: false, title: `${title} [skipped: needs ${need.what}]` };
+  return { run: false, fail: false, title: `${title} ${SKIP_MARK}needs ${need.what}]` };
 }
 
 function failing(need: Need): () => never {
