@@ -9,6 +9,7 @@
 //   tag decides the bytes sops hashes when it reads a value back). What this cannot show is sops'
 //   own YAML/JSON parser reading MyT's layout; that is left to the real-sops test, skipped here.
 // PGP-wrapped data keys are unwrapped with openpgp (MyT itself hands such files to a sops program).
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +18,8 @@ import { decryptSops } from 'sops-age';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateAgeKeyPair, parseIdentities, unwrapDataKey, wrapDataKey } from '../../src/secrets/age-keys.js';
 import { readSecrets, resetSecretRegistry } from '../../src/secrets/index.js';
-import { decryptLeaf } from '../../src/secrets/sops-cipher.js';
-import { decryptData, encryptData, macAad, readMetadata, unwrapWithAge, type SopsMetadata } from '../../src/secrets/sops-file.js';
+import { decryptLeaf, encryptLeaf, goFloat } from '../../src/secrets/sops-cipher.js';
+import { decryptData, encryptData, macAad, readMetadata, shouldEncrypt, unwrapWithAge, type SopsMetadata } from '../../src/secrets/sops-file.js';
 import { emitTree, parseTree, toPlain, type MapTree, type SopsFormat, type Tree } from '../../src/secrets/sops-tree.js';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/sops');
@@ -185,4 +186,107 @@ describe('files MyT writes carry the MAC sops computed for the same values', () 
       if (meta.age.length) expect(await decryptSops(written, { secretKey: AGE_KEY, fileType: format })).toEqual(toPlain(plain));
     },
   );
+});
+
+// sops' rules as its Go code states them (sops.go at the commit in tests/fixtures/sops/README.md):
+// shouldBeEncrypted looks at every key of a value's path, the later rules overriding the earlier
+// (unencrypted_suffix, encrypted_suffix, unencrypted_regex, encrypted_regex); a mac_only_encrypted
+// MAC starts with MACOnlyEncryptedInitialization and hashes encrypted values only.
+describe("sops' rules for which values are encrypted and hashed", () => {
+  it.each([
+    [{ unencryptedSuffix: '_unencrypted' }, ['password'], true],
+    [{ unencryptedSuffix: '_unencrypted' }, ['note_unencrypted'], false],
+    [{ unencryptedSuffix: '_unencrypted' }, ['public_unencrypted', 'inner'], false],
+    [{ encryptedSuffix: '_enc' }, ['password_enc'], true],
+    [{ encryptedSuffix: '_enc' }, ['outer_enc', 'inner'], true],
+    [{ encryptedSuffix: '_enc' }, ['user'], false],
+    [{ unencryptedRegex: '^public' }, ['publicKey'], false],
+    [{ unencryptedRegex: '^public' }, ['keys', 'publicKey'], false],
+    [{ unencryptedRegex: '^public' }, ['privateKey'], true],
+    [{ encryptedRegex: '^(password|token)$' }, ['password'], true],
+    [{ encryptedRegex: '^(password|token)$' }, ['users', 'token'], true],
+    [{ encryptedRegex: '^(password|token)$' }, ['user'], false],
+    [{ encryptedRegex: '(?i)^PASSWORD$' }, ['password'], true],
+  ] as const)('%j at %j: encrypted %s', (rules, path, encrypted) => {
+    expect(shouldEncrypt(path, rules)).toBe(encrypted);
+  });
+
+  it('mac_only_encrypted: the MAC is SHA-512 over sops\' 32-byte initialisation and the encrypted values only', async () => {
+    const plain = parseTree('user: admin-of-it\npassword: hunter2-and-more\nport: 5672\n', 'yaml');
+    const rules = { encryptedRegex: '^password$', macOnlyEncrypted: true };
+    const dataKey = new Uint8Array(32).fill(7);
+    const { recipient } = await generateAgeKeyPair();
+    const doc = await encryptData(plain, { recipients: [recipient], rules, reuse: { dataKey, age: [{ recipient, enc: 'unused' }] } });
+    const meta = readMetadata(doc);
+    expect(meta.rules.macOnlyEncrypted).toBe(true);
+    const init = Buffer.from([0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0xb, 0xb, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69]);
+    const expected = createHash('sha512').update(init).update('hunter2-and-more').digest('hex').toUpperCase();
+    expect(macDigest(meta.mac, meta.lastmodified, dataKey)).toBe(expected);
+    expect(toPlain(decryptData(doc, meta, dataKey))).toEqual({ user: 'admin-of-it', password: 'hunter2-and-more', port: 5672 });
+    // a plaintext value is outside such a MAC (sops' choice, not MyT's): changing it still opens
+    const edited: MapTree = { kind: 'map', entries: doc.entries.map(([k, v]) => [k, k === 'user' ? { kind: 'str', value: 'someone-else' } : v] as const) };
+    expect(toPlain(decryptData(edited, meta, dataKey))).toMatchObject({ user: 'someone-else' });
+  });
+});
+
+describe("values as sops' Go code writes and reads them", () => {
+  it('MyT encrypting the plaintext of sops\' files tags every value with the type sops gave it', async () => {
+    const { recipient } = await generateAgeKeyPair();
+    const yaml = 'secret: this is a secret\nstring: string\nint: 7\nfloat: 3.14\nboolean: true\ncomplex:\n  value: this is a secret\n  array: [one, two, three]\n';
+    const json = JSON.stringify({ ...SOPS_AGE_PLAIN, '0word': 'gotta match go' });
+    for (const [text, format, file] of [[yaml, 'yaml', 'sops-age/secret.enc.yaml'], [json, 'json', 'sops-age/secret.enc.json']] as const) {
+      const mine = await encryptData(parseTree(text, format), { recipients: [recipient] });
+      expect(typeTags(mine)).toEqual(typeTags(parseTree(fixture(file), format)));
+    }
+  });
+
+  const key = new Uint8Array(32).fill(3);
+  /** A value sops could have written: `text` encrypted under the type tag `type`. */
+  const written = (text: string, type: string) => encryptLeaf({ kind: 'str', value: text }, key, 'k:').replace(/type:str\]$/, `type:${type}]`);
+
+  it.each([
+    ['+Inf', Infinity], ['Inf', Infinity], ['+inf', Infinity], ['inf', Infinity], ['-Inf', -Infinity], ['-inf', -Infinity],
+    ['3.14', 3.14], ['-0.5', -0.5], ['1e21', 1e21],
+  ])('reads the float %s as Go\'s ParseFloat does', (text, value) => {
+    expect(decryptLeaf(written(text, 'float'), key, 'k:')).toEqual({ kind: 'float', value });
+  });
+
+  it('reads NaN, and refuses a float that is not one', () => {
+    const nan = decryptLeaf(written('NaN', 'float'), key, 'k:');
+    expect(nan?.kind === 'float' && Number.isNaN(nan.value)).toBe(true);
+    for (const bad of [' ', 'pi']) expect(() => decryptLeaf(written(bad, 'float'), key, 'k:')).toThrow('a float value does not parse');
+  });
+
+  it.each([['1', true], ['t', true], ['T', true], ['TRUE', true], ['true', true], ['True', true], ['0', false], ['f', false], ['F', false], ['FALSE', false], ['false', false], ['False', false]] as const)(
+    'reads the bool %s as Go\'s ParseBool does',
+    (text, value) => {
+      expect(decryptLeaf(written(text, 'bool'), key, 'k:')).toEqual({ kind: 'bool', value });
+    },
+  );
+
+  it.each([
+    [-0, '-0'], [1.5e21, '1500000000000000000000'], [1.25e-7, '0.000000125'], [-2.5e-7, '-0.00000025'], [123.456, '123.456'],
+  ])('formats the float %s as Go\'s FormatFloat(v, \'f\', -1, 64): %s', (n, text) => {
+    expect(goFloat(n)).toBe(text);
+  });
+
+  it('binds the MAC to lastmodified only in RFC 3339 form, surrounding blanks aside', () => {
+    expect(macAad(' 2024-05-01T10:20:30-00:00 ')).toBe('2024-05-01T10:20:30Z');
+    for (const bad of ['x2024-05-01T10:20:30Z', '2024-05-01T10:20:30Zx']) expect(() => macAad(bad)).toThrow('not an RFC 3339 time');
+  });
+
+  it('a lastmodified that is not RFC 3339 is reported as such, not as a MAC that fails', async () => {
+    const { doc, meta, dataKey } = await open('sops-age/secret.enc.yaml');
+    expect(() => decryptData(doc, { ...meta, lastmodified: 'yesterday' }, dataKey)).toThrow("its 'sops.lastmodified' is not an RFC 3339 time");
+  });
+
+  it('writes lastmodified in whole seconds, the default suffix only when no rule chooses, and never over a sops key', async () => {
+    const { recipient } = await generateAgeKeyPair();
+    const data = parseTree('password: hunter2-and-more\n', 'yaml');
+    const doc = await encryptData(data, { recipients: [recipient], now: new Date('2024-05-01T10:20:30.123Z'), rules: { macOnlyEncrypted: true } });
+    expect(readMetadata(doc)).toMatchObject({ lastmodified: '2024-05-01T10:20:30Z', rules: { unencryptedSuffix: '_unencrypted', macOnlyEncrypted: true } });
+    const ruled = readMetadata(await encryptData(data, { recipients: [recipient], rules: { encryptedRegex: '^password$' } }));
+    expect(ruled.rules).toEqual({ encryptedRegex: '^password$', macOnlyEncrypted: false });
+    await expect(encryptData(parseTree('sops: {}\n', 'yaml'), { recipients: [recipient] })).rejects.toThrow("it already has a top-level 'sops' key");
+  });
 });
