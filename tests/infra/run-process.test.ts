@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runProcess, type RunResult } from '../../src/infra/terraform/run-process.js';
+import { goneWithin } from '../helpers/processes.js';
 
 const STAND_IN = `
 const { spawn } = require('node:child_process');
@@ -74,44 +75,31 @@ function grandchildPid(): number {
   return Number(readFileSync(pidFile, 'utf8'));
 }
 
-/** Whether the process is gone within 10 s (polled every 100 ms): a bound, not a speed test. */
-async function goneWithin10s(pid: number): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return true;
-    }
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  return false;
-}
-
 describe('runProcess stops the whole process group (a stand-in Terraform that leaves a grandchild)', () => {
   it('on timeout, SIGINT goes to the group: a grandchild that Terraform does not stop is stopped too', async () => {
     // The grace period is long: only the SIGINT to the group can have stopped the grandchild in time.
     const result = await runStandIn({ terraform: 'exit', grandchild: 'exit', timeoutMs: 6_000, graceMs: 600_000 });
     expect(result.timedOut).toBe(true);
     expect(result.signal).toBe('SIGINT');
-    expect(await goneWithin10s(grandchildPid())).toBe(true);
+    expect(await goneWithin(grandchildPid(), 10_000)).toBe(true);
   });
 
   it('on an interrupt (Ctrl-C, a cancelled CI job), SIGINT goes to the group too', async () => {
     const result = await runStandIn({ terraform: 'exit', grandchild: 'exit', graceMs: 600_000, interruptWhenReady: true });
     expect(result.interrupted).toBe(true);
-    expect(await goneWithin10s(grandchildPid())).toBe(true);
+    expect(await goneWithin(grandchildPid(), 10_000)).toBe(true);
   });
 
   it('when Terraform exits after SIGINT, what it left in its group is killed (a grandchild that ignores SIGINT)', async () => {
     const result = await runStandIn({ terraform: 'exit', grandchild: 'ignore', graceMs: 2_000, interruptWhenReady: true });
     expect(result.signal).toBe('SIGINT');
-    expect(await goneWithin10s(grandchildPid())).toBe(true);
+    expect(await goneWithin(grandchildPid(), 10_000)).toBe(true);
   });
 
   it('a Terraform that ignores SIGINT is killed with its whole group when the grace period ends', async () => {
     const result = await runStandIn({ terraform: 'ignore', grandchild: 'ignore', graceMs: 1_000, interruptWhenReady: true });
     expect(result.signal).toBe('SIGKILL');
     expect(result.interrupted).toBe(true);
-    expect(await goneWithin10s(grandchildPid())).toBe(true);
+    expect(await goneWithin(grandchildPid(), 10_000)).toBe(true);
   });
 });
