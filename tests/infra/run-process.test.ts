@@ -1,9 +1,9 @@
 // runProcess stopping a program with its whole process group. The program is a STAND-IN for
 // Terraform (a small Node script, run directly, no shell): it starts a child of its own (what a
 // provider or a local-exec provisioner is to Terraform), which stays in its process group and
-// holds none of our pipes, as Terraform's children do not; the stand-in writes that grandchild's
-// pid to a file, prints 'ready' and waits. Unlike the real Terraform, the stand-in never stops its
-// own children, so only MyT's signals to the group can stop the grandchild.
+// holds none of our pipes, as Terraform's children do not; once that grandchild has written its
+// pid to a file, the stand-in prints 'ready' and waits. Unlike the real Terraform, the stand-in
+// never stops its own children, so only MyT's signals to the group can stop the grandchild.
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,16 +14,19 @@ import { goneWithin } from '../helpers/processes.js';
 
 const STAND_IN = `
 const { spawn } = require('node:child_process');
-const { writeFileSync } = require('node:fs');
+const { existsSync } = require('node:fs');
 const [pidFile, terraformOnSigint, grandchildOnSigint] = process.argv.slice(2);
-const keepAlive = (onSigint) => (onSigint === 'ignore' ? "process.on('SIGINT', () => {}); " : '') + 'setInterval(() => {}, 1000);';
-const grandchild = spawn(process.execPath, ['-e', keepAlive(grandchildOnSigint)], { stdio: 'ignore' });
+// A grandchild that 'ignore's is stubborn: it ignores SIGTERM too, so only SIGKILL stops it. It
+// writes its pid once its handlers are in place.
+const handlers = grandchildOnSigint === 'ignore' ? "process.on('SIGINT', () => {}); process.on('SIGTERM', () => {}); " : '';
+const code = handlers + 'require("node:fs").writeFileSync(process.argv[1], String(process.pid)); setInterval(() => {}, 1000);';
+spawn(process.execPath, ['-e', code, pidFile], { stdio: 'ignore' });
 if (terraformOnSigint === 'ignore') process.on('SIGINT', () => {});
-// The grandchild has set up its SIGINT handling once it answers; a short pause is enough here.
-setTimeout(() => {
-  writeFileSync(pidFile, String(grandchild.pid));
+const ready = setInterval(() => {
+  if (!existsSync(pidFile)) return;
+  clearInterval(ready);
   console.log('ready');
-}, 300);
+}, 50);
 setInterval(() => {}, 1000);
 `;
 
@@ -52,8 +55,8 @@ afterEach(() => {
 
 type OnSigint = 'exit' | 'ignore';
 
-/** Runs the stand-in; with `interruptWhenReady`, SIGINT reaches us (Ctrl-C) once it printed 'ready'. */
-async function runStandIn(opts: { terraform: OnSigint; grandchild: OnSigint; timeoutMs?: number; graceMs: number; interruptWhenReady?: boolean }): Promise<RunResult> {
+/** Runs the stand-in; with `interruptWhenReady`, that signal reaches us (Ctrl-C, a cancelled job) once it printed 'ready'. */
+async function runStandIn(opts: { terraform: OnSigint; grandchild: OnSigint; timeoutMs?: number; graceMs: number; interruptWhenReady?: 'SIGINT' | 'SIGTERM' }): Promise<RunResult> {
   const signals = new EventEmitter();
   const result = await runProcess(process.execPath, [script, pidFile, opts.terraform, opts.grandchild], {
     cwd: dir,
@@ -64,10 +67,10 @@ async function runStandIn(opts: { terraform: OnSigint; grandchild: OnSigint; tim
     onLine: (line) => {
       if (line !== 'ready') return;
       started.push(grandchildPid());
-      if (opts.interruptWhenReady) signals.emit('SIGINT');
+      if (opts.interruptWhenReady) signals.emit(opts.interruptWhenReady);
     },
   });
-  expect(signals.listenerCount('SIGINT')).toBe(0);
+  expect(signals.listenerCount('SIGINT') + signals.listenerCount('SIGTERM')).toBe(0);
   return result;
 }
 
@@ -84,20 +87,20 @@ describe('runProcess stops the whole process group (a stand-in Terraform that le
     expect(await goneWithin(grandchildPid(), 10_000)).toBe(true);
   });
 
-  it('on an interrupt (Ctrl-C, a cancelled CI job), SIGINT goes to the group too', async () => {
-    const result = await runStandIn({ terraform: 'exit', grandchild: 'exit', graceMs: 600_000, interruptWhenReady: true });
+  it.each(['SIGINT', 'SIGTERM'] as const)('on an interrupt by %s (Ctrl-C, a cancelled CI job), SIGINT goes to the group too', async (signal) => {
+    const result = await runStandIn({ terraform: 'exit', grandchild: 'exit', graceMs: 600_000, interruptWhenReady: signal });
     expect(result.interrupted).toBe(true);
     expect(await goneWithin(grandchildPid(), 10_000)).toBe(true);
   });
 
-  it('when Terraform exits after SIGINT, what it left in its group is killed (a grandchild that ignores SIGINT)', async () => {
-    const result = await runStandIn({ terraform: 'exit', grandchild: 'ignore', graceMs: 2_000, interruptWhenReady: true });
+  it('when Terraform exits after SIGINT, what it left in its group is killed (a grandchild that ignores SIGINT and SIGTERM)', async () => {
+    const result = await runStandIn({ terraform: 'exit', grandchild: 'ignore', graceMs: 2_000, interruptWhenReady: 'SIGINT' });
     expect(result.signal).toBe('SIGINT');
     expect(await goneWithin(grandchildPid(), 10_000)).toBe(true);
   });
 
   it('a Terraform that ignores SIGINT is killed with its whole group when the grace period ends', async () => {
-    const result = await runStandIn({ terraform: 'ignore', grandchild: 'ignore', graceMs: 1_000, interruptWhenReady: true });
+    const result = await runStandIn({ terraform: 'ignore', grandchild: 'ignore', graceMs: 1_000, interruptWhenReady: 'SIGINT' });
     expect(result.signal).toBe('SIGKILL');
     expect(result.interrupted).toBe(true);
     expect(await goneWithin(grandchildPid(), 10_000)).toBe(true);
