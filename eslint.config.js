@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'processor/dist/', '.myt/', 'bin/', 'coverage/', 'tests/fixtures/', 'src/config/validators.generated.ts', 'processors/', 'templates/'] },
+  { ignores: ['node_modules/', 'dist/', 'processor/dist/', '.myt/', 'bin/', 'coverage/', 'tests/fixtures/', 'src/config/validators.generated.ts', 'processors/', 'templates/', 'reports/', '.stryker-tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['eslint.config.js'],
+    files: ['eslint.config.js', 'stryker.config.mjs', 'scripts/stryker-ignore-messages.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
 );

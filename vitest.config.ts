@@ -7,5 +7,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Every skipped test is named at the end of a run (tests/helpers/needs.ts says when tests skip).
+    reporters: ['default', './tests/helpers/skip-summary.ts'],
   },
 });

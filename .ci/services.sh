@@ -9,6 +9,7 @@ missing=()
 command -v curl >/dev/null || missing+=(curl)
 # The older system's devices publish with pika: the processor tests run such a device script.
 /usr/bin/python3 -c 'import pika' 2>/dev/null || missing+=(python3-pika)
+command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -q

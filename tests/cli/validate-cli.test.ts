@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { describeNeeding } from '../helpers/needs.js';
 import type { CommandEntry } from '../../src/cli/command.js';
 import { runCli } from '../../src/cli/main.js';
 import { SECRETS_NOT_DECRYPTED } from '../../src/validation/index.js';
@@ -109,7 +110,7 @@ describe('myt', () => {
   });
 });
 
-describe.skipIf(!existsSync(join(PROJECT, 'dist/cli/main.js')))('the installed bin (needs `npm run build`)', () => {
+describeNeeding({ what: 'a build (npm run build)', present: existsSync(join(PROJECT, 'dist/cli/main.js')) }, 'the installed bin', () => {
   it('runs `myt validate` as a process with the documented exit codes and no stack trace', async () => {
     const root = tempRepo({ ...SECRET, 'platforms/solo.yaml': '\u0000\u0001binary' });
     const bin = join(PROJECT, 'bin/myt.js');

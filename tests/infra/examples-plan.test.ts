@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
+import { describeNeeding } from '../helpers/needs.js';
 import { planCommand } from '../../src/cli/commands/plan.js';
 import { readSecrets } from '../../src/secrets/index.js';
 
@@ -20,7 +21,7 @@ function leaves(value: unknown): string[] {
   return [];
 }
 
-describe.skipIf(!haveKey)(`myt plan on the shipped examples${haveKey ? '' : ' (skipped: examples/demo.agekey is missing)'}`, () => {
+describeNeeding({ what: 'examples/demo.agekey', present: haveKey }, 'myt plan on the shipped examples', () => {
   const out = mkdtempSync(join(tmpdir(), 'myt-examples-plan-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 

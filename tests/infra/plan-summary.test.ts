@@ -85,6 +85,29 @@ describe('plan summary (Terraform JSON plan representation)', () => {
     );
   });
 
+  it('lists only real changes: no reads of data sources or no-ops, in the changes or in the drift', () => {
+    const plan: TerraformPlanJson = {
+      resource_changes: [rc('aws_security_group.firewall', ['no-op']), rc('data.aws_ami.ubuntu', ['delete'], 'data'), rc('aws_eip.address', ['create'])],
+      resource_drift: [rc('data.aws_ami.ubuntu', ['update'], 'data'), rc('aws_key_pair.key_pair', ['no-op'])],
+    };
+    const s = summarizePlan(plan, protects);
+    expect(s.changes).toEqual([{ address: 'aws_eip.address', action: 'create' }]);
+    expect(s.drift).toEqual([]);
+  });
+
+  it('flags destroying the data volume, counts each deletion, and marks each kind of change in the table', () => {
+    const s = summarizePlan(
+      { resource_changes: [rc('aws_ebs_volume.data_volume', ['delete']), rc('aws_eip.address', ['create']), rc('aws_key_pair.key_pair', ['delete', 'create'])] },
+      protects,
+    );
+    expect(s).toMatchObject({ add: 2, destroy: 2, dangerous: true, warnings: ['aws_ebs_volume.data_volume (the data volume) would be destroyed: the database on it would be lost'] });
+    expect(formatPlanSummary('greenhouse', s).split('\n').slice(1, 4)).toEqual([
+      '  -   aws_ebs_volume.data_volume',
+      '  +   aws_eip.address',
+      '  -/+ aws_key_pair.key_pair  (replaced)',
+    ]);
+  });
+
   it('reads an empty plan as nothing to do', () => {
     expect(summarizePlan({}, protects)).toMatchObject({ add: 0, change: 0, destroy: 0, changes: [], drift: [] });
   });

@@ -5,6 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeNeeding, itNeeding } from '../helpers/needs.js';
+import { goneWithin } from '../helpers/processes.js';
 import { ApplyFailedError, OUTPUTS_FILE, PLAN_FILE, runStack } from '../../src/infra/apply-stack.js';
 import type { SynthesizedStack } from '../../src/infra/stacks.js';
 import { findTerraform } from '../../src/infra/terraform/find-binary.js';
@@ -54,9 +56,9 @@ function fakeStack(json: Json): SynthesizedStack {
   };
 }
 
-const SKIP_REASON = haveTerraform ? '' : ' (skipped: /usr/local/bin/terraform is not installed)';
+const TERRAFORM_NEED = { what: TERRAFORM, present: haveTerraform };
 
-describe.skipIf(!haveTerraform)(`Terraform runner against the real Terraform CLI${SKIP_REASON}`, () => {
+describeNeeding(TERRAFORM_NEED, 'Terraform runner against the real Terraform CLI', () => {
   let base: string;
   let dir: string;
   let lines: string[];
@@ -210,7 +212,7 @@ describe.skipIf(!haveTerraform)(`Terraform runner against the real Terraform CLI
     expect((error as TerraformError).message).toMatch(/timed out after 4 s/);
     expect(Date.now() - started).toBeLessThan(25_000);
     // the provisioner's sleep, a grandchild, is gone too (bounded wait)
-    expect(await goneWithin5s(Number(readFileSync(pidFile, 'utf8').trim()))).toBe(true);
+    expect(await goneWithin(Number(readFileSync(pidFile, 'utf8').trim()), 5_000)).toBe(true);
   });
 
   it('passes an interrupt on to Terraform, which stops with its whole process group', async () => {
@@ -229,7 +231,7 @@ describe.skipIf(!haveTerraform)(`Terraform runner against the real Terraform CLI
     expect(error.result.interrupted).toBe(true);
     expect(error.message).toMatch(/terraform apply was interrupted and stopped/);
     expect(signals.listenerCount('SIGINT')).toBe(0);
-    expect(await goneWithin5s(Number(readFileSync(pidFile, 'utf8').trim()))).toBe(true);
+    expect(await goneWithin(Number(readFileSync(pidFile, 'utf8').trim()), 5_000)).toBe(true);
   });
 
   it('masks secrets in streamed lines and in the error it raises', async () => {
@@ -279,19 +281,6 @@ describe.skipIf(!haveTerraform)(`Terraform runner against the real Terraform CLI
 });
 
 
-/** Whether the process is gone within 5 s (polled every 100 ms). */
-async function goneWithin5s(pid: number): Promise<boolean> {
-  for (let i = 0; i < 50; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return true;
-    }
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  return false;
-}
-
 describe('finding the Terraform CLI', () => {
   it('finds terraform on the PATH, else tofu', () => {
     const present = new Set(['/opt/b/tofu', '/opt/c/terraform']);
@@ -309,7 +298,7 @@ describe('finding the Terraform CLI', () => {
     expect(() => findTerraform({ MYT_TERRAFORM: '/x/nothing', PATH: '' }, () => false)).toThrow(/MYT_TERRAFORM is set to '\/x\/nothing'/);
   });
 
-  it.skipIf(!haveTerraform)(`finds the real terraform of this machine${SKIP_REASON}`, () => {
+  itNeeding(TERRAFORM_NEED, 'finds the real terraform of this machine', () => {
     expect(findTerraform({ PATH: '/usr/local/bin' })).toEqual({ path: TERRAFORM, flavor: 'terraform' });
   });
 });

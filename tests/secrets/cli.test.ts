@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decryptSops } from 'sops-age';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describeNeeding } from '../helpers/needs.js';
 import { runCli } from '../../src/cli/main.js';
 import { resetSecretRegistry } from '../../src/secrets/index.js';
 import { editSecrets, fileRef, writeNewSecrets } from '../../src/secrets/operations.js';
@@ -181,7 +182,7 @@ describe('myt secrets', () => {
   });
 });
 
-describe.skipIf(!hasShm)('myt secrets edit', () => {
+describeNeeding({ what: '/dev/shm', present: hasShm }, 'myt secrets edit', () => {
   it('edits a 0600 copy in /dev/shm, re-encrypts with the same data key, and scrubs the copy', async () => {
     repo = tempRepo([key.recipient]);
     await writeNewSecrets(repo.root, 'secrets/e.enc.yaml', { password: 'old-password-value', keep: 'kept-value' });
@@ -421,7 +422,7 @@ describe('myt keys', () => {
 });
 
 const sshKeygen = ['/usr/bin/ssh-keygen', '/bin/ssh-keygen'].find((p) => existsSync(p));
-describe.skipIf(sshKeygen === undefined)('a generated key, checked by OpenSSH (skipped: ssh-keygen is not installed)', () => {
+describeNeeding({ what: 'ssh-keygen (openssh-client)', present: sshKeygen !== undefined }, 'a generated key, checked by OpenSSH', () => {
   it('is a private key ssh-keygen reads, whose public key is the one stored', async () => {
     repo = tempRepo([key.recipient]);
     const g = await myt(['keys', 'generate', 'factory'], envWithKey(undefined));

@@ -3,6 +3,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { enableActionsMasking, maskSecrets, readSecrets, registerSecret, resetSecretRegistry } from '../../src/secrets/index.js';
 import { writeNewSecrets } from '../../src/secrets/operations.js';
 import type { AgeKeyPair } from '../../src/secrets/age-keys.js';
+import { registerLeaves, registeredSecretCount } from '../../src/secrets/masking.js';
 import { envWithKey, keyPair, tempRepo, type TempRepo } from './helpers.js';
 
 let key: AgeKeyPair;
@@ -16,10 +17,29 @@ afterEach(() => {
 });
 
 describe('masking', () => {
-  it('replaces every registered value, the longest first', () => {
-    registerSecret('hunter2-password');
+  it('replaces every registered value, the longest first (a shorter one registered earlier leaves no tail)', () => {
     registerSecret('hunter2');
+    registerSecret('hunter2-password');
     expect(maskSecrets('login with hunter2-password or hunter2, twice: hunter2')).toBe('login with *** or ***, twice: ***');
+  });
+
+  it('masks each line of a multi-line value as printed alone, indented or not, from 8 characters on', () => {
+    registerSecret('first-line-of-it\n    indented-line-of-it\n8chars!!\n   tiny1\n');
+    expect(maskSecrets('first-line-of-it | indented-line-of-it | 8chars!!')).toBe('*** | *** | ***');
+    // a short line alone is not a secret worth blanking everywhere, even indented to 8 characters
+    expect(maskSecrets('a tiny1 word')).toBe('a tiny1 word');
+    expect(registeredSecretCount()).toBe(5); // the value, its JSON-escaped form and three lines
+  });
+
+  it('masks values of 4 characters or more, counted without surrounding blanks', () => {
+    registerSecret('abcd');
+    registerSecret(' xy ');
+    expect(maskSecrets('abcd abc xy z')).toBe('*** abc xy z');
+  });
+
+  it('registers the leaves of decrypted data of every kind, nulls and booleans aside, and only skips what it is told', () => {
+    registerLeaves({ nothing: null, on: true, pin: 123456, big: 12345678901234567890n, list: ['listed-value'], nested: { publicKey: 'ssh-ed25519 AAAAnot-skipped-here' } });
+    expect(maskSecrets('123456 12345678901234567890 listed-value ssh-ed25519 AAAAnot-skipped-here true')).toBe('*** *** *** *** true');
   });
 
   it('masks each line of a multi-line value and its JSON-escaped form', () => {
@@ -34,6 +54,14 @@ describe('masking', () => {
     registerSecret('x+y.1');
     expect(maskSecrets("password=admin: field 'adminPassword' is Grafana's default; (admin)")).toBe("password=***: field 'adminPassword' is Grafana's default; (***)");
     expect(maskSecrets('token x+y.1 and ax+y.1')).toBe('token *** and ax+y.1');
+  });
+
+  it('masks the JSON-escaped form of a one-line value with quotes and backslashes (as it shows inside printed JSON)', () => {
+    const password = 'pa"ss\\word-0f-a-user';
+    registerSecret(password);
+    const printed = JSON.stringify({ password });
+    expect(printed).not.toContain(password); // escaping changed it: masking the value alone would miss it
+    expect(maskSecrets(printed)).toBe('{"password":"***"}');
   });
 
   it('leaves very short values alone (masking every "on" in a log protects nothing)', () => {
@@ -72,7 +100,6 @@ describe('which decrypted values stay unmasked', () => {
   afterEach(() => resetSecretRegistry());
 
   it('only public identifiers at their own places: a broker user named like one keeps its password masked', async () => {
-    const { registerLeaves } = await import('../../src/secrets/masking.js');
     const { isPublicField } = await import('../../src/secrets/shapes.js');
     registerLeaves({ users: { type: 'broker-password-1', publicKey: 'broker-password-2' } }, isPublicField);
     registerLeaves({ privateKey: 'PRIVATE-KEY-TEXT', publicKey: 'ssh-ed25519 AAAAPUBLIC' }, isPublicField);

@@ -12,6 +12,7 @@ import { macAad } from '../../src/secrets/sops-file.js';
 import { realSopsBinary } from '../../src/secrets/sops-binary.js';
 import type { AgeKeyPair } from '../../src/secrets/age-keys.js';
 import { envWithKey, keyPair, tempRepo, type TempRepo } from './helpers.js';
+import { describeNeeding } from '../helpers/needs.js';
 
 // (Empty strings and nulls are left out: the MAC cannot cover them, so MyT neither writes nor reads them.)
 const EVERY_TYPE_YAML = `# every YAML scalar type, nested maps and lists
@@ -310,7 +311,8 @@ describe('files not wrapped for age', () => {
 });
 
 const realSops = realSopsBinary.find(process.env);
-describe.skipIf(realSops === undefined)('the real sops program (skipped: sops is not on PATH here)', () => {
+const SOPS_NEED = { what: 'the sops program on PATH', present: realSops !== undefined, neverHere: 'Debian 12 packages no sops, so it never runs on this project\'s machines' };
+describeNeeding(SOPS_NEED, 'the real sops program', () => {
   it('decrypts a file written by MyT to the same data', async () => {
     await encrypted('secrets/all.enc.yaml', EVERY_TYPE_YAML);
     const out = execFileSync(realSops!, ['--decrypt', '--output-type', 'json', join(repo.root, 'secrets/all.enc.yaml')], {

@@ -38,8 +38,9 @@ const TAIL_LINES = 20;
 /**
  * Runs a program with an argument array (never a shell) in its own process group, streaming its
  * output. On timeout, or when we are interrupted, the whole group gets SIGINT, so Terraform can
- * stop cleanly, save state and release its lock, then SIGKILL if it is still there after the
- * grace period.
+ * stop cleanly, save state and release its lock, then SIGKILL when the grace period ends or as
+ * soon as Terraform has exited, whichever comes first: what it leaves in its group then (a
+ * provisioner's command that ignores SIGINT) has nobody waiting for it.
  */
 export function runProcess(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   const spawnFn = options.spawn ?? spawn;
@@ -103,6 +104,7 @@ export function runProcess(command: string, args: readonly string[], options: Ru
       reject(err);
     });
     child.once('close', (code, signal) => {
+      if (killTimer !== undefined) signalGroup('SIGKILL'); // asked to stop: leave nothing of the group running
       cleanUp();
       resolve({ code, signal, stdout: Buffer.concat(stdoutChunks).toString('utf8'), stderrTail, timedOut, interrupted });
     });
