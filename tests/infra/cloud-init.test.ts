@@ -3,22 +3,22 @@
 // configuration of outputs only (no provider, no download), with the stack's own variable
 // declaration, and applied with the host private key given the way `myt apply` gives it: through
 // TF_VAR_host_private_key in Terraform's environment (hostKeyEnv), never in the JSON.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeNeeding } from '../helpers/needs.js';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { hostKeyEnv } from '../../src/infra/credentials.js';
 import { buildStacks } from '../../src/infra/stacks.js';
 import { TerraformError, terraformEnv, TerraformRunner } from '../../src/infra/terraform/runner.js';
 import { generateSshKeyPair } from '../../src/secrets/index.js';
 import { HOST_KEY_FIELDS, sshKeyProblems } from '../../src/secrets/ssh-keys.js';
-import { awsSpace, declared, AWS_CLOUD, GCP_CLOUD, LOCAL_STATE, OPENSTACK_CLOUD, openstackSpace, platform } from './helpers.js';
+import { awsSpace, declared, AWS_CLOUD, GCP_CLOUD, LOCAL_STATE, OPENSTACK_CLOUD, openstackSpace, platform, TERRAFORM, TERRAFORM_NEED } from './helpers.js';
 
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-explicit-any -- walking synthesized JSON by path */
 type Json = any;
 
-const TERRAFORM = '/usr/local/bin/terraform';
 const login = generateSshKeyPair('myt-test');
 const host = generateSshKeyPair('myt-test-host');
 
@@ -38,7 +38,7 @@ const CLOUDS = [
   { name: 'mill', cloud: OPENSTACK_CLOUD, userData: (j: Json): Json => j.resource.openstack_compute_instance_v2.instance.user_data },
 ];
 
-describe.skipIf(!existsSync(TERRAFORM))('user data and device names, evaluated by the real Terraform CLI', () => {
+describeNeeding(TERRAFORM_NEED, 'user data and device names, evaluated by the real Terraform CLI', () => {
   let dir: string;
   let lines: string[];
   beforeEach(() => {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 // Test helpers for infra: declarations as the config loader returns them, and a fake secrets
 // reader standing in for src/secrets' readSecrets (contract: (root, repo-relative SOPS file) ->
 // the decrypted mapping, in memory; it throws for a file it cannot read).
@@ -76,3 +77,8 @@ export const AWS_CLOUD: Platform['spec']['cloud'] = { provider: 'aws', space: 'h
 export const GCP_CLOUD: Platform['spec']['cloud'] = { provider: 'gcp', project: 'myt-demo', region: 'europe-west1', zone: 'europe-west1-b', credentials: 'secrets/gcp.enc.yaml' };
 export const OPENSTACK_CLOUD: Platform['spec']['cloud'] = { provider: 'openstack', space: 'lab-cloud', flavor: 'm1.small', image: 'Ubuntu 24.04' };
 export const SSH_CLOUD: Platform['spec']['cloud'] = { provider: 'ssh', host: '127.0.0.1', user: 'myt', key: 'secrets/ssh.enc.yaml' };
+
+/** The real Terraform CLI of this machine kind, which the runner's tests drive (built-in resources only). */
+export const TERRAFORM = '/usr/local/bin/terraform';
+/** What tests of the real Terraform CLI need (tests/helpers/needs.ts). */
+export const TERRAFORM_NEED = { what: TERRAFORM, present: existsSync(TERRAFORM) };

@@ -13,9 +13,8 @@ import { findTerraform } from '../../src/infra/terraform/find-binary.js';
 import { summarizePlan } from '../../src/infra/terraform/plan-summary.js';
 import { terraformEnv, TerraformError, TerraformRunner } from '../../src/infra/terraform/runner.js';
 import { MytError } from '../../src/errors.js';
+import { TERRAFORM, TERRAFORM_NEED } from './helpers.js';
 
-const TERRAFORM = '/usr/local/bin/terraform';
-const haveTerraform = existsSync(TERRAFORM);
 
 type Json = Record<string, unknown>;
 
@@ -56,7 +55,6 @@ function fakeStack(json: Json): SynthesizedStack {
   };
 }
 
-const TERRAFORM_NEED = { what: TERRAFORM, present: haveTerraform };
 
 describeNeeding(TERRAFORM_NEED, 'Terraform runner against the real Terraform CLI', () => {
   let base: string;

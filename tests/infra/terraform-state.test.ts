@@ -5,16 +5,15 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeNeeding } from '../helpers/needs.js';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { PLAN_FILE } from '../../src/infra/apply-stack.js';
 import { runStacks } from '../../src/infra/run-stacks.js';
 import type { SynthesizedStack } from '../../src/infra/stacks.js';
 import { protectLocalState, refuseTrackedState } from '../../src/infra/state-guard.js';
 import { terraformEnv, TerraformRunner } from '../../src/infra/terraform/runner.js';
-import { fakeSecrets } from './helpers.js';
+import { fakeSecrets, TERRAFORM, TERRAFORM_NEED } from './helpers.js';
 
-const TERRAFORM = '/usr/local/bin/terraform';
-const haveTerraform = existsSync(TERRAFORM);
 const LOCAL = { backend: 'local', path: '.myt/state' } as const;
 
 let base: string;
@@ -25,7 +24,7 @@ afterEach(() => rmSync(base, { recursive: true, force: true }));
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
 
-describe.skipIf(!haveTerraform)('files Terraform writes for MyT (real Terraform CLI)', () => {
+describeNeeding(TERRAFORM_NEED, 'files Terraform writes for MyT (real Terraform CLI)', () => {
   const dir = () => join(base, 'out', 'test');
   const write = (input: string) =>
     writeFileSync(
@@ -63,7 +62,7 @@ describe.skipIf(!haveTerraform)('files Terraform writes for MyT (real Terraform 
 
 const haveGit = ['/usr/bin/git', '/bin/git', '/usr/local/bin/git'].some(existsSync);
 
-describe.skipIf(!haveGit)(`a local state folder${haveGit ? '' : ' (skipped: git is not installed)'}`, () => {
+describeNeeding({ what: 'git', present: haveGit }, 'a local state folder', () => {
   it('is refused when git would track it, and accepted once it is ignored', () => {
     execFileSync('git', ['init', '-q', base]);
     expect(() => refuseTrackedState(base, LOCAL, ['greenhouse'])).toThrow(

@@ -2,18 +2,18 @@
 // (/usr/local/bin/terraform, 1.10 or newer), and against stand-in scripts for an old OpenTofu and
 // for a program that is not Terraform at all. The contract the stand-ins follow is Terraform's and
 // OpenTofu's `version -json`: one JSON object whose `terraform_version` is the version.
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describeNeeding } from '../helpers/needs.js';
+import { afterAll, expect, it } from 'vitest';
 import { backendRequirement } from '../../src/infra/backend.js';
 import { runStacks } from '../../src/infra/run-stacks.js';
 import { terraformEnv } from '../../src/infra/terraform/runner.js';
 import { ensureTerraformVersion, terraformVersion } from '../../src/infra/terraform/version.js';
 import { MytError } from '../../src/errors.js';
-import { fakeSecrets } from './helpers.js';
+import { fakeSecrets, TERRAFORM, TERRAFORM_NEED } from './helpers.js';
 
-const TERRAFORM = '/usr/local/bin/terraform';
 const dir = mkdtempSync(join(tmpdir(), 'myt-tf-version-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -27,7 +27,7 @@ function script(name: string, body: string): string {
 const S3 = { backend: 's3', bucket: 'myt-state', region: 'eu-west-1', prefix: 'myt' } as const;
 const opts = { env: terraformEnv(process.env, {}), cwd: dir };
 
-describe.skipIf(!existsSync(TERRAFORM))('terraform version check', () => {
+describeNeeding(TERRAFORM_NEED, 'terraform version check', () => {
   it('reads the real Terraform CLI version and lets it through for the S3 backend', async () => {
     const binary = { path: TERRAFORM, flavor: 'terraform' as const };
     expect(await terraformVersion(binary, opts)).toMatch(/^1\.\d+\.\d+/);

@@ -28,7 +28,7 @@ describe('masking', () => {
     expect(maskSecrets('first-line-of-it | indented-line-of-it | 8chars!!')).toBe('*** | *** | ***');
     // a short line alone is not a secret worth blanking everywhere, even indented to 8 characters
     expect(maskSecrets('a tiny1 word')).toBe('a tiny1 word');
-    expect(registeredSecretCount()).toBe(5); // the value, its JSON-escaped form and three lines
+    expect(registeredSecretCount()).toBe(6); // the value, its JSON-escaped and base64 forms, and three lines
   });
 
   it('masks values of 4 characters or more, counted without surrounding blanks', () => {
