@@ -2,9 +2,9 @@
 // Mutation testing of the safety-critical modules with StrykerJS, one group at a time:
 // `npm run mutate` (scripts/mutate.ts) runs Stryker once per group below, each mutant against
 // only the group's own tests (vitest.mutate.config.ts), and prints the score of every module.
-// Not part of `npm test` or CI: it takes about half an hour here (docs/testing.md).
-// The `processor` group runs only when named (`npm run mutate -- processor`): its tests stop and
-// restart the shared broker and databases.
+// Not part of `npm test` or CI: it takes about half an hour here (docs/testing.md). The processor's
+// ack, dead-letter and drain path is not a group: its tests run the bundled processor as a child
+// process, where Stryker cannot switch mutants on (docs/testing.md says how it is checked instead).
 import process from 'node:process';
 
 /**
@@ -35,12 +35,6 @@ export const GROUPS = {
   },
   // a stopped Terraform's whole process group: the signals, the grace period, the kill at exit
   'run-process': { mutate: ['src/infra/terraform/run-process.ts:61-86', 'src/infra/terraform/run-process.ts:106-110'], tests: ['tests/infra/run-process.test.ts'] },
-  // ack only after commit, dead letters confirmed first, SIGTERM drains
-  processor: {
-    optIn: true,
-    mutate: ['processor/src/processor.ts', 'processor/src/run.ts', 'processor/src/consumer.ts', 'processor/src/pipeline.ts'],
-    tests: ['tests/processor/pipeline-parts.test.ts', 'tests/processor/consumer.test.ts', 'tests/processor/mysql.test.ts', 'tests/processor/timescale.test.ts'],
-  },
 };
 
 const name = process.env.MYT_MUTATE_GROUP ?? '';
