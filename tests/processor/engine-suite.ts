@@ -445,7 +445,10 @@ export function engineSuite(adapter: EngineAdapter): void {
     await caughtUp(30_000);
     // A message read again is never stored twice, even when its first reading was committed.
     expect(await count('stream', sensor)).toEqual({ rows: n + extra, distinct: n + extra });
-    expect(await drainDeadLetters(names.deadQueue)).toEqual([]);
+    // None of this scenario's messages is dead-lettered. (An earlier test's poison may be: a restart
+    // resumes at the last checkpoint, saved once a second, and dead letters are at least once.)
+    const letters = await drainDeadLetters(names.deadQueue);
+    expect(letters.filter((l) => l.body.includes(`"sensor":"${sensor}"`))).toEqual([]);
   }
 
   it('kill -9 of the processor mid-stream, then a restart: every published message stored exactly once', async () => {
