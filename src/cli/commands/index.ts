@@ -26,6 +26,16 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./destroy.js')).destroyCommand,
   },
   {
+    name: 'deploy',
+    summary: 'put a platform on its host over SSH: lock, upload a release, switch, compose up --wait, audit',
+    load: async () => (await import('./deploy.js')).deployCommand,
+  },
+  {
+    name: 'redeploy',
+    summary: 'replace only the processor (script or packages changed); rolls back when it is not healthy',
+    load: async () => (await import('./redeploy.js')).redeployCommand,
+  },
+  {
     name: 'secrets',
     summary: 'init an age key; encrypt, decrypt or edit SOPS secrets files (plaintext stays in memory)',
     load: async () => (await import('./secrets.js')).secretsCommand,
