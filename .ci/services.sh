@@ -12,6 +12,8 @@ command -v curl >/dev/null || missing+=(curl)
 command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 # The deploy tests start their own sshd on a loopback port (tests/helpers/ssh-server.ts).
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+# A platform's login user needs sudo without a password; the deploy tests give their user that.
+[ -x /usr/bin/sudo ] || missing+=(sudo)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -q

@@ -205,7 +205,7 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
     const what = changes.length ? `${changes.length} file(s) changed` : 'files unchanged';
     const summary = `deployed release ${id}: ${what}${secretsChanged && current ? ', secrets changed' : ''}`;
     await audit({ outcome: 'deployed', release: id, changes: [...changes, ...(secretsChanged ? ['secrets'] : [])] });
-    progress(summary);
+    progress(`done: ${summary}`);
     return { changed: true, release: id, summary, changes };
   } catch (err) {
     await audit({ outcome: 'failed', detail: host.mask(messageOf(err)).slice(0, 2000) }).catch(() => undefined);
@@ -346,7 +346,7 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
     await prune(host, progress);
     const summary = `redeployed the processor: release ${id} (${changes.map((c) => c.slice(1)).join(', ')})`;
     await audit({ outcome: 'deployed', release: id, changes });
-    progress(summary);
+    progress(`done: ${summary}`);
     return { changed: true, release: id, summary, changes };
   } catch (err) {
     if (!(err instanceof MytError && /rolled back/.test(err.message))) await audit({ outcome: 'failed', detail: host.mask(messageOf(err)).slice(0, 2000) }).catch(() => undefined);

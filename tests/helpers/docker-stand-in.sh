@@ -9,7 +9,7 @@
 #   docker inspect --format '{{json .State.Health}}' NAME -> {"Status":…,"FailingStreak":…,"Log":[…]}
 #   docker compose logs --no-color --tail N SERVICE -> "NAME  | line"
 #   docker compose exec -T SERVICE CMD… -> runs CMD here, with $S/exec.env (the container's environment)
-# A processor is unhealthy when the release's processor/main.mjs contains MYT_STAND_IN_UNHEALTHY
+# A processor is unhealthy when the release's processor/*.mjs contain MYT_STAND_IN_UNHEALTHY
 # (a broken processor bundle). Services that are up are kept in $S/up (one "service health" a line).
 S=__STATE__
 { printf '%q ' "$@"; printf '\n'; } >> "$S/calls.log"
@@ -17,7 +17,7 @@ S=__STATE__
 project() { sed -n 's/^name: *//p' compose.yaml | head -1; }
 services() { awk '/^services:/{s=1;next} s&&/^[^ #]/{s=0} s&&/^  [A-Za-z0-9_.-]+:$/{sub(/^  /,"");sub(/:$/,"");print}' compose.yaml; }
 health_of() { # service -> healthy|unhealthy
-  case "$1" in processor-*) grep -q MYT_STAND_IN_UNHEALTHY processor/main.mjs 2>/dev/null && { echo unhealthy; return; } ;; esac
+  case "$1" in processor-*) cat processor/*.mjs 2>/dev/null | grep -q MYT_STAND_IN_UNHEALTHY && { echo unhealthy; return; } ;; esac
   echo healthy
 }
 
@@ -62,7 +62,8 @@ case "$1" in
   logs)
     svc=${!#}; p=$(project)
     echo "$p-$svc-1  | processor: starting"
-    [ "$(health_of "$svc")" = unhealthy ] && echo "$p-$svc-1  | processor: cannot reach the broker"
+    # As a failing processor might: it names the broker URL it was given (its password must be masked).
+    [ "$(health_of "$svc")" = unhealthy ] && echo "$p-$svc-1  | processor: cannot reach the broker at $(sed -n 's/^MYT_AMQP_URL=//p' ../../secrets/processor.env 2>/dev/null)"
     exit 0 ;;
   exec)
     shift

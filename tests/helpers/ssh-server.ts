@@ -6,7 +6,7 @@
 // documents its output.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { generateSshKeyPair, type SshKeyPair } from '../../src/secrets/ssh-keys.js';
@@ -16,8 +16,8 @@ export const SSHD = '/usr/sbin/sshd';
 
 /** What the tests here need: sshd, running as root (to make the throwaway user), on Linux. */
 export const SSHD_NEED: Need = {
-  what: `${SSHD} run as root (.ci/services.sh installs openssh-server)`,
-  present: existsSync(SSHD) && process.getuid?.() === 0,
+  what: `${SSHD} and sudo, run as root (.ci/services.sh installs openssh-server and sudo)`,
+  present: existsSync(SSHD) && existsSync('/usr/bin/sudo') && process.getuid?.() === 0,
 };
 
 export interface TestSshServer {
@@ -58,7 +58,12 @@ async function listening(port: number, ms: number): Promise<void> {
 }
 
 /** Starts sshd and makes its user; `stop()` ends sshd and removes the user and its home. */
-export async function startSshServer(opts: { env?: Record<string, string> } = {}): Promise<TestSshServer> {
+/**
+ * Starts sshd and makes its user; `stop()` ends sshd and removes the user and its home. With `sudo`,
+ * the user may run anything as root without a password (as a platform's user must), with the
+ * stand-in folder first on sudo's secure_path; `cleanup` names folders to remove at the end.
+ */
+export async function startSshServer(opts: { env?: Record<string, string>; sudo?: boolean; cleanup?: string[] } = {}): Promise<TestSshServer> {
   const user = `myt${randomBytes(4).toString('hex')}`;
   run('useradd', ['-m', '-s', '/bin/sh', user]);
   run('usermod', ['-p', '*', user]); // no password, yet not locked: key login works
@@ -82,6 +87,14 @@ export async function startSshServer(opts: { env?: Record<string, string> } = {}
   run('chown', ['-R', `${user}:${user}`, join(home, '.ssh'), standIn]);
   chmodSync(join(home, '.ssh'), 0o700);
   chownSync(home, uid, uid);
+  const sudoers = `/etc/sudoers.d/${user}`;
+  if (opts.sudo) {
+    writeFileSync(
+      sudoers,
+      `Defaults:${user} secure_path="${join(standIn, 'bin')}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"\n${user} ALL=(root) NOPASSWD: ALL\n`,
+      { mode: 0o440 },
+    );
+  }
   const port = 20000 + Math.floor(Math.random() * 40000);
   writeFileSync(
     join(conf, 'sshd_config'),
@@ -130,6 +143,8 @@ export async function startSshServer(opts: { env?: Record<string, string> } = {}
       // The user's sessions end with sshd's children; then the user and its home go.
       spawnSync('sh', ['-c', `for p in $(ps -u ${user} -o pid=); do kill $p; done`]);
       spawnSync('userdel', ['-r', '-f', user]);
+      if (opts.sudo) rmSync(sudoers, { force: true });
+      for (const dir of opts.cleanup ?? []) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,144 @@
+// `myt deploy` and `myt redeploy` end to end: a repository with an existing-server platform (cloud
+// provider ssh) whose host is a real OpenSSH server on loopback, reached with a key decrypted from
+// SOPS in memory, deploying as root through sudo into /opt/myt/<platform> as on a real server.
+// Docker cannot run here: the host's `docker` is a STAND-IN that records what it was asked and
+// answers as Docker documents (tests/helpers/docker-stand-in.sh).
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { generateAgeKeyPair } from '../../src/secrets/age-keys.js';
+import { writeNewSecrets } from '../../src/secrets/operations.js';
+import { sopsConfigText } from '../../src/secrets/sops-config.js';
+import { generateSshKeyPair } from '../../src/secrets/ssh-keys.js';
+import { runMyt } from '../helpers/cli.js';
+import { describeNeeding } from '../helpers/needs.js';
+import { SSHD_NEED, startSshServer, type TestSshServer } from '../helpers/ssh-server.js';
+
+const NAME = `t${randomBytes(4).toString('hex')}`;
+let server: TestSshServer;
+let root: string;
+let env: NodeJS.ProcessEnv;
+
+function write(path: string, text: string) {
+  mkdirSync(dirname(join(root, path)), { recursive: true });
+  writeFileSync(join(root, path), text);
+}
+
+function platformYaml(hostKey: string | undefined): string {
+  return `apiVersion: myt/v1
+kind: Platform
+metadata:
+  name: ${NAME}
+spec:
+  cloud:
+    provider: ssh
+    host: 127.0.0.1
+    port: ${server.port}
+    user: ${server.user}
+    key: secrets/ssh.enc.yaml
+${hostKey ? `    hostKey: ${hostKey}\n` : ''}  database:
+    engine: influxdb
+  processor:
+    script: processors/${NAME}.ts
+`;
+}
+
+const myt = (...args: string[]) => runMyt(args, root, env);
+
+describeNeeding(SSHD_NEED, 'myt deploy and myt redeploy over a real OpenSSH server on loopback (docker is a stand-in)', () => {
+  beforeAll(async () => {
+    server = await startSshServer({ sudo: true, cleanup: [`/opt/myt/${NAME}`, `/var/lib/myt/${NAME}`] });
+    root = mkdtempSync(join(tmpdir(), 'myt-deploy-'));
+    mkdirSync(join(root, '.git'));
+    const age = await generateAgeKeyPair();
+    env = { SOPS_AGE_KEY: age.identity, PATH: process.env.PATH };
+    write('.sops.yaml', sopsConfigText([age.recipient]));
+    await writeNewSecrets(root, 'secrets/ssh.enc.yaml', { privateKey: server.login.privateKey, publicKey: server.login.publicKey });
+    write(`processors/${NAME}.ts`, 'export default (m: unknown) => m;\n');
+    write(`platforms/${NAME}.yaml`, platformYaml(server.hostKey.publicKey));
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('myt deploy with the stand-in docker: prints each step, installs the release under /opt/myt as root, and says what it did', async () => {
+    const r = await myt('deploy', NAME, '--commit', 'c0ffee1', '--actor', 'ci-bot');
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    const steps = r.stderr.split('\n').map((l) => l.replace(/^\[\s*[\d.]+ s\] /, '').split(':')[0]);
+    expect(steps.filter(Boolean)).toEqual(['connect', 'render', 'lock', 'bootstrap', 'secrets', 'upload', 'upload', 'switch', 'start', 'done']);
+    expect(r.stdout).toMatch(new RegExp(`^${NAME} on ${server.user}@127\\.0\\.0\\.1:${server.port}: deployed release \\d{8}T\\d{6}Z-[0-9a-f]{12}: 9 file\\(s\\) changed\\n$`));
+    const home = `/opt/myt/${NAME}`;
+    expect(readFileSync(`${home}/current/compose.yaml`, 'utf8')).toContain(`name: myt-${NAME}`);
+    expect(readFileSync(`${home}/current/processor/script.mjs`, 'utf8')).toContain('export');
+    // secrets: owned as each container needs, 0600, in a 0700 folder
+    const { statSync } = await import('node:fs');
+    expect(statSync(`${home}/secrets`).mode & 0o777).toBe(0o700);
+    expect([statSync(`${home}/secrets/processor.env`).mode & 0o777, statSync(`${home}/secrets/processor.env`).uid]).toEqual([0o600, 0]);
+    expect([statSync(`${home}/secrets/grafana/admin-password`).mode & 0o777, statSync(`${home}/secrets/grafana/admin-password`).uid]).toEqual([0o600, 472]);
+    expect(statSync(`/var/lib/myt/${NAME}/grafana`).uid).toBe(472);
+    const audit = readFileSync(`${home}/audit.log`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(audit.at(-1)).toMatchObject({ command: 'deploy', outcome: 'deployed', actor: 'ci-bot', commit: 'c0ffee1' });
+    expect(server.dockerCalls().filter((c) => c.startsWith('compose up'))).toEqual(['compose up -d --remove-orphans --wait --wait-timeout 300 ']);
+  });
+
+  it('myt deploy again: nothing changed, and it says so', async () => {
+    const r = await myt('deploy', NAME);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/: nothing changed \(release /);
+    expect(server.dockerCalls().filter((c) => c.startsWith('compose up'))).toHaveLength(1);
+  });
+
+  it('myt redeploy with the stand-in docker: a changed script replaces only the processor', async () => {
+    write(`processors/${NAME}.ts`, 'export default (m: { data: Record<string, number> }) => ({ ...m, data: { ...m.data, v: 2 } });\n');
+    const r = await myt('redeploy', NAME);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/redeployed the processor: release .* \(processor\/script\.mjs\)/);
+    expect(server.dockerCalls().filter((c) => c.startsWith('compose up')).at(-1)).toBe('compose up -d --no-deps --force-recreate --wait --wait-timeout 60 processor-0 ');
+  });
+
+  it('myt redeploy of a processor the stand-in docker reports unhealthy: rolled back, the step, host and masked remote output named', async () => {
+    const before = readFileSync(`/opt/myt/${NAME}/current/release.json`, 'utf8');
+    write(`processors/${NAME}.ts`, "console.log('MYT_STAND_IN_UNHEALTHY');\nexport default (m: unknown) => m;\n");
+    const r = await myt('redeploy', NAME, '--wait', '5');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/rollback: the new processor is not healthy; switching back to release/);
+    expect(r.stderr).toMatch(new RegExp(`myt redeploy: error: redeploy of ${NAME} on ${server.user}@127\\.0\\.0\\.1:${server.port} failed and was rolled back to release`));
+    expect(r.stderr).toMatch(/docker compose up on .* failed: exit status 1/);
+    // the processor's last output named the broker URL: its password is masked
+    const generated = JSON.parse(readFileSync(`/opt/myt/${NAME}/secrets/generated.json`, 'utf8')) as { brokerProcessor: string };
+    expect(r.stderr).toMatch(/cannot reach the broker at amqp:\/\/myt-processor:\*\*\*@rabbitmq:5672/);
+    expect(r.stderr).not.toContain(generated.brokerProcessor);
+    expect(readFileSync(`/opt/myt/${NAME}/current/release.json`, 'utf8')).toBe(before);
+  });
+
+  it('a server whose host key is not the declared one: the deploy stops before sending anything', async () => {
+    write(`platforms/${NAME}.yaml`, platformYaml(generateSshKeyPair('other').publicKey));
+    const calls = server.dockerCalls().length;
+    const r = await myt('deploy', NAME);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/myt deploy: error: .*: the host key is SHA256:\S+, but MyT knows SHA256:\S+ for this host\. Nothing was sent/);
+    expect(server.dockerCalls().length).toBe(calls);
+  });
+
+  it('a platform without spec.cloud.hostKey is refused: no trust on first use', async () => {
+    write(`platforms/${NAME}.yaml`, platformYaml(undefined));
+    const r = await myt('deploy', NAME);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`spec\\.cloud\\.hostKey is not declared.*myt keys scan ${NAME}`));
+    write(`platforms/${NAME}.yaml`, platformYaml(server.hostKey.publicKey));
+  });
+
+  it('usage errors: no platform, two platforms, an undeclared one', async () => {
+    expect((await myt('deploy')).code).toBe(2);
+    expect((await myt('deploy', 'a', 'b')).stderr).toMatch(/one platform at a time/);
+    expect((await myt('redeploy', NAME, '--wait', 'soon')).stderr).toMatch(/--wait must be a whole number of seconds/);
+    const r = await myt('deploy', 'nosuch');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`no platform named 'nosuch' is declared \\(declared: ${NAME}\\)`));
+  });
+});
