@@ -3,7 +3,7 @@
 // the bundle and hands the host to provision.ts. Every line of progress and every error is masked.
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { renderBundle } from '../bundle/bundle.js';
 import { dataDirectories } from '../bundle/compose.js';
 import { processorService } from '../bundle/processor.js';
@@ -13,6 +13,7 @@ import type { Declared, Platform } from '../config/repository.js';
 import { MytError, messageOf } from '../errors.js';
 import { loadSecretsModule, type SecretsModule } from '../infra/secrets-reader.js';
 import { deploySecretFiles } from './deploy-secrets.js';
+import type { DumpResult } from './dump.js';
 import { defaultLayout, Host, type HostLayout } from './host.js';
 import { forceReleaseLock } from './lock.js';
 import { provision, redeployProcessor, type ProvisionResult } from './provision.js';
@@ -217,4 +218,24 @@ async function lastOutputs(options: DeployOptions): Promise<StackOutputs> {
   } catch (err) {
     throw new MytError(`${file}: not readable (${messageOf(err)}): run 'myt apply ${options.platform}' again`);
   }
+}
+
+export interface DumpOptions extends DeployOptions {
+  /** The local file to write; default <platform>-<engine>-<time>.<ext> in the current folder. */
+  readonly out?: string;
+  /** The folder the default file name goes in. */
+  readonly cwd?: string;
+  /** The database to dump; default MyTData, the platform's. */
+  readonly database?: string;
+}
+
+/** `myt dump`: the engine's native dump, compressed on the host, streamed into a local file. */
+export async function dump(options: DumpOptions): Promise<DumpResult & { platform: string; host: string }> {
+  const { dumpDatabase, dumpFileName } = await import('./dump.js');
+  return connectPlatform({ ...options, stack: options.stack === 'apply' || options.stack === undefined ? await lastOutputs(options) : options.stack }, async (c) => {
+    const engine = c.platform.spec.database.engine;
+    const file = resolve(options.cwd ?? process.cwd(), options.out ?? dumpFileName(options.platform, engine));
+    const r = await dumpDatabase({ host: c.host, engine, file, database: options.database, progress: c.progress });
+    return { ...r, platform: options.platform, host: c.host.label };
+  });
 }

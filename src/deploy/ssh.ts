@@ -34,8 +34,8 @@ export interface ExecResult {
 export interface ExecOptions {
   /** Given to the command's standard input, then closed. */
   readonly stdin?: string | Buffer;
-  /** Each chunk of standard output as it arrives (the result's stdout then stays empty). */
-  readonly onStdout?: (chunk: Buffer) => void;
+  /** Where standard output goes as it arrives, with backpressure (the result's stdout then stays empty; it is not ended). */
+  readonly stdout?: NodeJS.WritableStream;
   /** Default 10 minutes. */
   readonly timeoutMs?: number;
 }
@@ -162,7 +162,8 @@ export class SshSession {
       client.exec(command, (e, stream) => {
         if (e) return finish(() => reject(new ConnectionLostError(`${this.label}: could not run a command: ${e.message}`)));
         channel = stream;
-        stream.on('data', (b: Buffer) => (opts.onStdout ? opts.onStdout(b) : out.push(b)));
+        if (opts.stdout) stream.pipe(opts.stdout, { end: false });
+        else stream.on('data', (b: Buffer) => out.push(b));
         stream.stderr.on('data', (b: Buffer) => err.push(b));
         stream.on('close', (code: number | null | undefined, signal?: string) => {
           if (this.lost || (code == null && signal == null)) return finish(() => reject(new ConnectionLostError(`${this.label}: the connection was lost while a command ran`)));

@@ -3,6 +3,7 @@
 // SOPS in memory, deploying as root through sudo into /opt/myt/<platform> as on a real server.
 // Docker cannot run here: the host's `docker` is a STAND-IN that records what it was asked and
 // answers as Docker documents (tests/helpers/docker-stand-in.sh).
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -131,6 +132,26 @@ describeNeeding(SSHD_NEED, 'myt deploy and myt redeploy over a real OpenSSH serv
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`spec\\.cloud\\.hostKey is not declared.*myt keys scan ${NAME}`));
     write(`platforms/${NAME}.yaml`, platformYaml(server.hostKey.publicKey));
+  });
+
+  it('myt dump: the influxd backup, streamed over SSH into a local file, with progress and how to restore it', async () => {
+    const db = `myt_cli_dump_${NAME}`;
+    const q = (text: string) => execFileSync('curl', ['-sf', '-XPOST', 'http://127.0.0.1:8086/query', '--data-urlencode', `q=${text}`]);
+    q(`CREATE DATABASE ${db}`);
+    try {
+      execFileSync('curl', ['-sf', '-XPOST', `http://127.0.0.1:8086/write?db=${db}`, '--data-binary', 'm,sensor=a v=1i 1700000000000000000\nm,sensor=a v=2i 1700000001000000000']);
+      const r = await myt('dump', NAME, '--database', db, '-o', 'data.tar.gz');
+      expect(r.stderr).not.toMatch(/error/);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${join(root, 'data.tar.gz')}\n`);
+      expect(r.stderr).toMatch(/dump: influxdb database myt_cli_dump_\w+, gzip-compressed into /);
+      expect(r.stderr).toMatch(/restore with: mkdir d && tar -xzf .*data\.tar\.gz -C d && influxd restore -portable/);
+      const listing = execFileSync('tar', ['-tzf', join(root, 'data.tar.gz')], { encoding: 'utf8' });
+      expect(listing).toMatch(/\.manifest/);
+    } finally {
+      q(`DROP DATABASE ${db}`);
+    }
+    expect((await myt('dump', NAME, '--database', 'x; rm -rf /')).code).toBe(2);
   });
 
   it('usage errors: no platform, two platforms, an undeclared one', async () => {

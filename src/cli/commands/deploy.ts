@@ -39,7 +39,7 @@ export interface DeployCommandDeps {
 }
 
 /** The options deploy and redeploy share, parsed once. */
-export function deployOptions(command: string, args: string[], ctx: CliContext, extra: { 'release-lock'?: { type: 'boolean' } } = {}) {
+export function deployOptions(command: string, args: string[], ctx: CliContext, extra: Record<string, { type: 'boolean' | 'string'; short?: string }> = {}) {
   const { values, positionals } = parseCommandArgs(command, args, {
     root: { type: 'string' },
     commit: { type: 'string' },
@@ -65,7 +65,7 @@ export function deployOptions(command: string, args: string[], ctx: CliContext, 
     waitSeconds,
     onProgress: (line) => ctx.stderr(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`),
   };
-  return { options, releaseLock: (values as { 'release-lock'?: boolean })['release-lock'] === true };
+  return { options, values: values as Record<string, string | boolean | undefined> };
 }
 
 export function deployCommandWith(deps?: DeployCommandDeps): Command {
@@ -73,9 +73,9 @@ export function deployCommandWith(deps?: DeployCommandDeps): Command {
     name: 'deploy',
     help: HELP,
     async run(args: string[], ctx: CliContext): Promise<number> {
-      const { options, releaseLock } = deployOptions('deploy', args, ctx, { 'release-lock': { type: 'boolean' } });
+      const { options, values } = deployOptions('deploy', args, ctx, { 'release-lock': { type: 'boolean' } });
       const d = deps ?? (await import('../../deploy/index.js'));
-      if (releaseLock) {
+      if (values['release-lock'] === true) {
         ctx.stdout(`${options.platform}: ${await d.releaseLock(options)}\n`);
         return 0;
       }

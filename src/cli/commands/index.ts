@@ -36,6 +36,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./redeploy.js')).redeployCommand,
   },
   {
+    name: 'dump',
+    summary: "download a platform's data: the database's native dump, compressed, streamed over SSH to a file",
+    load: async () => (await import('./dump.js')).dumpCommand,
+  },
+  {
     name: 'secrets',
     summary: 'init an age key; encrypt, decrypt or edit SOPS secrets files (plaintext stays in memory)',
     load: async () => (await import('./secrets.js')).secretsCommand,
