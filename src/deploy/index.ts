@@ -14,6 +14,7 @@ import { MytError, messageOf } from '../errors.js';
 import { loadSecretsModule, type SecretsModule } from '../infra/secrets-reader.js';
 import { deploySecretFiles } from './deploy-secrets.js';
 import type { DumpResult } from './dump.js';
+import type { PlatformStatus } from './status.js';
 import { defaultLayout, Host, type HostLayout } from './host.js';
 import { forceReleaseLock } from './lock.js';
 import { provision, redeployProcessor, type ProvisionResult } from './provision.js';
@@ -238,4 +239,33 @@ export async function dump(options: DumpOptions): Promise<DumpResult & { platfor
     const r = await dumpDatabase({ host: c.host, engine, file, database: options.database, progress: c.progress });
     return { ...r, platform: options.platform, host: c.host.label };
   });
+}
+
+export interface StatusOptions extends Omit<DeployOptions, 'platform' | 'commit' | 'actor'> {
+  /** Default: every declared platform. */
+  readonly platforms?: readonly string[];
+}
+
+/** `myt status`: each platform's host, read over SSH; a platform that cannot be reached says why. */
+export async function status(options: StatusOptions): Promise<(PlatformStatus | { platform: string; healthy: false; error: string })[]> {
+  const { platformStatus } = await import('./status.js');
+  let names = options.platforms;
+  if (names === undefined || names.length === 0) {
+    const { loadRepository } = await import('../config/repository.js');
+    names = (await loadRepository(options.root)).platforms.map((p) => p.doc.metadata.name);
+  }
+  const out: (PlatformStatus | { platform: string; healthy: false; error: string })[] = [];
+  for (const platform of names) {
+    try {
+      const o: DeployOptions = { ...options, platform };
+      out.push(
+        await connectPlatform({ ...o, stack: options.stack === 'apply' || options.stack === undefined ? await lastOutputs(o) : options.stack }, (c) =>
+          platformStatus(c.host, platform, c.platform.spec.processor.replicas, c.platform.spec.broker.tls),
+        ),
+      );
+    } catch (err) {
+      out.push({ platform, healthy: false, error: messageOf(err) });
+    }
+  }
+  return out;
 }

@@ -93,6 +93,22 @@ describeNeeding(SSHD_NEED, 'myt deploy and myt redeploy over a real OpenSSH serv
     expect(server.dockerCalls().filter((c) => c.startsWith('compose up'))).toHaveLength(1);
   });
 
+  it('myt status --format json with the stand-in docker: services, queues from the real rabbitmqctl, data volume, last deploy', async () => {
+    const r = await myt('status', NAME, '--format', 'json');
+    expect(r.stderr).toBe('');
+    const [st] = (JSON.parse(r.stdout) as { platforms: Record<string, unknown>[] }).platforms;
+    expect(st).toMatchObject({ platform: NAME, host: `${server.user}@127.0.0.1:${server.port}`, healthy: true, lastDeploy: { actor: 'ci-bot', commit: 'c0ffee1' } });
+    expect((st!.services as { service: string; health: string }[]).map((x) => `${x.service}:${x.health}`).sort()).toEqual(['grafana:healthy', 'influxdb:healthy', 'processor-0:healthy', 'rabbitmq:healthy']);
+    expect(st!.release).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{12}$/);
+    expect(st!.dataVolume).toMatchObject({ usedPercent: expect.any(Number) as number, sizeBytes: expect.any(Number) as number });
+    // rabbitmqctl ran (through the stand-in's exec) against this machine's real broker: its JSON was read
+    expect(Array.isArray(st!.queues)).toBe(true);
+    expect(r.code).toBe(0);
+    const text = await myt('status', NAME);
+    expect(text.stdout).toMatch(new RegExp(`^${NAME} on \\S+: healthy, release \\S+\\n  rabbitmq +running \\(healthy\\)`));
+    expect(text.stdout).toMatch(/last deploy +\S+ by ci-bot \(c0ffee1\): /);
+  });
+
   it('myt redeploy with the stand-in docker: a changed script replaces only the processor', async () => {
     write(`processors/${NAME}.ts`, 'export default (m: { data: Record<string, number> }) => ({ ...m, data: { ...m.data, v: 2 } });\n');
     const r = await myt('redeploy', NAME);
@@ -124,6 +140,9 @@ describeNeeding(SSHD_NEED, 'myt deploy and myt redeploy over a real OpenSSH serv
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/myt deploy: error: .*: the host key is SHA256:\S+, but MyT knows SHA256:\S+ for this host\. Nothing was sent/);
     expect(server.dockerCalls().length).toBe(calls);
+    const st = await myt('status', '--format', 'json');
+    expect(st.code).toBe(1);
+    expect(JSON.parse(st.stdout)).toMatchObject({ platforms: [{ platform: NAME, healthy: false, error: expect.stringMatching(/the host key is SHA256/) as string }] });
   });
 
   it('a platform without spec.cloud.hostKey is refused: no trust on first use', async () => {

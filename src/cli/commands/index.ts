@@ -36,6 +36,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./redeploy.js')).redeployCommand,
   },
   {
+    name: 'status',
+    summary: "each platform's health from its host: services, queues, dead letters, volume, certificate",
+    load: async () => (await import('./status.js')).statusCommand,
+  },
+  {
     name: 'dump',
     summary: "download a platform's data: the database's native dump, compressed, streamed over SSH to a file",
     load: async () => (await import('./dump.js')).dumpCommand,
