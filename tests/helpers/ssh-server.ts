@@ -43,9 +43,10 @@ function run(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
-async function listening(port: number, ms: number): Promise<void> {
+async function listening(port: number, ms: number, child: ChildProcess): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`sshd exited (status ${child.exitCode})`);
     const ok = await new Promise<boolean>((res) => {
       const s = createConnection({ host: '127.0.0.1', port });
       s.once('connect', () => (s.destroy(), res(true)));
@@ -95,9 +96,7 @@ export async function startSshServer(opts: { env?: Record<string, string>; sudo?
       { mode: 0o440 },
     );
   }
-  const port = 20000 + Math.floor(Math.random() * 40000);
-  writeFileSync(
-    join(conf, 'sshd_config'),
+  const config = (port: number) =>
     [
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
@@ -115,17 +114,35 @@ export async function startSshServer(opts: { env?: Record<string, string>; sudo?
       'MaxStartups 50',
       'LogLevel ERROR',
       '',
-    ].join('\n'),
-  );
-  const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', join(conf, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr?.on('data', (b: Buffer) => (log += b.toString()));
-  try {
-    await listening(port, 10_000);
-  } catch (err) {
-    child.kill();
-    throw new Error(`${(err as Error).message}\n${log}`, { cause: err });
+    ].join('\n');
+  const removeUser = () => {
+    spawnSync('sh', ['-c', `for p in $(ps -u ${user} -o pid=); do kill $p; done`]);
+    spawnSync('userdel', ['-r', '-f', user]);
+    if (opts.sudo) rmSync(sudoers, { force: true });
+  };
+  // A random port may be taken: a few tries, each bounded.
+  let child: ChildProcess | undefined;
+  let port = 0;
+  const failures: string[] = [];
+  for (let attempt = 0; attempt < 4 && child === undefined; attempt++) {
+    port = 20000 + Math.floor(Math.random() * 40000);
+    writeFileSync(join(conf, 'sshd_config'), config(port));
+    const c = spawn(SSHD, ['-D', '-e', '-f', join(conf, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    c.stderr?.on('data', (b: Buffer) => (log += b.toString()));
+    try {
+      await listening(port, 15_000, c);
+      child = c;
+    } catch (err) {
+      c.kill();
+      failures.push(`${(err as Error).message}: ${log.trim()}`);
+    }
   }
+  if (child === undefined) {
+    removeUser();
+    throw new Error(`sshd did not start:\n${failures.join('\n')}`);
+  }
+  const running = child;
   return {
     host: '127.0.0.1',
     port,
@@ -138,12 +155,10 @@ export async function startSshServer(opts: { env?: Record<string, string>; sudo?
     dockerCalls: () => readFileSync(join(standIn, 'calls.log'), 'utf8').split('\n').filter(Boolean),
     asUser: (command) => run('su', ['-s', '/bin/sh', user, '-c', command]),
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+      running.kill('SIGTERM');
+      await new Promise((r) => (running.exitCode !== null ? r(undefined) : running.once('exit', r)));
       // The user's sessions end with sshd's children; then the user and its home go.
-      spawnSync('sh', ['-c', `for p in $(ps -u ${user} -o pid=); do kill $p; done`]);
-      spawnSync('userdel', ['-r', '-f', user]);
-      if (opts.sudo) rmSync(sudoers, { force: true });
+      removeUser();
       for (const dir of opts.cleanup ?? []) rmSync(dir, { recursive: true, force: true });
     },
   };
