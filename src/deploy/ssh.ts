@@ -213,3 +213,34 @@ export class SshSession {
     this.ssh.dispose();
   }
 }
+
+/**
+ * The host key a server presents, for `myt keys scan`: the connection is dropped as soon as the key
+ * is seen (nothing is sent, no login is tried). The person compares its fingerprint with the one
+ * the server's console shows before pasting the line into the declaration.
+ */
+export async function scanHostKey(host: string, port: number, opts: { timeoutMs?: number; type?: string } = {}): Promise<{ line: string; fingerprint: string }> {
+  const { Client } = (await import('ssh2')).default;
+  const type = opts.type ?? 'ssh-ed25519';
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let seen: Buffer | undefined;
+    client.on('error', (err) => {
+      client.end();
+      if (seen) resolve({ line: `${type} ${seen.toString('base64')}`, fingerprint: fingerprint(seen) });
+      else reject(new MytError(`${host}:${port}: could not read the host key: ${err.message}`));
+    });
+    client.on('ready', () => client.end());
+    client.connect({
+      host,
+      port,
+      username: 'myt-keys-scan',
+      readyTimeout: opts.timeoutMs ?? 20_000,
+      algorithms: { serverHostKey: [type as 'ssh-ed25519'] },
+      hostVerifier: (key: Buffer) => {
+        seen = key;
+        return false;
+      },
+    });
+  });
+}

@@ -145,11 +145,15 @@ describeNeeding(SSHD_NEED, 'myt deploy and myt redeploy over a real OpenSSH serv
     expect(JSON.parse(st.stdout)).toMatchObject({ platforms: [{ platform: NAME, healthy: false, error: expect.stringMatching(/the host key is SHA256/) as string }] });
   });
 
-  it('a platform without spec.cloud.hostKey is refused: no trust on first use', async () => {
+  it('a platform without spec.cloud.hostKey is refused (no trust on first use); myt keys scan prints the line to paste', async () => {
     write(`platforms/${NAME}.yaml`, platformYaml(undefined));
     const r = await myt('deploy', NAME);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`spec\\.cloud\\.hostKey is not declared.*myt keys scan ${NAME}`));
+    const scan = await myt('keys', 'scan', NAME);
+    expect(scan.code).toBe(0);
+    expect(scan.stdout).toBe(`${server.hostKey.publicKey.split(' ').slice(0, 2).join(' ')}\n`);
+    expect(scan.stderr).toMatch(/presented the host key above, fingerprint SHA256:\S+\. Check it against the server itself/);
     write(`platforms/${NAME}.yaml`, platformYaml(server.hostKey.publicKey));
   });
 
