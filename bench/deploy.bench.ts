@@ -39,7 +39,7 @@ export default async function measure(): Promise<boolean> {
   const generated = generateSecrets();
   const connect = async () => {
     const session = await SshSession.connect({ host: server.host, port: server.port, user: server.user, privateKey: server.login.privateKey, hostKey: server.hostKey.publicKey });
-    return { session, host: new Host(session, { home: `${server.home}/opt/myt/bench`, dataRoot: `${server.home}/data`, sudo: false, chown: false }, (s) => s) };
+    return { session, host: new Host(session, { home: `${server.home}/opt/myt/bench`, dataRoot: `${server.home}/data`, sudo: false, chown: false, fstab: `${server.home}/fstab` }, (s) => s) };
   };
   const base = (host: Host, script: string) => ({
     host,

@@ -15,10 +15,12 @@ export interface HostLayout {
   readonly sudo: boolean;
   /** Owners of secret files and data directories are set (needs root). */
   readonly chown: boolean;
+  /** Where the data volume's mount is recorded, so it comes back after a reboot. */
+  readonly fstab: string;
 }
 
 export function defaultLayout(platform: string, user: string): HostLayout {
-  return { home: platformHome(platform), dataRoot: DATA_MOUNT, sudo: user !== 'root', chown: true };
+  return { home: platformHome(platform), dataRoot: DATA_MOUNT, sudo: user !== 'root', chown: true, fstab: '/etc/fstab' };
 }
 
 /** A path the bundle names under /opt/myt/<platform> or /var/lib/myt, moved to this layout. */

@@ -44,6 +44,8 @@ export interface ProvisionInput {
   readonly waitSeconds?: number;
   /** The data volume's block device, when the VM has one (cloud); formatted only when it has no filesystem. */
   readonly dataDevice?: string;
+  /** How long the data volume's device may take to appear (a disk still attaching). Default 120 s. */
+  readonly dataDeviceWaitSeconds?: number;
   /** A fixed clock for release ids in tests. */
   readonly now?: () => Date;
 }
@@ -119,19 +121,23 @@ async function bootstrap(host: Host, input: ProvisionInput): Promise<void> {
   if (input.dataDevice !== undefined) {
     const dev = q(input.dataDevice);
     const root = q(host.layout.dataRoot);
-    // Format only a device with no filesystem signature at all (blkid -p probes the device itself),
-    // then mount by UUID: device names change between boots, UUIDs do not.
-    await host.run(
+    // Format only a device with no filesystem signature at all (blkid -p probes the device itself:
+    // exit 2 means it found nothing), then mount by UUID: device names change between boots, UUIDs do not.
+    const r = await host.run(
       'bootstrap (data volume)',
       [
-        `for i in $(seq 1 60); do [ -b ${dev} ] && break; sleep 2; done; [ -b ${dev} ] || { echo "data volume ${input.dataDevice} did not appear" >&2; exit 1; }`,
-        `if ! blkid -p ${dev} >/dev/null 2>&1; then echo "formatting the empty data volume"; mkfs.ext4 -q -L myt-data ${dev}; fi`,
-        `uuid=$(blkid -s UUID -o value ${dev}); [ -n "$uuid" ] || { echo "no filesystem UUID on ${input.dataDevice}" >&2; exit 1; }`,
+        `for i in $(seq 1 ${Math.max(1, Math.ceil((input.dataDeviceWaitSeconds ?? 120) / 2))}); do [ -b ${dev} ] && break; sleep 2; done; [ -b ${dev} ] || { echo "the data volume ${input.dataDevice} did not appear" >&2; exit 1; }`,
+        `blkid -p ${dev} >/dev/null 2>&1; probe=$?`,
+        `if [ $probe -eq 2 ]; then echo "formatting the empty data volume ${input.dataDevice} (ext4)"; mkfs.ext4 -q -L myt-data ${dev} || exit 1;`,
+        `elif [ $probe -ne 0 ]; then echo "cannot tell whether ${input.dataDevice} holds data (blkid -p exit $probe): not touching it" >&2; exit 1;`,
+        `else echo "the data volume ${input.dataDevice} has a filesystem: kept as it is"; fi`,
+        `uuid=$(blkid -p -s UUID -o value ${dev}); [ -n "$uuid" ] || { echo "no filesystem UUID on ${input.dataDevice}" >&2; exit 1; }`,
         `mkdir -p ${root}`,
-        `grep -q "UUID=$uuid " /etc/fstab || echo "UUID=$uuid ${host.layout.dataRoot} ext4 defaults,nofail 0 2" >> /etc/fstab`,
-        `mountpoint -q ${root} || mount ${root}`,
+        `grep -q "^UUID=$uuid " ${q(host.layout.fstab)} 2>/dev/null || echo "UUID=$uuid ${host.layout.dataRoot} auto defaults,nofail 0 2" >> ${q(host.layout.fstab)}`,
+        `if mountpoint -q ${root}; then echo "mounted at ${host.layout.dataRoot}"; else mount UUID=$uuid ${root} && echo "mounted at ${host.layout.dataRoot} by UUID $uuid"; fi`,
       ].join('\n'),
     );
+    for (const line of r.stdout.split('\n').filter(Boolean)) input.progress(`bootstrap: ${line}`);
   }
 }
 

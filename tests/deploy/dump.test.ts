@@ -46,7 +46,7 @@ async function withPlatform<T>(engine: Engine, fn: (host: Host) => Promise<T>): 
     spec: { cloud: { provider: 'ssh', host: '127.0.0.1', user: 'u', key: 'k.enc.yaml' }, database: engine === 'influxdb' ? { engine } : { engine, tables: { m: { v: 'int' } } } },
   });
   const session = await SshSession.connect({ host: server.host, port: server.port, user: server.user, privateKey: server.login.privateKey, hostKey: server.hostKey.publicKey });
-  const host = new Host(session, { home: `${server.home}/opt/myt/${name}`, dataRoot: `${server.home}/data`, sudo: false, chown: false }, (s) => s);
+  const host = new Host(session, { home: `${server.home}/opt/myt/${name}`, dataRoot: `${server.home}/data`, sudo: false, chown: false, fstab: `${server.home}/fstab` }, (s) => s);
   try {
     const generated = generateSecrets();
     await provision({

@@ -44,7 +44,7 @@ function target(over: Partial<SshTarget> = {}): SshTarget {
 
 function layout(): HostLayout {
   // The test user is not root: the platform lives in its home, and owners are not changed.
-  return { home: `${server.home}/opt/myt/${NAME}`, dataRoot: `${server.home}/data`, sudo: false, chown: false };
+  return { home: `${server.home}/opt/myt/${NAME}`, dataRoot: `${server.home}/data`, sudo: false, chown: false, fstab: `${server.home}/fstab` };
 }
 
 async function withHost<T>(fn: (host: Host) => Promise<T>, t: SshTarget = target()): Promise<T> {
