@@ -32,6 +32,7 @@ export interface DeployOptions {
   readonly actor?: string;
   /** Progress, one line per step (already masked). */
   readonly onProgress?: (line: string) => void;
+  /** Stops the deploy at the next step (and a host that does not answer yet from being retried). */
   readonly signal?: AbortSignal;
   /** Where SOPS keys are read from. Default: process.env. */
   readonly env?: NodeJS.ProcessEnv;
@@ -93,7 +94,12 @@ interface Connected {
 export async function connectPlatform<T>(options: DeployOptions, fn: (c: Connected) => Promise<T>): Promise<T> {
   const env = options.env ?? process.env;
   const secrets = options.secrets ?? (await loadSecretsModule());
-  const progress = (line: string) => options.onProgress?.(secrets.maskSecrets(line));
+  // Progress lines mark the steps: an abort takes effect at the next one (a step under way finishes,
+  // and the lock is released on the way out).
+  const progress = (line: string) => {
+    options.signal?.throwIfAborted();
+    options.onProgress?.(secrets.maskSecrets(line));
+  };
   const declared = await declaredPlatform(options.root, options.platform, env);
   const platform = resolvePlatform(declared.doc);
   let outputs: StackOutputs | undefined;

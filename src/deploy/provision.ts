@@ -301,7 +301,10 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
   progress(`lock: taking ${host.layout.home}/lock`);
   const lock = await acquireLock(host, { actor: input.actor ?? 'unknown', commit: input.commit, since: now.toISOString(), from: hostname(), command: 'redeploy' });
   try {
-    if (lock.tookOver) await audit({ outcome: 'took over a stale lock', detail: describeHolder(lock.tookOver) });
+    if (lock.tookOver) {
+      progress(`lock: took over a stale lock (${describeHolder(lock.tookOver)}; its connection is gone)`);
+      await audit({ outcome: 'took over a stale lock', detail: describeHolder(lock.tookOver) });
+    }
     const current = await readCurrentManifest(host);
     if (!current) throw new MytError(`${host.label}: nothing is deployed there yet: run 'myt deploy ${input.platform}' first`);
     const files = fileDigests(input.files);
@@ -336,7 +339,15 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
     try {
       await composeUp(host, { waitSeconds: wait, services: input.processorServices, forceRecreate: true });
     } catch (err) {
-      progress(`rollback: the new processor is not healthy; switching back to release ${current.id}`);
+      // The rollback runs to its end whatever happens to the caller's progress (an abort included).
+      const tell = (line: string) => {
+        try {
+          progress(line);
+        } catch {
+          /* the rollback goes on */
+        }
+      };
+      tell(`rollback: the new processor is not healthy; switching back to release ${current.id}`);
       await switchCurrent(host, current.id);
       let back = 'the previous processor is running again';
       try {

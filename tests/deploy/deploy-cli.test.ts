@@ -5,10 +5,11 @@
 // answers as Docker documents (tests/helpers/docker-stand-in.sh).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { deploy } from '../../src/deploy/index.js';
 import { generateAgeKeyPair } from '../../src/secrets/age-keys.js';
 import { writeNewSecrets } from '../../src/secrets/operations.js';
 import { sopsConfigText } from '../../src/secrets/sops-config.js';
@@ -175,6 +176,31 @@ describeNeeding(SSHD_NEED, 'myt deploy and myt redeploy over a real OpenSSH serv
       q(`DROP DATABASE ${db}`);
     }
     expect((await myt('dump', NAME, '--database', 'x; rm -rf /')).code).toBe(2);
+  });
+
+  it('deploy() stopped by its AbortSignal stops at the next step: the lock is released and the running release stays', async () => {
+    const before = readFileSync(`/opt/myt/${NAME}/current/release.json`, 'utf8');
+    write(`processors/${NAME}.ts`, 'export default (m: unknown) => ({ aborted: m });\n');
+    const abort = new AbortController();
+    const lines: string[] = [];
+    const err = await deploy({
+      root,
+      platform: NAME,
+      env,
+      signal: abort.signal,
+      onProgress: (l) => {
+        lines.push(l);
+        if (l.startsWith('bootstrap:')) abort.abort(new Error('stopped by the test'));
+      },
+    }).then(
+      () => new Error('expected a failure'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toBe('stopped by the test');
+    expect(lines.at(-1)).toMatch(/^bootstrap: skipped/);
+    expect(readFileSync(`/opt/myt/${NAME}/current/release.json`, 'utf8')).toBe(before);
+    expect(existsSync(`/opt/myt/${NAME}/lock`)).toBe(false);
+    expect(readFileSync(`/opt/myt/${NAME}/audit.log`, 'utf8').trim().split('\n').at(-1)).toMatch(/"outcome":"failed","detail":"stopped by the test"/);
   });
 
   it('usage errors: no platform, two platforms, an undeclared one', async () => {
