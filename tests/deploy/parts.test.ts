@@ -9,7 +9,9 @@ import { healthLog, isHealthy, parseComposePs } from '../../src/deploy/compose-c
 import { q } from '../../src/deploy/host.js';
 import { fileChanges } from '../../src/deploy/provision.js';
 import { fingerprint, parsePublicKeyLine } from '../../src/deploy/ssh.js';
+import { resolveTarget } from '../../src/deploy/target.js';
 import { tarArchive } from '../../src/deploy/tar.js';
+import { resolvePlatform } from '../../src/config/defaults.js';
 import { generateSshKeyPair } from '../../src/secrets/ssh-keys.js';
 
 describe('q(): a value reaches the remote shell as one word, unchanged', () => {
@@ -106,4 +108,37 @@ describe('host keys', () => {
 it('fileChanges() names added, changed and removed files', () => {
   expect(fileChanges({ a: '1', b: '2', c: '3' }, { a: '1', b: '9', d: '4' })).toEqual(['~b', '+d', '-c']);
   expect(fileChanges(undefined, { a: '1' })).toEqual(['+a']);
+});
+
+describe('resolveTarget(): where a platform is reached', () => {
+  const login = generateSshKeyPair('login');
+  const hostPair = generateSshKeyPair('host');
+  const cloud = resolvePlatform({
+    apiVersion: 'myt/v1',
+    kind: 'Platform',
+    metadata: { name: 'greenhouse' },
+    spec: { cloud: { provider: 'aws', space: 'home-net' }, database: { engine: 'influxdb' } },
+  });
+  // A stand-in for readSecrets (src/secrets): the decrypted key file of `myt keys generate`.
+  const keyFile = (values: Record<string, unknown>) => (_root: string, file: string) =>
+    file === 'secrets/keys/greenhouse.enc.yaml' ? Promise.resolve(values) : Promise.reject(new Error(`unexpected ${file}`));
+
+  it("a cloud VM: its stack's outputs give address, user and data device; the key file gives both keys", async () => {
+    const r = await resolveTarget('/repo', cloud, keyFile({ privateKey: login.privateKey, publicKey: login.publicKey, hostPrivateKey: hostPair.privateKey, hostPublicKey: hostPair.publicKey }), {}, {
+      public_ip: '203.0.113.9',
+      ssh_user: 'ubuntu',
+      data_volume_device: '/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123',
+    });
+    expect(r).toEqual({
+      target: { host: '203.0.113.9', port: 22, user: 'ubuntu', privateKey: login.privateKey, hostKey: hostPair.publicKey },
+      dataDevice: '/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123',
+    });
+  });
+
+  it('a cloud VM without a host key in its key file, or without an applied stack, is refused with what to run', async () => {
+    await expect(resolveTarget('/repo', cloud, keyFile({ privateKey: login.privateKey, publicKey: login.publicKey }), {}, { public_ip: '203.0.113.9' })).rejects.toThrow(
+      /it has no host key, so the VM could not be verified\. Run 'myt keys generate greenhouse --add-host-key'/,
+    );
+    await expect(resolveTarget('/repo', cloud, keyFile({ privateKey: login.privateKey, hostPublicKey: hostPair.publicKey }), {}, {})).rejects.toThrow(/has no public_ip output: run 'myt apply greenhouse' first/);
+  });
 });
