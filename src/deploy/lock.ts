@@ -74,7 +74,8 @@ export async function acquireLock(host: Host, holder: LockHolder): Promise<HeldL
   }
   if (!line.startsWith('LOCKED')) {
     kept.stop();
-    throw new MytError(`${host.label}: could not take the deploy lock ${lock}: ${host.mask(line)}`);
+    const sudo = host.layout.sudo && /sudo/.test(line) ? ` (MyT runs its commands as root through 'sudo -n': the login user needs sudo without a password)` : '';
+    throw new MytError(`${host.label}: could not take the deploy lock ${lock}: ${host.mask(line)}${sudo}`);
   }
   const staleText = line.slice('LOCKED'.length).trim();
   return {

@@ -201,6 +201,17 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     expect(server.dockerCalls().length).toBe(calls);
   });
 
+  it('a login user without sudo is told that it needs sudo without a password', async () => {
+    const err = await failure(SshSession.connect(target()).then(async (session) => {
+      try {
+        return await provision(input(new Host(session, { ...layout(), sudo: true }, (s) => s), bundle()));
+      } finally {
+        session.dispose();
+      }
+    }));
+    expect(err.message).toMatch(/could not take the deploy lock .*sudo.*the login user needs sudo without a password/s);
+  });
+
   it('a login key the server does not accept is refused with a clear message', async () => {
     const err = await failure(SshSession.connect(target({ privateKey: generateSshKeyPair('stranger').privateKey }), { waitMs: 1_000 }));
     expect(err.message).toMatch(new RegExp(`the server refused the login key for user '${server.user}'`));
