@@ -60,7 +60,7 @@ export function tarArchive(entries: readonly TarEntry[], dirMode = 0o755): Buffe
       if (dirs.has(dir)) continue;
       dirs.add(dir);
       const [prefix, name] = splitPath(`${dir}/`);
-      parts.push(header(name, prefix, 0, dirMode, e.uid ?? 0, '5'));
+      parts.push(header(name, prefix, 0, dirMode, 0, '5')); // folders stay root's
     }
     const body = typeof e.content === 'string' ? Buffer.from(e.content, 'utf8') : Buffer.from(e.content);
     const [prefix, name] = splitPath(e.path);

@@ -82,6 +82,7 @@ describeNeeding(SSHD_NEED, 'myt deploy and myt redeploy over a real OpenSSH serv
     expect([statSync(`${home}/secrets/processor.env`).mode & 0o777, statSync(`${home}/secrets/processor.env`).uid]).toEqual([0o600, 0]);
     expect([statSync(`${home}/secrets/grafana/admin-password`).mode & 0o777, statSync(`${home}/secrets/grafana/admin-password`).uid]).toEqual([0o600, 472]);
     expect(statSync(`/var/lib/myt/${NAME}/grafana`).uid).toBe(472);
+    expect([statSync(`${home}/secrets/grafana`).uid, statSync(`${home}/secrets/rabbitmq`).uid]).toEqual([0, 0]);
     const audit = readFileSync(`${home}/audit.log`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(audit.at(-1)).toMatchObject({ command: 'deploy', outcome: 'deployed', actor: 'ci-bot', commit: 'c0ffee1' });
     expect(server.dockerCalls().filter((c) => c.startsWith('compose up'))).toEqual(['compose up -d --remove-orphans --wait --wait-timeout 300 ']);

@@ -124,7 +124,7 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     expect((await withHost((h) => readAudit(h))).at(-1)).toMatchObject({ outcome: 'unchanged' });
   });
 
-  it('a changed file makes a new release, recreates the service that mounts it, and keeps the last 5 releases', async () => {
+  it('a changed file makes a new release, recreates the service that mounts it, and keeps the last 5 releases', { timeout: 90_000 }, async () => {
     let last = '';
     for (let i = 0; i < KEEP_RELEASES + 2; i++) {
       const r = await withHost((h) => provision({ ...input(h, bundle(undefined, [{ path: 'rabbitmq/extra.conf', content: `# ${i}\n` }])), now: () => new Date(Date.UTC(2030, 0, 1, 0, 0, i)) }));
