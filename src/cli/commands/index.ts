@@ -57,7 +57,7 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: 'keys',
-    summary: "generate or show the SSH key pair of a platform's VM, kept encrypted in secrets/keys/",
+    summary: "generate or show a platform VM's SSH keys (kept encrypted in secrets/keys/); scan an existing server's host key",
     load: async () => (await import('./keys.js')).keysCommand,
   },
   {
