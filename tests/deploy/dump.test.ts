@@ -134,6 +134,16 @@ describeNeeding(SSHD_NEED, 'myt dump over a real OpenSSH server on loopback, aga
     }
   });
 
+  it('a gzipped dump whose tool fails is an error, not a short file (the pipeline fails with its first command)', async () => {
+    const file = join(out, 'missing.sql.gz');
+    const err = await withPlatform('mysql', (host) => dumpDatabase({ host, engine: 'mysql', file, database: `no_such_db_${tag}`, progress: () => undefined })).then(
+      () => new Error('expected a failure'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toMatch(/^dump on \S+ failed: exit status 2\n.*Unknown database/s);
+    expect(existsSync(file)).toBe(false);
+  });
+
   it('a dump that fails leaves no file, and the error names the step, the host and the remote output', async () => {
     const file = join(out, 'missing.pgdump');
     const err = await withPlatform('timescaledb', (host) => dumpDatabase({ host, engine: 'timescaledb', file, database: `no_such_db_${tag}`, progress: () => undefined })).then(
