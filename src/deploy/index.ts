@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 import { renderBundle } from '../bundle/bundle.js';
 import { dataDirectories } from '../bundle/compose.js';
 import { processorService } from '../bundle/processor.js';
+import { secretsDir } from '../bundle/layout.js';
+import { parseGenerated } from '../bundle/secret-files.js';
 import type { PackageInstaller } from '../bundle/processor-files.js';
 import { resolvePlatform, type ResolvedPlatform } from '../config/defaults.js';
 import type { Declared, Platform } from '../config/repository.js';
@@ -15,7 +17,7 @@ import { loadSecretsModule, type SecretsModule } from '../infra/secrets-reader.j
 import { deploySecretFiles } from './deploy-secrets.js';
 import type { DumpResult } from './dump.js';
 import type { PlatformStatus } from './status.js';
-import { defaultLayout, Host, type HostLayout } from './host.js';
+import { defaultLayout, Host, hostPath, q, type HostLayout } from './host.js';
 import { forceReleaseLock } from './lock.js';
 import { provision, redeployProcessor, type ProvisionResult } from './provision.js';
 import { SshSession, hostLabel } from './ssh.js';
@@ -111,12 +113,28 @@ export async function connectPlatform<T>(options: DeployOptions, fn: (c: Connect
   const session = await SshSession.connect(resolved.target, { waitMs: options.sshWaitMs, signal: options.signal, onWait: progress });
   try {
     const host = new Host(session, { ...defaultLayout(platform.metadata.name, resolved.target.user), ...options.layout }, secrets.maskSecrets);
+    await registerHostSecrets(host, platform.metadata.name, secrets);
     return await fn({ platform, declared, resolved, host, secrets, progress, env });
   } catch (err) {
     if (err instanceof Error) err.message = secrets.maskSecrets(err.message);
     throw err;
   } finally {
     session.dispose();
+  }
+}
+
+/**
+ * The passwords MyT generated for the platform live only on its host (generated.json): they are read
+ * and registered for masking before any command runs there, so a service's output that quotes one
+ * (a URL with its password) is masked in every command, not only after a deploy read them.
+ */
+async function registerHostSecrets(host: Host, platform: string, secrets: SecretsModule): Promise<void> {
+  const r = await host.exec(`cat ${q(hostPath(host.layout, platform, `${secretsDir(platform)}/generated.json`))} 2>/dev/null`);
+  if (r.code !== 0 || r.stdout.trim() === '') return; // nothing deployed yet
+  try {
+    for (const v of Object.values(parseGenerated(r.stdout)) as string[]) secrets.registerSecret(v);
+  } catch {
+    // a generated.json MyT did not write: the deploy's own reading of it says so
   }
 }
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deploy } from '../../src/deploy/index.js';
+import { resetSecretRegistry } from '../../src/secrets/masking.js';
 import { generateAgeKeyPair } from '../../src/secrets/age-keys.js';
 import { writeNewSecrets } from '../../src/secrets/operations.js';
 import { sopsConfigText } from '../../src/secrets/sops-config.js';
@@ -123,6 +124,7 @@ describeNeeding(SSHD_NEED, 'myt deploy and myt redeploy over a real OpenSSH serv
   it('myt redeploy of a processor the stand-in docker reports unhealthy: rolled back, the step, host and masked remote output named', async () => {
     const before = readFileSync(`/opt/myt/${NAME}/current/release.json`, 'utf8');
     write(`processors/${NAME}.ts`, "console.log('MYT_STAND_IN_UNHEALTHY');\nexport default (m: unknown) => m;\n");
+    resetSecretRegistry(); // as a fresh process: what the deploy above registered is forgotten
     const r = await myt('redeploy', NAME, '--wait', '5');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/rollback: the new processor is not healthy; switching back to release/);
