@@ -20,7 +20,7 @@ import type { PlatformStatus } from './status.js';
 import { defaultLayout, Host, hostPath, q, type HostLayout } from './host.js';
 import { forceReleaseLock } from './lock.js';
 import { provision, redeployProcessor, type ProvisionResult } from './provision.js';
-import { SshSession, hostLabel } from './ssh.js';
+import { HostKeyMismatchError, SshSession, hostLabel } from './ssh.js';
 import { resolveTarget, type ResolvedTarget, type StackOutputs } from './target.js';
 
 export interface DeployOptions {
@@ -110,7 +110,14 @@ export async function connectPlatform<T>(options: DeployOptions, fn: (c: Connect
   secrets.registerSecret(resolved.target.privateKey);
   const label = hostLabel(resolved.target);
   progress(`connect: ${label} (host key ${resolved.target.hostKey.split(/\s+/)[0]} as declared)`);
-  const session = await SshSession.connect(resolved.target, { waitMs: options.sshWaitMs, signal: options.signal, onWait: progress });
+  const session = await SshSession.connect(resolved.target, { waitMs: options.sshWaitMs, signal: options.signal, onWait: progress }).catch((err: unknown) => {
+    if (err instanceof HostKeyMismatchError && platform.spec.cloud.provider !== 'ssh') {
+      err.message +=
+        ` A cloud VM keeps the host key it was created with: after 'myt keys generate ${options.platform} --force' or '--add-host-key' ` +
+        'on a VM that existed already, it still has its earlier key (cloud-init installs keys only when a VM is made).';
+    }
+    throw err;
+  });
   try {
     const host = new Host(session, { ...defaultLayout(platform.metadata.name, resolved.target.user), ...options.layout }, secrets.maskSecrets);
     await registerHostSecrets(host, platform.metadata.name, secrets);
