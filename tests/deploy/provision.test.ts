@@ -81,6 +81,17 @@ async function failure(p: Promise<unknown>): Promise<Error> {
   throw new Error('expected a failure, but it succeeded');
 }
 
+/** Waits (bounded) until the lock's keeper process on the host has ended with its connection. */
+async function keeperGone(): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const holder = server.asUser(`cat ${layout().home}/lock/holder.json 2>/dev/null || true`);
+    const pid = /"pid":(\d+)/.exec(holder)?.[1];
+    if (pid === undefined || server.asUser(`cat /proc/${pid}/comm 2>/dev/null || true`).trim() !== 'cat') return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the lock keeper did not end within 10 s of its connection');
+}
+
 const upCalls = () => server.dockerCalls().filter((c) => c.startsWith('compose up'));
 
 describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback (docker is a stand-in)', () => {
@@ -184,8 +195,7 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     // The holder's connection ends without releasing (a dropped deploy): its keeper process ends with it.
     session.dispose();
     const lines: string[] = [];
-    for (let i = 0; i < 50 && !server.asUser(`cat ${layout().home}/lock/holder.json 2>/dev/null || true`).includes('"pid"') ; i++) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 300));
+    await keeperGone();
     await withHost((h) => provision(input(h, bundle(), lines)));
     expect(lines.join('\n')).toMatch(/took over a stale lock \(deploy by alice of commit feed123/);
     expect((await withHost((h) => readAudit(h, 5))).map((e) => e.outcome)).toContain('took over a stale lock');
@@ -259,7 +269,7 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     expect((await withHost(listReleases)).current).toBe(before.current);
     expect(server.asUser(`cat ${layout().home}/current/processor/main.mjs`)).not.toContain(big.slice(0, 100));
     // the next deploy takes over the dropped deploy's lock, removes the unfinished upload and deploys
-    await new Promise((r) => setTimeout(r, 300));
+    await keeperGone();
     const again: string[] = [];
     const r = await withHost((h) => provision(input(h, bundle(`// ${big}\n`), again)));
     expect(r.changed).toBe(true);
