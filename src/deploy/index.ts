@@ -14,6 +14,7 @@ import { resolvePlatform, type ResolvedPlatform } from '../config/defaults.js';
 import type { Declared, Platform } from '../config/repository.js';
 import { MytError, messageOf } from '../errors.js';
 import { loadSecretsModule, type SecretsModule } from '../infra/secrets-reader.js';
+import { appendAudit } from './audit.js';
 import { deploySecretFiles } from './deploy-secrets.js';
 import type { DumpResult } from './dump.js';
 import type { PlatformStatus } from './status.js';
@@ -235,7 +236,9 @@ export async function redeploy(options: DeployOptions): Promise<DeployResult> {
 export async function releaseLock(options: DeployOptions): Promise<string> {
   return connectPlatform({ ...options, stack: options.stack === 'apply' || options.stack === undefined ? await lastOutputs(options) : options.stack }, async (c) => {
     const held = await forceReleaseLock(c.host);
-    return held ? `released the lock held by ${held}` : 'there was no lock';
+    if (!held) return 'there was no lock';
+    await appendAudit(c.host, { at: new Date().toISOString(), command: 'release-lock', actor: actorOf(options), from: hostname(), commit: options.commit, outcome: 'released the lock', detail: held });
+    return `released the lock held by ${held}`;
   });
 }
 

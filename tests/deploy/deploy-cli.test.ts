@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deploy } from '../../src/deploy/index.js';
+import { defaultLayout, Host } from '../../src/deploy/host.js';
+import { acquireLock } from '../../src/deploy/lock.js';
+import { SshSession } from '../../src/deploy/ssh.js';
 import { resetSecretRegistry } from '../../src/secrets/masking.js';
 import { generateAgeKeyPair } from '../../src/secrets/age-keys.js';
 import { writeNewSecrets } from '../../src/secrets/operations.js';
@@ -204,6 +207,23 @@ describeNeeding(SSHD_NEED, 'myt deploy and myt redeploy over a real OpenSSH serv
     expect(readFileSync(`/opt/myt/${NAME}/current/release.json`, 'utf8')).toBe(before);
     expect(existsSync(`/opt/myt/${NAME}/lock`)).toBe(false);
     expect(readFileSync(`/opt/myt/${NAME}/audit.log`, 'utf8').trim().split('\n').at(-1)).toMatch(/"outcome":"failed","detail":"stopped by the test"/);
+  });
+
+  it('myt deploy --release-lock removes a lock that is held, says whose it was, and logs it', async () => {
+    const session = await SshSession.connect({ host: server.host, port: server.port, user: server.user, privateKey: server.login.privateKey, hostKey: server.hostKey.publicKey });
+    try {
+      const host = new Host(session, defaultLayout(NAME, server.user), (s) => s);
+      await acquireLock(host, { actor: 'alice', commit: 'feed123', since: '2030-01-01T00:00:00Z', from: 'laptop', command: 'deploy' });
+      expect((await myt('deploy', NAME)).stderr).toMatch(/another deploy holds the lock of this platform: deploy by alice/);
+      const r = await myt('deploy', NAME, '--release-lock', '--actor', 'bob');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${NAME}: released the lock held by deploy by alice of commit feed123 from laptop, since 2030-01-01T00:00:00Z\n`);
+      expect(existsSync(`/opt/myt/${NAME}/lock`)).toBe(false);
+      expect(readFileSync(`/opt/myt/${NAME}/audit.log`, 'utf8').trim().split('\n').at(-1)).toMatch(/"command":"release-lock","actor":"bob".*"outcome":"released the lock"/);
+      expect((await myt('deploy', NAME, '--release-lock')).stdout).toBe(`${NAME}: there was no lock\n`);
+    } finally {
+      session.dispose();
+    }
   });
 
   it('usage errors: no platform, two platforms, an undeclared one', async () => {
