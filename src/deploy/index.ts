@@ -294,7 +294,10 @@ export async function status(options: StatusOptions): Promise<(PlatformStatus | 
       const o: DeployOptions = { ...options, platform };
       out.push(
         await connectPlatform({ ...o, stack: options.stack === 'apply' || options.stack === undefined ? await lastOutputs(o) : options.stack }, (c) =>
-          platformStatus(c.host, platform, c.platform.spec.processor.replicas, c.platform.spec.broker.tls),
+          platformStatus(c.host, platform, c.platform.spec.processor.replicas, c.platform.spec.broker.tls, {
+            engine: c.platform.spec.database.engine,
+            tables: 'tables' in c.platform.spec.database ? Object.keys(c.platform.spec.database.tables) : [],
+          }),
         ),
       );
     } catch (err) {

@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { rabbitmqTlsDir } from '../bundle/rabbitmq.js';
 import { METRICS_PORT } from '../bundle/processor.js';
 import { DEAD_QUEUE } from '../bundle/broker.js';
+import { DB_NAME, databaseService, type Engine } from '../bundle/database.js';
 import type { AuditEntry } from './audit.js';
 import { parseComposePs, isHealthy } from './compose-cli.js';
 import { hostPath, q, type Host } from './host.js';
@@ -31,6 +32,8 @@ export interface PlatformStatus {
   readonly processor?: { readonly rowsStored: number; readonly deadLettered: number; readonly received: number };
   readonly dataVolume?: { readonly path: string; readonly usedBytes: number; readonly sizeBytes: number; readonly usedPercent: number };
   readonly certificate?: { readonly expires: string; readonly daysLeft: number };
+  /** The newest reading's time in the database (undefined: none stored yet, or not readable). */
+  readonly lastWrite?: string;
   readonly lastDeploy?: AuditEntry;
   /** What could not be read, in words. */
   readonly notes: string[];
@@ -50,6 +53,50 @@ function sections(text: string): Map<string, string> {
   return out;
 }
 
+/** What the platform's database is asked for its newest reading's time. */
+export interface DatabaseFacts {
+  readonly engine: Engine;
+  /** The declared measurement tables (SQL engines). */
+  readonly tables: readonly string[];
+  /** Default MyTData. */
+  readonly database?: string;
+}
+
+/**
+ * A command, run with `sh -c` in the database's container, that prints the epoch seconds of the
+ * newest reading of each table or measurement, one per line (a table the processor has not made
+ * yet prints nothing). SQL stores declared names in lowercase (docs/processor.md).
+ */
+export function lastWriteCommand(db: DatabaseFacts): string | undefined {
+  const database = db.database ?? DB_NAME;
+  const tables = db.tables.map((t) => t.toLowerCase()).filter((t) => /^[a-z_][a-z0-9_]*$/.test(t));
+  switch (db.engine) {
+    case 'timescaledb':
+      return tables.map((t) => `psql -X -At -U "$POSTGRES_USER" -d ${q(database)} -c ${q(`SELECT extract(epoch FROM max(ts)) FROM ${t}`)} 2>/dev/null`).join('; ') || undefined;
+    case 'mysql':
+      return tables.map((t) => `MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysql -uroot -N -B -e ${q(`SELECT UNIX_TIMESTAMP(MAX(ts)) FROM ${t}`)} ${q(database)} 2>/dev/null`).join('; ') || undefined;
+    case 'influxdb':
+      return `influx -database ${q(database)} -format json -precision s -execute ${q('SELECT * FROM /.*/ ORDER BY time DESC LIMIT 1')}`;
+    case 'mongodb':
+      return undefined;
+  }
+}
+
+/** The newest of the times lastWriteCommand printed, as ISO 8601. */
+export function parseLastWrite(engine: Engine, text: string): string | undefined {
+  let epochs: number[];
+  if (engine === 'influxdb') {
+    try {
+      const r = JSON.parse(text) as { results?: { series?: { values?: unknown[][] }[] }[] };
+      epochs = (r.results ?? []).flatMap((x) => x.series ?? []).flatMap((x) => x.values ?? []).map((v) => Number(v[0]));
+    } catch {
+      return undefined;
+    }
+  } else epochs = text.split('\n').map((l) => l.trim()).filter((l) => /^\d+(\.\d+)?$/.test(l)).map(Number);
+  const newest = Math.max(...epochs.filter((e) => Number.isFinite(e)));
+  return Number.isFinite(newest) ? new Date(newest * 1000).toISOString() : undefined;
+}
+
 /** Sums a Prometheus counter over every sample (all replicas, all labels). */
 function metricSum(text: string, name: string): number {
   let sum = 0;
@@ -60,7 +107,8 @@ function metricSum(text: string, name: string): number {
   return sum;
 }
 
-export async function platformStatus(host: Host, platform: string, replicas: number, tls: boolean, now = new Date()): Promise<PlatformStatus> {
+export async function platformStatus(host: Host, platform: string, replicas: number, tls: boolean, db: DatabaseFacts, now = new Date()): Promise<PlatformStatus> {
+  const lastWrite = lastWriteCommand(db);
   const home = host.layout.home;
   const cert = hostPath(host.layout, platform, `${rabbitmqTlsDir(platform)}/server.pem`);
   const ports = Array.from({ length: replicas }, (_, i) => METRICS_PORT + i);
@@ -73,6 +121,9 @@ export async function platformStatus(host: Host, platform: string, replicas: num
     tls ? `echo '${MARK}cert'; cat ${q(cert)} 2>/dev/null` : '',
     `echo '${MARK}metrics'; for p in ${ports.join(' ')}; do curl -sf --max-time 3 http://127.0.0.1:$p/metrics 2>/dev/null; done`,
     `echo '${MARK}audit'; tail -n 20 ${q(`${home}/audit.log`)} 2>/dev/null`,
+    lastWrite ? `echo '${MARK}lastwrite'; docker compose exec -T ${q(databaseService(db.engine))} sh -c ${q(lastWrite)} 2>&1` : '',
+    // Each part says what it could not read; the reading as a whole succeeded.
+    'exit 0',
   ]
     .filter(Boolean)
     .join('\n');
@@ -132,6 +183,7 @@ export async function platformStatus(host: Host, platform: string, replicas: num
     processor,
     dataVolume,
     certificate,
+    lastWrite: s.has('lastwrite') ? parseLastWrite(db.engine, s.get('lastwrite') ?? '') : undefined,
     lastDeploy,
     notes,
   };
@@ -146,6 +198,7 @@ export function formatStatus(st: PlatformStatus): string {
   if (st.processor) lines.push(`  processor      ${st.processor.received} received, ${st.processor.rowsStored} rows stored, ${st.processor.deadLettered} dead-lettered since it started`);
   if (st.dataVolume) lines.push(`  data volume    ${st.dataVolume.usedPercent}% used (${(st.dataVolume.usedBytes / 1e9).toFixed(1)} of ${(st.dataVolume.sizeBytes / 1e9).toFixed(1)} GB) at ${st.dataVolume.path}`);
   if (st.certificate) lines.push(`  certificate    expires ${st.certificate.expires.slice(0, 10)} (${st.certificate.daysLeft} days)`);
+  lines.push(`  last write     ${st.lastWrite ?? 'none yet (or not readable)'}`);
   if (st.lastDeploy) lines.push(`  last deploy    ${st.lastDeploy.at} by ${st.lastDeploy.actor}${st.lastDeploy.commit ? ` (${st.lastDeploy.commit})` : ''}: ${st.lastDeploy.outcome}`);
   for (const n of st.notes) lines.push(`  note: ${n}`);
   return `${lines.join('\n')}\n`;

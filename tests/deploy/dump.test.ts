@@ -9,17 +9,12 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { dataDirectories } from '../../src/bundle/compose.js';
 import type { Engine } from '../../src/bundle/database.js';
-import { renderConfigFiles } from '../../src/bundle/render.js';
-import { generateSecrets, renderSecretFiles } from '../../src/bundle/secret-files.js';
-import { resolvePlatform } from '../../src/config/defaults.js';
 import { dumpDatabase, dumpFileName } from '../../src/deploy/dump.js';
-import { Host } from '../../src/deploy/host.js';
-import { provision } from '../../src/deploy/provision.js';
-import { SshSession } from '../../src/deploy/ssh.js';
+import type { Host } from '../../src/deploy/host.js';
 import { describeNeeding } from '../helpers/needs.js';
 import { SSHD_NEED, startSshServer, type TestSshServer } from '../helpers/ssh-server.js';
+import { withDeployedPlatform } from './helpers.js';
 
 const ROWS = 1500;
 const tag = randomBytes(4).toString('hex');
@@ -36,34 +31,7 @@ const psql = (db: string, sql: string) => sh(`psql -X -q -t -A -h 127.0.0.1 -U p
 const mysql = (sql: string) => sh('mysql -h 127.0.0.1 -u root -N -B', sql).trim();
 const influx = (q: string) => sh(`curl -sf -XPOST http://127.0.0.1:8086/query --data-urlencode ${JSON.stringify(`q=${q}`)}`);
 
-/** A deployed platform of `engine` on the test host (its compose.yaml is what `docker compose exec` runs in). */
-async function withPlatform<T>(engine: Engine, fn: (host: Host) => Promise<T>): Promise<T> {
-  const name = `dump-${engine}`;
-  const platform = resolvePlatform({
-    apiVersion: 'myt/v1',
-    kind: 'Platform',
-    metadata: { name },
-    spec: { cloud: { provider: 'ssh', host: '127.0.0.1', user: 'u', key: 'k.enc.yaml' }, database: engine === 'influxdb' ? { engine } : { engine, tables: { m: { v: 'int' } } } },
-  });
-  const session = await SshSession.connect({ host: server.host, port: server.port, user: server.user, privateKey: server.login.privateKey, hostKey: server.hostKey.publicKey });
-  const host = new Host(session, { home: `${server.home}/opt/myt/${name}`, dataRoot: `${server.home}/data`, sudo: false, chown: false, fstab: `${server.home}/fstab` }, (s) => s);
-  try {
-    const generated = generateSecrets();
-    await provision({
-      host,
-      platform: name,
-      files: [...renderConfigFiles(platform), { path: 'processor/main.mjs', content: '' }],
-      secretFiles: () => Promise.resolve(renderSecretFiles(platform, { generated })),
-      dataDirs: dataDirectories(platform),
-      processorServices: ['processor-0'],
-      progress: () => undefined,
-      waitSeconds: 10,
-    });
-    return await fn(host);
-  } finally {
-    session.dispose();
-  }
-}
+const withPlatform = <T>(engine: Engine, fn: (host: Host) => Promise<T>) => withDeployedPlatform(server, 'dump', engine, fn);
 
 describeNeeding(SSHD_NEED, 'myt dump over a real OpenSSH server on loopback, against the real databases here (docker compose exec is a stand-in)', () => {
   beforeAll(async () => {

@@ -11,6 +11,7 @@ Asks each platform's host (default: every declared platform), over SSH with its 
   - each service's state and health (docker compose ps)
   - messages in each broker queue and stream, and the dead letters (rabbitmqctl)
   - what the processors received, stored and dead-lettered since they started (their /metrics)
+  - the newest reading's time in the database (not yet for MongoDB)
   - the data volume's use (df) and, with TLS, when the broker's certificate expires
 Nothing is changed. A cloud platform's address comes from its last 'myt apply'.
 
