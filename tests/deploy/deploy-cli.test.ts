@@ -3,7 +3,7 @@
 // SOPS in memory, deploying as root through sudo into /opt/myt/<platform> as on a real server.
 // Docker cannot run here: the host's `docker` is a STAND-IN that records what it was asked and
 // answers as Docker documents (tests/helpers/docker-stand-in.sh).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,6 +68,8 @@ describeNeeding(SSHD_NEED, 'myt deploy and myt redeploy over a real OpenSSH serv
   afterAll(async () => {
     await server?.stop();
     rmSync(root, { recursive: true, force: true });
+    // the parents the deploy made, when no other platform is there (rmdir leaves a non-empty one)
+    spawnSync('rmdir', ['/opt/myt', '/var/lib/myt']);
   });
 
   it('myt deploy with the stand-in docker: prints each step, installs the release under /opt/myt as root, and says what it did', async () => {
