@@ -112,16 +112,17 @@ export async function platformStatus(host: Host, platform: string, replicas: num
   const home = host.layout.home;
   const cert = hostPath(host.layout, platform, `${rabbitmqTlsDir(platform)}/server.pem`);
   const ports = Array.from({ length: replicas }, (_, i) => METRICS_PORT + i);
+  // Each part starts on a line of its own: a file without a final newline (a PEM) cannot hide the next marker.
   const script = [
     `cd ${q(`${home}/current`)} 2>/dev/null || { echo '${MARK}none'; exit 0; }`,
-    `echo '${MARK}release'; readlink ${q(`${home}/current`)}`,
-    `echo '${MARK}ps'; docker compose ps --all --format json 2>&1`,
-    `echo '${MARK}queues'; docker compose exec -T rabbitmq rabbitmqctl -q list_queues name messages --formatter json 2>&1`,
-    `echo '${MARK}df'; df -P -B1 ${q(host.layout.dataRoot)} 2>&1 | tail -n 1`,
-    tls ? `echo '${MARK}cert'; cat ${q(cert)} 2>/dev/null` : '',
-    `echo '${MARK}metrics'; for p in ${ports.join(' ')}; do curl -sf --max-time 3 http://127.0.0.1:$p/metrics 2>/dev/null; done`,
-    `echo '${MARK}audit'; tail -n 20 ${q(`${home}/audit.log`)} 2>/dev/null`,
-    lastWrite ? `echo '${MARK}lastwrite'; docker compose exec -T ${q(databaseService(db.engine))} sh -c ${q(lastWrite)} 2>&1` : '',
+    `echo; echo '${MARK}release'; readlink ${q(`${home}/current`)}`,
+    `echo; echo '${MARK}ps'; docker compose ps --all --format json 2>&1`,
+    `echo; echo '${MARK}queues'; docker compose exec -T rabbitmq rabbitmqctl -q list_queues name messages --formatter json 2>&1`,
+    `echo; echo '${MARK}df'; df -P -B1 ${q(host.layout.dataRoot)} 2>&1 | tail -n 1`,
+    tls ? `echo; echo '${MARK}cert'; cat ${q(cert)} 2>/dev/null` : '',
+    `echo; echo '${MARK}metrics'; for p in ${ports.join(' ')}; do curl -sf --max-time 3 http://127.0.0.1:$p/metrics 2>/dev/null; done`,
+    `echo; echo '${MARK}audit'; tail -n 20 ${q(`${home}/audit.log`)} 2>/dev/null`,
+    lastWrite ? `echo; echo '${MARK}lastwrite'; docker compose exec -T ${q(databaseService(db.engine))} sh -c ${q(lastWrite)} 2>&1` : '',
     // Each part says what it could not read; the reading as a whole succeeded.
     'exit 0',
   ]

@@ -5,7 +5,8 @@
 // answers as Docker documents (tests/helpers/docker-stand-in.sh).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -83,7 +84,6 @@ describeNeeding(SSHD_NEED, 'myt deploy and myt redeploy over a real OpenSSH serv
     expect(readFileSync(`${home}/current/compose.yaml`, 'utf8')).toContain(`name: myt-${NAME}`);
     expect(readFileSync(`${home}/current/processor/script.mjs`, 'utf8')).toContain('export');
     // secrets: owned as each container needs, 0600, in a 0700 folder
-    const { statSync } = await import('node:fs');
     expect(statSync(`${home}/secrets`).mode & 0o777).toBe(0o700);
     expect([statSync(`${home}/secrets/processor.env`).mode & 0o777, statSync(`${home}/secrets/processor.env`).uid]).toEqual([0o600, 0]);
     expect([statSync(`${home}/secrets/grafana/admin-password`).mode & 0o777, statSync(`${home}/secrets/grafana/admin-password`).uid]).toEqual([0o600, 472]);
@@ -225,6 +225,43 @@ describeNeeding(SSHD_NEED, 'myt deploy and myt redeploy over a real OpenSSH serv
       expect((await myt('deploy', NAME, '--release-lock')).stdout).toBe(`${NAME}: there was no lock\n`);
     } finally {
       session.dispose();
+    }
+  });
+
+  it('a TLS platform with device users and a Grafana password: the broker certificate is issued for the host once, kept after, and its expiry shown', async () => {
+    const tlsName = `${NAME}-tls`;
+    write(
+      `platforms/${tlsName}.yaml`,
+      platformYaml(server.hostKey.publicKey)
+        .replace(`name: ${NAME}`, `name: ${tlsName}`)
+        .replace('  processor:\n', '  broker:\n    tls: true\n    users: secrets/devices.enc.yaml\n  grafana:\n    credentials: secrets/grafana.enc.yaml\n  processor:\n'),
+    );
+    await writeNewSecrets(root, 'secrets/devices.enc.yaml', { users: { 'sensor-1': 'device-password-1' } });
+    await writeNewSecrets(root, 'secrets/grafana.enc.yaml', { adminPassword: 'grafana-password-1' });
+    expect((await myt('tls', 'init', tlsName)).code).toBe(0);
+    try {
+      const first = await myt('deploy', tlsName);
+      expect(first.stderr).not.toMatch(/error/);
+      expect(first.code).toBe(0);
+      expect(first.stderr).toMatch(/tls: issued the broker's certificate for 127\.0\.0\.1 \(none yet\)/);
+      const home = `/opt/myt/${tlsName}`;
+      const cert = new X509Certificate(readFileSync(`${home}/secrets/rabbitmq/tls/server.pem`));
+      expect(cert.checkIP('127.0.0.1')).toBe('127.0.0.1');
+      expect(statSync(`${home}/secrets/rabbitmq/tls/server.key`).uid).toBe(999);
+      expect(readFileSync(`${home}/secrets/rabbitmq/users.json`, 'utf8')).toContain('"sensor-1"');
+      expect(readFileSync(`${home}/secrets/grafana/admin-password`, 'utf8')).toBe('grafana-password-1');
+      // the second deploy keeps the certificate, so nothing changed
+      const second = await myt('deploy', tlsName);
+      expect(second.stderr).toMatch(/tls: the broker's certificate for 127\.0\.0\.1 is kept/);
+      expect(second.stdout).toMatch(/nothing changed/);
+      expect(new X509Certificate(readFileSync(`${home}/secrets/rabbitmq/tls/server.pem`)).fingerprint256).toBe(cert.fingerprint256);
+      const st = JSON.parse((await myt('status', tlsName, '--format', 'json')).stdout) as { platforms: { certificate?: { daysLeft: number; expires: string } }[] };
+      expect(st.platforms[0]?.certificate, JSON.stringify(st.platforms[0])).toEqual({ expires: new Date(cert.validTo).toISOString(), daysLeft: expect.any(Number) as number });
+      expect(st.platforms[0]!.certificate!.daysLeft).toBeGreaterThanOrEqual(363);
+    } finally {
+      rmSync(`/opt/myt/${tlsName}`, { recursive: true, force: true });
+      rmSync(`/var/lib/myt/${tlsName}`, { recursive: true, force: true });
+      rmSync(join(root, 'platforms', `${tlsName}.yaml`));
     }
   });
 
