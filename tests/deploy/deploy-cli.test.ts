@@ -255,6 +255,16 @@ describeNeeding(SSHD_NEED, 'myt deploy and myt redeploy over a real OpenSSH serv
       expect(second.stderr).toMatch(/tls: the broker's certificate for 127\.0\.0\.1 is kept/);
       expect(second.stdout).toMatch(/nothing changed/);
       expect(new X509Certificate(readFileSync(`${home}/secrets/rabbitmq/tls/server.pem`)).fingerprint256).toBe(cert.fingerprint256);
+      // a changed device password: a new release, the secrets replaced, the services that mount them recreated
+      const usersBefore = readFileSync(`${home}/secrets/rabbitmq/users.json`, 'utf8');
+      await writeNewSecrets(root, 'secrets/devices.enc.yaml', { users: { 'sensor-1': 'device-password-2' } });
+      const third = await myt('deploy', tlsName);
+      expect(third.stdout).toMatch(/: deployed release \S+: files unchanged, secrets changed\n$/);
+      expect(server.dockerCalls().filter((c) => c.startsWith('compose up')).at(-1)).toBe('compose up -d --no-deps --force-recreate --wait --wait-timeout 300 rabbitmq grafana ');
+      const usersAfter = readFileSync(`${home}/secrets/rabbitmq/users.json`, 'utf8');
+      expect(usersAfter).not.toBe(usersBefore);
+      expect(usersAfter).toContain('"sensor-1"');
+      expect(third.stderr).not.toContain('device-password-2');
       const st = JSON.parse((await myt('status', tlsName, '--format', 'json')).stdout) as { platforms: { certificate?: { daysLeft: number; expires: string } }[] };
       expect(st.platforms[0]?.certificate, JSON.stringify(st.platforms[0])).toEqual({ expires: new Date(cert.validTo).toISOString(), daysLeft: expect.any(Number) as number });
       expect(st.platforms[0]!.certificate!.daysLeft).toBeGreaterThanOrEqual(363);
