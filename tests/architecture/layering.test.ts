@@ -18,6 +18,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   validation: ['config', 'secrets', '(root)'],
   infra: ['validation', 'secrets', 'config', '(root)'],
   processor: ['config', '(root)'],
+  // The deploy step (src/deploy): the core that puts a platform on its host; no front door.
+  deploy: ['bundle', 'infra', 'validation', 'secrets', 'tls', 'config', '(root)'],
 };
 const FRONT_DOORS = ['cli', 'actions'];
 
