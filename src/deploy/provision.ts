@@ -119,22 +119,24 @@ async function bootstrap(host: Host, input: ProvisionInput): Promise<void> {
     );
   }
   if (input.dataDevice !== undefined) {
-    const dev = q(input.dataDevice);
-    const root = q(host.layout.dataRoot);
+    // The device name comes from the stack's outputs: it reaches the script only as the quoted
+    // value of a variable, never spliced into the script's text (not even into a message).
+    const wait = Math.max(1, Math.ceil((input.dataDeviceWaitSeconds ?? 120) / 2));
     // Format only a device with no filesystem signature at all (blkid -p probes the device itself:
     // exit 2 means it found nothing), then mount by UUID: device names change between boots, UUIDs do not.
     const r = await host.run(
       'bootstrap (data volume)',
       [
-        `for i in $(seq 1 ${Math.max(1, Math.ceil((input.dataDeviceWaitSeconds ?? 120) / 2))}); do [ -b ${dev} ] && break; sleep 2; done; [ -b ${dev} ] || { echo "the data volume ${input.dataDevice} did not appear" >&2; exit 1; }`,
-        `blkid -p ${dev} >/dev/null 2>&1; probe=$?`,
-        `if [ $probe -eq 2 ]; then echo "formatting the empty data volume ${input.dataDevice} (ext4)"; mkfs.ext4 -q -L myt-data ${dev} || exit 1;`,
-        `elif [ $probe -ne 0 ]; then echo "cannot tell whether ${input.dataDevice} holds data (blkid -p exit $probe): not touching it" >&2; exit 1;`,
-        `else echo "the data volume ${input.dataDevice} has a filesystem: kept as it is"; fi`,
-        `uuid=$(blkid -p -s UUID -o value ${dev}); [ -n "$uuid" ] || { echo "no filesystem UUID on ${input.dataDevice}" >&2; exit 1; }`,
-        `mkdir -p ${root}`,
-        `grep -q "^UUID=$uuid " ${q(host.layout.fstab)} 2>/dev/null || echo "UUID=$uuid ${host.layout.dataRoot} auto defaults,nofail 0 2" >> ${q(host.layout.fstab)}`,
-        `if mountpoint -q ${root}; then echo "mounted at ${host.layout.dataRoot}"; else mount UUID=$uuid ${root} && echo "mounted at ${host.layout.dataRoot} by UUID $uuid"; fi`,
+        `dev=${q(input.dataDevice)}; root=${q(host.layout.dataRoot)}; fstab=${q(host.layout.fstab)}`,
+        `for i in $(seq 1 ${wait}); do [ -b "$dev" ] && break; sleep 2; done; [ -b "$dev" ] || { echo "the data volume $dev did not appear" >&2; exit 1; }`,
+        `blkid -p "$dev" >/dev/null 2>&1; probe=$?`,
+        `if [ $probe -eq 2 ]; then echo "formatting the empty data volume $dev (ext4)"; mkfs.ext4 -q -L myt-data "$dev" || exit 1;`,
+        `elif [ $probe -ne 0 ]; then echo "cannot tell whether $dev holds data (blkid -p exit $probe): not touching it" >&2; exit 1;`,
+        `else echo "the data volume $dev has a filesystem: kept as it is"; fi`,
+        `uuid=$(blkid -p -s UUID -o value "$dev"); [ -n "$uuid" ] || { echo "no filesystem UUID on $dev" >&2; exit 1; }`,
+        `mkdir -p "$root"`,
+        `grep -q "^UUID=$uuid " "$fstab" 2>/dev/null || echo "UUID=$uuid $root auto defaults,nofail 0 2" >> "$fstab"`,
+        `if mountpoint -q "$root"; then echo "mounted at $root"; else mount UUID="$uuid" "$root" && echo "mounted at $root by UUID $uuid"; fi`,
       ].join('\n'),
     );
     for (const line of r.stdout.split('\n').filter(Boolean)) input.progress(`bootstrap: ${line}`);
