@@ -94,14 +94,32 @@ function touchedServices(changes: readonly string[], processorServices: readonly
   return [...s];
 }
 
-async function readCurrentManifest(host: Host): Promise<ReleaseManifest | undefined> {
-  const r = await host.exec(`cat ${q(`${host.layout.home}/current/${MANIFEST}`)} 2>/dev/null`);
+async function readManifest(host: Host, dir: string): Promise<ReleaseManifest | undefined> {
+  const r = await host.exec(`cat ${q(`${host.layout.home}/${dir}/${MANIFEST}`)} 2>/dev/null`);
   if (r.code !== 0 || r.stdout.trim() === '') return undefined;
   try {
     return JSON.parse(r.stdout) as ReleaseManifest;
   } catch {
     return undefined;
   }
+}
+
+const readCurrentManifest = (host: Host) => readManifest(host, 'current');
+
+/**
+ * The release whose `docker compose up` last finished (the `started` file beside `current`). It
+ * differs from the current one when a deploy stopped between the switch and the end of its start
+ * (an abort, a dropped connection): the containers then still run what `started` names, so that,
+ * not `current`, is what the next deploy compares with.
+ */
+async function readStarted(host: Host): Promise<string | undefined> {
+  const r = await host.exec(`cat ${q(`${host.layout.home}/started`)} 2>/dev/null`);
+  return r.code === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : undefined;
+}
+
+async function writeStarted(host: Host, id: string): Promise<void> {
+  const file = `${host.layout.home}/started`;
+  await host.run('record the started release', `printf '%s\\n' ${q(id)} > ${q(`${file}.new`)} && mv ${q(`${file}.new`)} ${q(file)}`);
 }
 
 /** Docker Engine and the compose plugin from the distribution's packages, unless present. */
@@ -160,6 +178,9 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
       await audit({ outcome: 'took over a stale lock', detail: describeHolder(lock.tookOver) });
     }
     const current = await readCurrentManifest(host);
+    const started = await readStarted(host);
+    // What the containers run: the current release, unless its start never finished.
+    const running = current && started === current.id ? current : started !== undefined ? await readManifest(host, `releases/${started}`) : undefined;
     const readBack = async (bundlePath: string) => {
       const r = await host.exec(`cat ${q(hostPath(host.layout, input.platform, bundlePath))} 2>/dev/null`);
       return r.code === 0 ? r.stdout : undefined;
@@ -170,7 +191,9 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
     const changes = fileChanges(current?.files, files);
     const secretsChanged = current?.secrets !== secretSum;
 
-    if (current && changes.length === 0 && !secretsChanged) {
+    if (current && changes.length === 0 && !secretsChanged && running !== current) {
+      progress(`release ${current.id} is current, but its start did not finish: starting it`);
+    } else if (current && changes.length === 0 && !secretsChanged) {
       const containers = await composePs(host);
       const down = containers.filter((c) => !isHealthy(c));
       if (containers.length > 0 && down.length === 0) {
@@ -204,11 +227,13 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
     const wait = input.waitSeconds ?? 300;
     progress(`start: docker compose up --wait (at most ${wait} s)`);
     await composeUp(host, { waitSeconds: wait });
-    const touched = current ? touchedServices(changes, input.processorServices, secretsChanged) : [];
+    // Compared with what the containers run; when that is unknown, every service with mounted files.
+    const touched = current ? touchedServices(fileChanges(running?.files, files), input.processorServices, running?.secrets !== secretSum) : [];
     if (touched.length) {
       progress(`start: recreating ${touched.join(', ')} (their files changed)`);
       await composeUp(host, { waitSeconds: wait, services: touched, forceRecreate: true });
     }
+    await writeStarted(host, id);
     await prune(host, progress);
     const what = changes.length ? `${changes.length} file(s) changed` : 'files unchanged';
     const summary = `deployed release ${id}: ${what}${secretsChanged && current ? ', secrets changed' : ''}`;
@@ -309,6 +334,10 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
     }
     const current = await readCurrentManifest(host);
     if (!current) throw new MytError(`${host.label}: nothing is deployed there yet: run 'myt deploy ${input.platform}' first`);
+    // A rollback goes back to the current release: it must be one that was started to the end.
+    if ((await readStarted(host)) !== current.id) {
+      throw new MytError(`${host.label}: release ${current.id} is current, but its start did not finish (a deploy failed or was stopped after switching to it): run 'myt deploy ${input.platform}'`);
+    }
     const files = fileDigests(input.files);
     const changes = fileChanges(current.files, files);
     const other = changes.filter((c) => !c.slice(1).startsWith('processor/'));
@@ -353,6 +382,7 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
       await switchCurrent(host, current.id);
       let back = 'the previous processor is running again';
       try {
+        // `started` still names it: it was checked above and is left as it was.
         await composeUp(host, { waitSeconds: wait, services: input.processorServices, forceRecreate: true });
       } catch (again) {
         back = `the previous processor did not become healthy either: ${messageOf(again)}`;
@@ -362,6 +392,7 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
         `redeploy of ${input.platform} on ${host.label} failed and was rolled back to release ${current.id} (${back}); messages waited in the queue meanwhile.\n${messageOf(err)}`,
       );
     }
+    await writeStarted(host, id);
     await prune(host, progress);
     const summary = `redeployed the processor: release ${id} (${changes.map((c) => c.slice(1)).join(', ')})`;
     await audit({ outcome: 'deployed', release: id, changes });

@@ -277,4 +277,27 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     expect(server.asUser(`ls ${layout().home}/releases`)).not.toMatch(/\.partial/);
     expect(server.asUser(`head -c 200 ${layout().home}/current/processor/main.mjs`)).toContain(big.slice(0, 100));
   });
+
+  it('a deploy stopped after the switch, before compose up: the next deploy starts that release and recreates what changed, not "nothing changed"; a redeploy refuses until then', async () => {
+    await withHost((h) => provision(input(h, bundle())));
+    const files = bundle(undefined, [{ path: 'rabbitmq/extra.conf', content: '# stopped after the switch\n' }]);
+    const stop = (l: string) => {
+      if (l.startsWith('start:')) throw new Error('stopped by the test');
+    };
+    const stopped = await failure(withHost((h) => provision({ ...input(h, files), progress: stop })));
+    expect(stopped.message).toBe('stopped by the test');
+    const switched = (await withHost(listReleases)).current;
+    expect(server.asUser(`cat ${layout().home}/current/rabbitmq/extra.conf`)).toContain('stopped after the switch');
+    // The containers still run the release before: the rollback target of a redeploy must be one that was started.
+    const refused = await failure(withHost((h) => redeployProcessor(input(h, bundle('console.log("v3");\n', [{ path: 'rabbitmq/extra.conf', content: '# stopped after the switch\n' }])))));
+    expect(refused.message).toMatch(new RegExp(`release ${switched} is current, but its start did not finish .*: run 'myt deploy greenhouse'`));
+    const ups = upCalls().length;
+    const lines: string[] = [];
+    const r = await withHost((h) => provision(input(h, files, lines)));
+    expect(r).toMatchObject({ changed: true, release: switched });
+    expect(lines).toContain(`release ${switched} is current, but its start did not finish: starting it`);
+    expect(upCalls().slice(ups)).toEqual(['compose up -d --remove-orphans --wait --wait-timeout 30 ', 'compose up -d --no-deps --force-recreate --wait --wait-timeout 30 rabbitmq ']);
+    // and once started, the same deploy again changes nothing
+    expect((await withHost((h) => provision(input(h, files)))).changed).toBe(false);
+  });
 });
