@@ -234,7 +234,7 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
       await composeUp(host, { waitSeconds: wait, services: touched, forceRecreate: true });
     }
     await writeStarted(host, id);
-    await prune(host, progress);
+    await prune(host, progress, current?.id);
     const what = changes.length ? `${changes.length} file(s) changed` : 'files unchanged';
     const summary = `deployed release ${id}: ${what}${secretsChanged && current ? ', secrets changed' : ''}`;
     await audit({ outcome: 'deployed', release: id, changes: [...changes, ...(secretsChanged ? ['secrets'] : [])] });
@@ -300,10 +300,14 @@ export async function listReleases(host: Host): Promise<{ current?: string; rele
   return { current, releases: list.split('\n').filter((l) => l.trim() !== '' && !l.endsWith('.partial')).sort() };
 }
 
-/** Keeps the newest KEEP_RELEASES releases (never removing the current one). */
-async function prune(host: Host, progress: (l: string) => void): Promise<void> {
+/**
+ * Keeps the newest KEEP_RELEASES releases, and never removes the current one or `previous` (the one
+ * current before this deploy, what a rollback goes back to): release ids sort by the deploying
+ * machine's clock, so a release made on a machine whose clock is behind can look like the oldest.
+ */
+async function prune(host: Host, progress: (l: string) => void, previous: string | undefined): Promise<void> {
   const { current, releases } = await listReleases(host);
-  const old = releases.slice(0, Math.max(0, releases.length - KEEP_RELEASES)).filter((r) => r !== current);
+  const old = releases.slice(0, Math.max(0, releases.length - KEEP_RELEASES)).filter((r) => r !== current && r !== previous);
   const partials = await host.exec(`ls -1d ${q(`${host.layout.home}/releases`)}/*.partial 2>/dev/null`);
   const leftovers = partials.stdout.split('\n').filter((l) => l.trim() !== '');
   if (!old.length && !leftovers.length) return;
@@ -393,7 +397,7 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
       );
     }
     await writeStarted(host, id);
-    await prune(host, progress);
+    await prune(host, progress, current.id);
     const summary = `redeployed the processor: release ${id} (${changes.map((c) => c.slice(1)).join(', ')})`;
     await audit({ outcome: 'deployed', release: id, changes });
     progress(`done: ${summary}`);

@@ -300,4 +300,16 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     // and once started, the same deploy again changes nothing
     expect((await withHost((h) => provision(input(h, files)))).changed).toBe(false);
   });
+
+  it('pruning never removes the release before the current one, even when its id sorts oldest (a deploying machine whose clock was behind)', { timeout: 90_000 }, async () => {
+    for (let i = 0; i < KEEP_RELEASES; i++) {
+      await withHost((h) => provision({ ...input(h, bundle(undefined, [{ path: 'rabbitmq/extra.conf', content: `# clock ${i}\n` }])), now: () => new Date(Date.UTC(2035, 0, 1, 0, 0, i)) }));
+    }
+    const behind = await withHost((h) => provision({ ...input(h, bundle(undefined, [{ path: 'rabbitmq/extra.conf', content: '# clock behind\n' }])), now: () => new Date(Date.UTC(2001, 0, 1)) }));
+    const next = await withHost((h) => provision({ ...input(h, bundle(undefined, [{ path: 'rabbitmq/extra.conf', content: '# clock right\n' }])), now: () => new Date(Date.UTC(2036, 0, 1)) }));
+    const { current, releases } = await withHost(listReleases);
+    expect(current).toBe(next.release);
+    expect(releases[0]).toBe(behind.release);
+    expect(releases).toHaveLength(KEEP_RELEASES + 1);
+  });
 });
