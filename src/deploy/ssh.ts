@@ -151,8 +151,16 @@ export class SshSession {
         settled = true;
         clearTimeout(timer);
         client.off('close', onClose);
+        opts.stdout?.off('error', onOutputError);
         fn();
       };
+      // Where the output goes failed (a local file on a full disk): the command is stopped, not left
+      // blocked on a pipe that nobody reads any more.
+      const onOutputError = (e: Error) => {
+        channel?.close();
+        finish(() => reject(e));
+      };
+      opts.stdout?.once('error', onOutputError);
       const onClose = () => finish(() => reject(new ConnectionLostError(`${this.label}: the connection was lost while a command ran`)));
       const timer = setTimeout(() => {
         channel?.close();

@@ -112,6 +112,17 @@ describeNeeding(SSHD_NEED, 'myt dump over a real OpenSSH server on loopback, aga
     expect(existsSync(file)).toBe(false);
   });
 
+  it('a local folder that does not exist: a clear error before the dump runs, instead of waiting forever for a file that failed to open', { timeout: 30_000 }, async () => {
+    const file = join(out, 'no-such-folder', 'x.pgdump');
+    const calls = server.dockerCalls().length;
+    const err = await withPlatform('timescaledb', (host) => dumpDatabase({ host, engine: 'timescaledb', file, database: 'postgres', progress: () => undefined })).then(
+      () => new Error('expected a failure'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toMatch(/^cannot write the dump to \S+\/no-such-folder\/x\.pgdump\.partial: ENOENT/);
+    expect(server.dockerCalls().slice(calls).filter((c) => c.startsWith('compose exec'))).toEqual([]);
+  });
+
   it('a dump that fails leaves no file, and the error names the step, the host and the remote output', async () => {
     const file = join(out, 'missing.pgdump');
     const err = await withPlatform('timescaledb', (host) => dumpDatabase({ host, engine: 'timescaledb', file, database: `no_such_db_${tag}`, progress: () => undefined })).then(

@@ -4,6 +4,7 @@
 // check the recorded commands.
 import { createServer, connect, type Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { composeFile, dataDirectories } from '../../src/bundle/compose.js';
 import { renderConfigFiles, type BundleFile } from '../../src/bundle/render.js';
@@ -237,6 +238,16 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     const err = await failure(SshSession.connect(target({ port }), { waitMs: 2_500, onWait: (w) => waits.push(w) }));
     expect(err.message).toMatch(/could not connect over SSH \(tried \d+ times\): .*ECONNREFUSED/);
     expect(waits.length).toBeGreaterThan(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('a command whose output cannot be written locally (a full disk under myt dump) is stopped and fails with that error, not left blocked', async () => {
+    const started = Date.now();
+    const sink = new Writable({
+      write: (_chunk, _enc, cb) => cb(new Error('ENOSPC: no space left on device')),
+    });
+    const err = await failure(withHost((h) => h.exec('head -c 100000000 /dev/zero', { stdout: sink, timeoutMs: 20_000 })));
+    expect(err.message).toBe('ENOSPC: no space left on device');
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
