@@ -12,7 +12,7 @@ import { generateSecrets, renderSecretFiles } from '../../src/bundle/secret-file
 import { resolvePlatform, type ResolvedPlatform } from '../../src/config/defaults.js';
 import { readAudit } from '../../src/deploy/audit.js';
 import { Host, type HostLayout } from '../../src/deploy/host.js';
-import { acquireLock, LockHeldError } from '../../src/deploy/lock.js';
+import { acquireLock, forceReleaseLock, LockHeldError } from '../../src/deploy/lock.js';
 import { KEEP_RELEASES, listReleases, provision, redeployProcessor, type ProvisionInput } from '../../src/deploy/provision.js';
 import { HostKeyMismatchError, SshSession, type SshTarget } from '../../src/deploy/ssh.js';
 import { generateSshKeyPair } from '../../src/secrets/ssh-keys.js';
@@ -200,6 +200,23 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     await withHost((h) => provision(input(h, bundle(), lines)));
     expect(lines.join('\n')).toMatch(/took over a stale lock \(deploy by alice of commit feed123/);
     expect((await withHost((h) => readAudit(h, 5))).map((e) => e.outcome)).toContain('took over a stale lock');
+  });
+
+  it("a deploy whose lock was released by force (myt deploy --release-lock) does not remove the next deploy's lock when it ends", async () => {
+    const a = await SshSession.connect(target());
+    const b = await SshSession.connect(target());
+    try {
+      const first = await acquireLock(new Host(a, layout(), (s) => s), { actor: 'alice', since: '2030-01-01T00:00:00Z', from: 'laptop', command: 'deploy' });
+      expect(await withHost(forceReleaseLock)).toMatch(/^deploy by alice/);
+      const second = await acquireLock(new Host(b, layout(), (s) => s), { actor: 'bob', since: '2030-01-01T00:01:00Z', from: 'ci', command: 'deploy' });
+      await first.release();
+      expect(server.asUser(`cat ${layout().home}/lock/holder.json`)).toMatch(/"actor":"bob"/);
+      await second.release();
+      expect(server.asUser(`test -d ${layout().home}/lock || echo released`).trim()).toBe('released');
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
   });
 
   it('a host key other than the known one stops before anything is sent (no trust on first use)', async () => {
