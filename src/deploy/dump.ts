@@ -45,7 +45,12 @@ export const DUMPS: Record<Engine, DumpRecipe> = {
     restore: 'mkdir d && tar -xzf FILE -C d && influxd restore -portable -db MyTData -newdb DATABASE d',
   },
   mongodb: {
-    command: (db) => `exec mongodump --archive --gzip --db ${q(db)} -u ${DB_USERS.admin} -p "$MONGO_INITDB_ROOT_PASSWORD" --authenticationDatabase admin`,
+    // The password in a 0600 file given to --config (mongodump 100.3+; MongoDB's recommended way),
+    // not with -p, where every user of the host could read it in the process list. printf is the
+    // shell's own: no process carries it either. Generated passwords have no quote or backslash.
+    command: (db) =>
+      `f=$(mktemp) && printf 'password: "%s"\\n' "$MONGO_INITDB_ROOT_PASSWORD" > "$f" && ` +
+      `mongodump --config "$f" --archive --gzip --db ${q(db)} -u ${DB_USERS.admin} --authenticationDatabase admin; s=$?; rm -f "$f"; exit $s`,
     gzip: false,
     ext: 'archive.gz',
     restore: 'mongorestore --archive=FILE --gzip',
