@@ -331,6 +331,7 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
     appendAudit(host, { at: new Date().toISOString(), command: 'redeploy', actor: input.actor ?? 'unknown', from: hostname(), commit: input.commit, ...e });
   progress(`lock: taking ${host.layout.home}/lock`);
   const lock = await acquireLock(host, { actor: input.actor ?? 'unknown', commit: input.commit, since: now.toISOString(), from: hostname(), command: 'redeploy' });
+  let audited = false; // a rollback writes its own entry
   try {
     if (lock.tookOver) {
       progress(`lock: took over a stale lock (${describeHolder(lock.tookOver)}; its connection is gone)`);
@@ -383,7 +384,16 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
         }
       };
       tell(`rollback: the new processor is not healthy; switching back to release ${current.id}`);
-      await switchCurrent(host, current.id);
+      try {
+        await switchCurrent(host, current.id);
+      } catch (stuck) {
+        audited = true;
+        await audit({ outcome: 'failed', release: id, changes, detail: host.mask(`rollback failed: ${messageOf(stuck)}`).slice(0, 2000) }).catch(() => undefined);
+        throw new MytError(
+          `redeploy of ${input.platform} on ${host.label} failed, and switching back to release ${current.id} failed too: release ${id}, whose processor is not healthy, ` +
+            `is still current (messages wait in the queue). Deploy a working processor with 'myt deploy ${input.platform}' once the host is fixed.\n${messageOf(stuck)}\n${messageOf(err)}`,
+        );
+      }
       let back = 'the previous processor is running again';
       try {
         // `started` still names it: it was checked above and is left as it was.
@@ -391,6 +401,7 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
       } catch (again) {
         back = `the previous processor did not become healthy either: ${messageOf(again)}`;
       }
+      audited = true;
       await audit({ outcome: 'rolled back', release: current.id, changes, detail: host.mask(messageOf(err)).slice(0, 2000) });
       throw new MytError(
         `redeploy of ${input.platform} on ${host.label} failed and was rolled back to release ${current.id} (${back}); messages waited in the queue meanwhile.\n${messageOf(err)}`,
@@ -403,7 +414,7 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
     progress(`done: ${summary}`);
     return { changed: true, release: id, summary, changes };
   } catch (err) {
-    if (!(err instanceof MytError && /rolled back/.test(err.message))) await audit({ outcome: 'failed', detail: host.mask(messageOf(err)).slice(0, 2000) }).catch(() => undefined);
+    if (!audited) await audit({ outcome: 'failed', detail: host.mask(messageOf(err)).slice(0, 2000) }).catch(() => undefined);
     throw err;
   } finally {
     await lock.release().catch(() => undefined);

@@ -180,6 +180,26 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     expect((await withHost((h) => readAudit(h))).at(-1)).toMatchObject({ command: 'redeploy', outcome: 'rolled back', release: before.current });
   });
 
+  it('redeploy whose switch back fails too (stand-in docker blocks current.new): the error says which release is current and what to run', async () => {
+    const home = layout().home;
+    const before = await withHost(listReleases);
+    const extra = server.asUser(`cat ${home}/current/rabbitmq/extra.conf`);
+    const files = bundle('// MYT_STAND_IN_UNHEALTHY MYT_STAND_IN_BLOCK_SWITCH\n', [{ path: 'rabbitmq/extra.conf', content: extra }]);
+    try {
+      const err = await failure(withHost((h) => redeployProcessor(input(h, files))));
+      const now = (await withHost(listReleases)).current;
+      expect(now).not.toBe(before.current);
+      expect(err.message).toMatch(new RegExp(`^redeploy of greenhouse on \\S+ failed, and switching back to release ${before.current} failed too: release ${now}, whose processor is not healthy, is still current .* 'myt deploy greenhouse'`));
+      expect(err.message).toMatch(/switch the current release on .* failed: exit status 1/);
+      expect(err.message).toMatch(/container myt-greenhouse-processor-0-1 is unhealthy/);
+      expect((await withHost((h) => readAudit(h))).at(-1)).toMatchObject({ command: 'redeploy', outcome: 'failed', release: now, detail: expect.stringMatching(/^rollback failed: /) });
+    } finally {
+      server.asUser(`rm -rf ${home}/current.new`);
+    }
+    // what the host was left with is put right by a deploy of the release before
+    await withHost((h) => provision(input(h, bundle(undefined, [{ path: 'rabbitmq/extra.conf', content: extra }]))));
+  });
+
   it('redeploy refuses when more than the processor changed', async () => {
     const err = await failure(withHost((h) => redeployProcessor(input(h, bundle('x', [{ path: 'rabbitmq/extra.conf', content: 'other\n' }])))));
     expect(err.message).toMatch(/more than the processor changed \(rabbitmq\/extra\.conf\): run 'myt deploy greenhouse'/);
