@@ -182,9 +182,9 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
 
   it('redeploy whose switch back fails too (stand-in docker blocks current.new): the error says which release is current and what to run', async () => {
     const home = layout().home;
+    await withHost((h) => provision(input(h, bundle())));
     const before = await withHost(listReleases);
-    const extra = server.asUser(`cat ${home}/current/rabbitmq/extra.conf`);
-    const files = bundle('// MYT_STAND_IN_UNHEALTHY MYT_STAND_IN_BLOCK_SWITCH\n', [{ path: 'rabbitmq/extra.conf', content: extra }]);
+    const files = bundle('// MYT_STAND_IN_UNHEALTHY MYT_STAND_IN_BLOCK_SWITCH\n');
     try {
       const err = await failure(withHost((h) => redeployProcessor(input(h, files))));
       const now = (await withHost(listReleases)).current;
@@ -199,7 +199,7 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
       server.asUser(`rm -rf ${home}/current.new`);
     }
     // what the host was left with is put right by a deploy of the release before
-    await withHost((h) => provision(input(h, bundle(undefined, [{ path: 'rabbitmq/extra.conf', content: extra }]))));
+    await withHost((h) => provision(input(h, bundle())));
   });
 
   it('redeploy refuses when more than the processor changed', async () => {
