@@ -3,6 +3,7 @@
 // what it was asked and answers as Docker documents (tests/helpers/docker-stand-in.sh); the tests
 // check the recorded commands.
 import { createServer, connect, type Server } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -97,7 +98,7 @@ const upCalls = () => server.dockerCalls().filter((c) => c.startsWith('compose u
 
 describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback (docker is a stand-in)', () => {
   beforeAll(async () => {
-    server = await startSshServer();
+    server = await startSshServer({ rsaHostKey: true });
   }, 30_000);
   afterAll(async () => server?.stop());
 
@@ -249,6 +250,15 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     expect(err.message).toMatch(/the host key is SHA256:[A-Za-z0-9+/]{43}, but MyT knows SHA256:[A-Za-z0-9+/]{43} for this host\. Nothing was sent/);
     expect(err.message).toContain(`${server.user}@127.0.0.1:${server.port}`);
     expect(server.dockerCalls().length).toBe(calls);
+  });
+
+  it("a server known by its RSA host key (many existing servers) is verified with it, signed with SHA-2 as OpenSSH 8.8+ requires", async () => {
+    const rsa = server.rsaHostKey!;
+    const ok = await withHost((h) => h.session.exec('echo connected'), target({ hostKey: rsa }));
+    expect(ok.stdout).toBe('connected\n');
+    // and a different RSA key is still a mismatch
+    const other = spawnSync('sh', ['-c', `d=$(mktemp -d) && ssh-keygen -q -t rsa -b 2048 -N '' -f $d/k && cat $d/k.pub && rm -rf $d`], { encoding: 'utf8' }).stdout.trim();
+    expect(await failure(SshSession.connect(target({ hostKey: other }), { waitMs: 1_000 }))).toBeInstanceOf(HostKeyMismatchError);
   });
 
   it('a login user without sudo is told that it needs sudo without a password', async () => {
