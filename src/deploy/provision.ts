@@ -57,6 +57,20 @@ export interface ProvisionResult {
   readonly changes: readonly string[];
 }
 
+/**
+ * Progress that an abort no longer interrupts: for what follows a finished start (pruning, the audit:
+ * the release runs, so the deploy is done) and for a rollback, which always runs to its end.
+ */
+function unstoppable(progress: (line: string) => void): (line: string) => void {
+  return (line) => {
+    try {
+      progress(line);
+    } catch {
+      /* goes on */
+    }
+  };
+}
+
 const sha = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 function fileDigests(files: readonly BundleFile[]): Record<string, string> {
@@ -234,11 +248,12 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
       await composeUp(host, { waitSeconds: wait, services: touched, forceRecreate: true });
     }
     await writeStarted(host, id);
-    await prune(host, progress, current?.id);
+    const finish = unstoppable(progress);
+    await prune(host, finish, current?.id);
     const what = changes.length ? `${changes.length} file(s) changed` : 'files unchanged';
     const summary = `deployed release ${id}: ${what}${secretsChanged && current ? ', secrets changed' : ''}`;
     await audit({ outcome: 'deployed', release: id, changes: [...changes, ...(secretsChanged ? ['secrets'] : [])] });
-    progress(`done: ${summary}`);
+    finish(`done: ${summary}`);
     return { changed: true, release: id, summary, changes };
   } catch (err) {
     await audit({ outcome: 'failed', detail: host.mask(messageOf(err)).slice(0, 2000) }).catch(() => undefined);
@@ -376,13 +391,7 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
       await composeUp(host, { waitSeconds: wait, services: input.processorServices, forceRecreate: true });
     } catch (err) {
       // The rollback runs to its end whatever happens to the caller's progress (an abort included).
-      const tell = (line: string) => {
-        try {
-          progress(line);
-        } catch {
-          /* the rollback goes on */
-        }
-      };
+      const tell = unstoppable(progress);
       tell(`rollback: the new processor is not healthy; switching back to release ${current.id}`);
       try {
         await switchCurrent(host, current.id);
@@ -408,10 +417,11 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
       );
     }
     await writeStarted(host, id);
-    await prune(host, progress, current.id);
+    const finish = unstoppable(progress);
+    await prune(host, finish, current.id);
     const summary = `redeployed the processor: release ${id} (${changes.map((c) => c.slice(1)).join(', ')})`;
     await audit({ outcome: 'deployed', release: id, changes });
-    progress(`done: ${summary}`);
+    finish(`done: ${summary}`);
     return { changed: true, release: id, summary, changes };
   } catch (err) {
     if (!audited) await audit({ outcome: 'failed', detail: host.mask(messageOf(err)).slice(0, 2000) }).catch(() => undefined);

@@ -361,6 +361,16 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     expect((await withHost((h) => provision(input(h, files)))).changed).toBe(false);
   });
 
+  it('a deploy stopped once its release is started is done, not failed: the audit log says deployed', async () => {
+    const stop = (l: string) => {
+      if (l.startsWith('done:')) throw new Error('stopped by the test');
+    };
+    const r = await withHost((h) => provision({ ...input(h, bundle(undefined, [{ path: 'rabbitmq/extra.conf', content: '# stopped when done\n' }])), progress: stop }));
+    expect(r.changed).toBe(true);
+    expect((await withHost(listReleases)).current).toBe(r.release);
+    expect((await withHost((h) => readAudit(h))).at(-1)).toMatchObject({ outcome: 'deployed', release: r.release });
+  });
+
   it('pruning never removes the release before the current one, even when its id sorts oldest (a deploying machine whose clock was behind)', { timeout: 90_000 }, async () => {
     for (let i = 0; i < KEEP_RELEASES; i++) {
       await withHost((h) => provision({ ...input(h, bundle(undefined, [{ path: 'rabbitmq/extra.conf', content: `# clock ${i}\n` }])), now: () => new Date(Date.UTC(2035, 0, 1, 0, 0, i)) }));
