@@ -198,3 +198,19 @@ export async function detectChanges(opts: DetectOptions): Promise<ChangeSet> {
   }
   return { ...(base === undefined ? {} : { base }), head, changed, deleted, moved, unchanged };
 }
+
+/** A ChangeSet naming platforms by hand (workflow_dispatch): each must be declared at the head. */
+export async function requestedChanges(root: string, headRef: string, names: readonly string[], action: DeployAction = 'deploy'): Promise<ChangeSet> {
+  const head = await resolveCommit(root, headRef);
+  const snap = await readSnapshot(root, await readTree(root, head));
+  const changed: PlatformChange[] = [];
+  for (const name of [...new Set(names)]) {
+    const entry = snap.platforms.get(name);
+    if (!entry) {
+      const known = [...snap.platforms.keys()].sort().join(', ') || 'none';
+      throw new MytError(`no platform named '${name}' is declared at ${head.slice(0, 12)} (platforms: ${known})`);
+    }
+    changed.push({ name, file: entry.file, provider: String(entry.doc.spec?.cloud?.provider ?? 'unknown'), action, reasons: ['requested by hand (workflow_dispatch)'], processor: [] });
+  }
+  return { head, changed, deleted: [], moved: [], unchanged: [...snap.platforms.keys()].filter((n) => !names.includes(n)).sort() };
+}

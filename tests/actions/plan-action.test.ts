@@ -1,0 +1,126 @@
+// The bundled plan action (actions/plan/dist/index.js) run as the runner runs it, on a real git
+// history, against a STAND-IN for GitHub's REST API whose every request is checked against
+// GitHub's OpenAPI description (tests/helpers/github-stand-in.ts). Platforms here are existing
+// servers (cloud provider ssh): they need no cloud and no Terraform, so the action's whole path
+// (changes, report, summary, comment) runs here; plans with replacements are tested on the report.
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { gitHistory, haveGit } from '../helpers/git-history.js';
+import { startGitHubStandIn, type GitHubStandIn } from '../helpers/github-stand-in.js';
+import { runAction } from '../helpers/action-runner.js';
+import { describeNeeding } from '../helpers/needs.js';
+
+const ssh = (name: string, script?: string) =>
+  [
+    'apiVersion: myt/v1',
+    'kind: Platform',
+    'metadata:',
+    `  name: ${name}`,
+    'spec:',
+    '  cloud:',
+    '    provider: ssh',
+    '    host: 127.0.0.1',
+    '    user: myt',
+    '    key: secrets/ssh.enc.yaml',
+    '  database:',
+    '    engine: influxdb',
+    ...(script ? ['  processor:', `    script: ${script}`] : []),
+    '',
+  ].join('\n');
+
+const FILES = {
+  'platforms/alpha.yaml': ssh('alpha', 'processors/alpha.ts'),
+  'platforms/beta.yaml': ssh('beta'),
+  'processors/alpha.ts': 'export default (m: unknown) => m;\n',
+  'secrets/ssh.enc.yaml': 'sops: {}\n',
+};
+
+const pullRequest = (base: string, head: string, fork = false) => ({
+  name: 'pull_request',
+  payload: {
+    action: 'synchronize',
+    number: 7,
+    pull_request: {
+      number: 7,
+      base: { sha: base, ref: 'main', repo: { full_name: 'octo/fleet' } },
+      head: { sha: head, ref: 'feature', repo: { full_name: fork ? 'stranger/fleet' : 'octo/fleet', fork } },
+    },
+    repository: { full_name: 'octo/fleet', default_branch: 'main' },
+  },
+});
+
+let github: GitHubStandIn;
+beforeEach(async () => {
+  github = await startGitHubStandIn();
+});
+afterEach(async () => {
+  await github.close();
+});
+
+describeNeeding({ what: 'git', present: haveGit }, 'the plan action, bundled, against a stand-in for GitHub REST API', () => {
+  it('writes the summary and one PR comment, found again by its marker and edited on the next push, never repeated', async () => {
+    const h = gitHistory(FILES);
+    const base = h.git('rev-parse', 'HEAD');
+    const first = h.commit('script', { 'processors/alpha.ts': 'export default (m: unknown) => [m];\n' });
+    const inputs = { 'github-token': 'ghs_standin_token', comment: 'true' };
+    const one = await runAction('plan', { workspace: h.root, inputs, event: pullRequest(base, first), sha: first, apiUrl: github.url });
+    expect(one.stderr).toBe('');
+    expect(one.code, one.stdout).toBe(0);
+    expect(one.summary).toContain('## MyT plan: 1 platform changed');
+    expect(one.summary).toMatch(/\| alpha \| processor only \| unchanged \(processor only\) \| script changed: processors\/alpha.ts \|/);
+    expect(one.outputs).toMatchObject({ planned: 'true', changed: '["alpha"]', dangerous: 'false' });
+    expect(one.stdout).toContain('created the plan comment on pull request #7');
+    expect(github.comments.get(7)).toHaveLength(1);
+    const body = github.comments.get(7)![0]!.body;
+    expect(body.startsWith('<!-- myt:plan -->\n')).toBe(true);
+    expect(body).toContain('script changed: processors/alpha.ts');
+
+    // Someone else's comment with the marker is not MyT's: it is left alone.
+    github.comments.get(7)!.unshift({ id: 1, body: '<!-- myt:plan -->\nnot from MyT', user: { login: 'someone', type: 'User' } });
+    const second = h.commit('beta', { 'platforms/beta.yaml': ssh('beta').replace('host: 127.0.0.1', 'host: 127.0.0.2') });
+    const two = await runAction('plan', { workspace: h.root, inputs, event: pullRequest(base, second), sha: second, apiUrl: github.url });
+    expect(two.code, two.stdout).toBe(0);
+    expect(two.stdout).toContain('updated the plan comment on pull request #7');
+    const comments = github.comments.get(7)!;
+    expect(comments.map((c) => c.id)).toEqual([1, 1000]);
+    expect(comments[0]!.body).toBe('<!-- myt:plan -->\nnot from MyT');
+    expect(comments[1]!.body).toContain('## MyT plan: 2 platforms changed');
+    expect(comments[1]!.body).toContain('| beta | infrastructure and VM | existing server (cloud provider ssh): no infrastructure | platforms/beta.yaml changed |');
+    expect(comments[1]!.body).toContain('<details><summary>alpha</summary>\n\nProcessor: script changed: processors/alpha.ts');
+
+    expect(github.violations).toEqual([]);
+    expect(github.requests.map((r) => r.operationId)).toEqual(['issues/list-comments', 'issues/create-comment', 'issues/list-comments', 'issues/update-comment']);
+    for (const r of github.requests) expect(r.authorization).toBe('token ghs_standin_token');
+  }, 120_000);
+
+  it('plans nothing for a pull request from a fork, and calls no GitHub API', async () => {
+    const h = gitHistory(FILES);
+    const base = h.git('rev-parse', 'HEAD');
+    const head = h.commit('script', { 'processors/alpha.ts': 'export default () => null;\n' });
+    const run = await runAction('plan', { workspace: h.root, inputs: { 'github-token': 't' }, event: pullRequest(base, head, true), sha: head, apiUrl: github.url });
+    expect(run.code).toBe(0);
+    expect(run.outputs.planned).toBe('false');
+    expect(run.stdout).toContain('::notice::A pull request from a fork is validated only');
+    expect(run.summary).toContain('Not planned: this pull request comes from a fork');
+    expect(github.requests).toEqual([]);
+  }, 60_000);
+
+  it('tries again when GitHub answers 502, and the comment is still posted once', async () => {
+    const h = gitHistory(FILES);
+    const base = h.git('rev-parse', 'HEAD');
+    const head = h.commit('script', { 'processors/alpha.ts': 'export default () => null;\n' });
+    github.failNext.push(502);
+    const run = await runAction('plan', { workspace: h.root, inputs: { 'github-token': 't' }, event: pullRequest(base, head), sha: head, apiUrl: github.url });
+    expect(run.code, run.stdout).toBe(0);
+    expect(github.requests.map((r) => r.operationId)).toEqual(['issues/list-comments', 'issues/list-comments', 'issues/create-comment']);
+    expect(github.comments.get(7)).toHaveLength(1);
+  }, 60_000);
+
+  it('fails the step with a clear message, not a stack trace, when the base commit is not in the clone', async () => {
+    const h = gitHistory(FILES);
+    const head = h.git('rev-parse', 'HEAD');
+    const run = await runAction('plan', { workspace: h.root, inputs: { 'github-token': 't' }, event: pullRequest('b'.repeat(40), head), sha: head, apiUrl: github.url });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`::error::commit ${'b'.repeat(40)} is not in this clone: check it out with its history (actions/checkout with fetch-depth: 0)`);
+    expect(run.stdout).not.toMatch(/\n\s+at /);
+  }, 60_000);
+});
