@@ -1,16 +1,16 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { decryptSops } from 'sops-age';
-import { expect, it } from 'vitest';
-import { describeNeeding } from '../helpers/needs.js';
+import { describe, expect, it } from 'vitest';
 import { SSH_PLATFORM, tempRepo } from '../helpers/temp-repo.js';
 
-// Runs the built action as GitHub's runner would: a process with GITHUB_* and INPUT_* variables,
-// speaking workflow commands on stdout and writing Markdown to the GITHUB_STEP_SUMMARY file.
-const MAIN = join(import.meta.dirname, '../../dist/actions/validate/main.js');
+// Runs the committed, bundled action (actions/validate/dist/index.js, what `uses:` runs) as GitHub's
+// runner would: a process with GITHUB_* and INPUT_* variables, speaking workflow commands on stdout
+// and writing Markdown to the GITHUB_STEP_SUMMARY file.
+const MAIN = join(import.meta.dirname, '../../actions/validate/dist/index.js');
 const SECRET = { 'secrets/ssh.enc.yaml': 'sops: {}\n' };
 
 async function runAction(root: string, inputs: Record<string, string> = {}) {
@@ -25,7 +25,7 @@ async function runAction(root: string, inputs: Record<string, string> = {}) {
   return { ...result, summary: readFileSync(summary, 'utf8') };
 }
 
-describeNeeding({ what: 'the built action (npm run build)', present: existsSync(MAIN) }, 'the validate action (built by `npm run build`)', () => {
+describe('the validate action, bundled (actions/validate/dist/index.js)', () => {
   it('masks the age key and every decrypted value in the log, and checks the secrets with it', async () => {
     const project = join(import.meta.dirname, '../..');
     const key = readFileSync(join(project, 'examples/demo.agekey'), 'utf8');
@@ -83,5 +83,22 @@ describeNeeding({ what: 'the built action (npm run build)', present: existsSync(
     const outside = await runAction(root, { INPUT_PATHS: '../elsewhere.yaml' });
     expect(outside.code).toBe(1);
     expect(outside.stdout).toContain("::error::input 'paths': '../elsewhere.yaml' is outside the repository");
+  });
+});
+
+describe('the validate action checks scripts with no npm ci (esbuild as WebAssembly, TypeScript bundled)', () => {
+  it('reports a type error and a syntax error in processing scripts, on their lines', async () => {
+    const platform = (name: string, script: string) => SSH_PLATFORM.replace('name: solo', `name: ${name}`).concat(`  processor:\n    script: ${script}\n`);
+    const root = tempRepo({
+      ...SECRET,
+      'platforms/a.yaml': platform('typed', 'processors/typed.ts'),
+      'platforms/b.yaml': platform('broken', 'processors/broken.ts'),
+      'processors/typed.ts': 'export default (m: { data: { t: number } }) => {\n  const s: string = m.data.t;\n  return s;\n};\n',
+      'processors/broken.ts': 'export default (m) => {\n  return m +;\n};\n',
+    });
+    const run = await runAction(root);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/::error title=myt validate,file=processors\/typed.ts,line=2,col=9::type error: Type 'number' is not assignable to type 'string'/);
+    expect(run.stdout).toMatch(/::error title=myt validate,file=processors\/broken.ts,line=2,col=\d+::/);
   });
 });
