@@ -6,7 +6,7 @@ import { loadSecretsModule } from '../../infra/secrets-reader.js';
 import { EXISTING_SERVER_NOTE, planPlatforms, type PlanPlatformsOptions, type PlatformPlan } from '../../infra/plan-platforms.js';
 import { DEFAULT_OUT_DIR } from '../../infra/workspace.js';
 import { maskSecrets } from '../../secrets/masking.js';
-import { gitHub, upsertComment, type GitHub, type GitHubOptions } from '../github.js';
+import { gitHub, upsertComment, type GitHub, type GitHubOptions } from '../../github/client.js';
 import { maskSecretsInLog } from '../masking.js';
 import { COMMENT_LIMIT, loudWarnings, planReport, SUMMARY_LIMIT } from '../plan-report.js';
 import { changesOfEvent } from '../range.js';

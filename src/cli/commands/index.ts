@@ -6,6 +6,11 @@ import type { CommandEntry } from '../command.js';
  */
 export const commands: readonly CommandEntry[] = [
   {
+    name: 'init',
+    summary: 'make a new MyT repository: example platform, age key, .gitignore, GitHub workflows',
+    load: async () => (await import('./init.js')).initCommand,
+  },
+  {
     name: 'validate',
     summary: 'check platform declarations and report every problem with its file and line',
     load: async () => (await import('./validate.js')).validateCommand,
