@@ -214,3 +214,9 @@ export async function requestedChanges(root: string, headRef: string, names: rea
   }
   return { head, changed, deleted: [], moved: [], unchanged: [...snap.platforms.keys()].filter((n) => !names.includes(n)).sort() };
 }
+
+/** Whether a platform is declared at a commit (read from git, whatever is checked out). */
+export async function declaredAt(root: string, ref: string, name: string): Promise<boolean> {
+  const snap = await readSnapshot(root, await readTree(root, await resolveCommit(root, ref)));
+  return snap.platforms.has(name);
+}

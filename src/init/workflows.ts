@@ -142,10 +142,12 @@ jobs:
       group: myt-deploy-\${{ matrix.platform }}
       cancel-in-progress: false
     steps:
-      # The platform's file exists only in the commit before its deletion.
+      # The platform's file exists only in the commit before its deletion; the history lets the
+      # action check that the pushed commit does not declare it again.
       - uses: ${CHECKOUT}
         with:
           ref: \${{ needs.changes.outputs.base }}
+          fetch-depth: 0
       - uses: ${SETUP_TERRAFORM}
         with:
           terraform_wrapper: false
