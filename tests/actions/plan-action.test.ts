@@ -3,11 +3,39 @@
 // GitHub's OpenAPI description (tests/helpers/github-stand-in.ts). Platforms here are existing
 // servers (cloud provider ssh): they need no cloud and no Terraform, so the action's whole path
 // (changes, report, summary, comment) runs here; plans with replacements are tested on the report.
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { gitHistory, haveGit } from '../helpers/git-history.js';
 import { startGitHubStandIn, type GitHubStandIn } from '../helpers/github-stand-in.js';
 import { runAction } from '../helpers/action-runner.js';
 import { describeNeeding } from '../helpers/needs.js';
+import { tempRepo } from '../helpers/temp-repo.js';
+
+const PROJECT = join(import.meta.dirname, '../..');
+const copy = (f: string) => readFileSync(join(PROJECT, f), 'utf8');
+
+// A FAKE TERRAFORM (the cloud cannot be reached from tests): it answers `plan` with "changes" and
+// `show -json` with Terraform's documented JSON plan format for a replaced GCP data volume, as in
+// tests/infra/plan-summary.test.ts; it never applies.
+const FAKE_TERRAFORM = `#!/usr/bin/env node
+const fs = require('node:fs');
+const path = require('node:path');
+const args = process.argv.slice(2);
+fs.appendFileSync(path.join(__dirname, 'calls.log'), JSON.stringify(args) + '\\n');
+if (args[0] === 'version') { console.log(JSON.stringify({ terraform_version: '1.11.4', platform: 'linux_amd64', provider_selections: {}, terraform_outdated: false })); process.exit(0); }
+if (args[0] === 'plan') { fs.writeFileSync(args.find((a) => a.startsWith('-out=')).slice(5), 'x'); process.exit(2); }
+if (args[0] === 'show') {
+  console.log(JSON.stringify({ format_version: '1.2', resource_changes: [
+    { address: 'google_compute_disk.data_volume', type: 'google_compute_disk', mode: 'managed', change: { actions: ['delete', 'create'], replace_paths: [['type']] }, action_reason: 'replace_because_cannot_update' },
+    { address: 'google_compute_firewall.firewall', type: 'google_compute_firewall', mode: 'managed', change: { actions: ['update'] } },
+  ] }));
+  process.exit(0);
+}
+if (args[0] === 'apply') process.exit(3);
+process.exit(0);
+`;
+
 
 const ssh = (name: string, script?: string) =>
   [
@@ -123,4 +151,44 @@ describeNeeding({ what: 'git', present: haveGit }, 'the plan action, bundled, ag
     expect(run.stdout).toContain(`::error::commit ${'b'.repeat(40)} is not in this clone: check it out with its history (actions/checkout with fetch-depth: 0)`);
     expect(run.stdout).not.toMatch(/\n\s+at /);
   }, 60_000);
+
+  it('puts a replaced data volume in a loud alert outside the folded plan, in the comment and the summary (fake Terraform)', async () => {
+    const h = gitHistory({
+      '.sops.yaml': copy('.sops.yaml'),
+      '.gitignore': '.myt/\n',
+      'platforms/weather.yaml': copy('platforms/weather.yaml'),
+      'secrets/gcp.enc.yaml': copy('secrets/gcp.enc.yaml'),
+      'secrets/keys/weather.enc.yaml': copy('secrets/keys/weather.enc.yaml'),
+    });
+    const base = h.git('rev-parse', 'HEAD');
+    const head = h.commit('bigger disk', { 'platforms/weather.yaml': copy('platforms/weather.yaml').replace('sizeGb: 50', 'sizeGb: 60') });
+    const fake = join(tempRepo({}), 'terraform');
+    writeFileSync(fake, FAKE_TERRAFORM);
+    chmodSync(fake, 0o755);
+    const run = await runAction('plan', {
+      workspace: h.root,
+      inputs: { 'github-token': 't' },
+      event: pullRequest(base, head),
+      sha: head,
+      apiUrl: github.url,
+      env: { MYT_TERRAFORM: fake, SOPS_AGE_KEY: copy('examples/demo.agekey') },
+    });
+    const log = run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'));
+    expect(run.code, log.join('\n')).toBe(0);
+    expect(run.outputs.dangerous).toBe('true');
+    expect(log).toContain(
+      '::warning title=MyT%3A this change would lose data or a platform::weather: google_compute_disk.data_volume (the data volume) would be replaced (forced by a change of type): the database on it would be lost',
+    );
+    const body = github.comments.get(7)![0]!.body;
+    const alert = body.indexOf('> [!CAUTION]');
+    expect(alert).toBeGreaterThan(0);
+    expect(alert).toBeLessThan(body.indexOf('<details>'));
+    expect(body).toContain('| weather | infrastructure and VM | 1 to add, 1 to change, 1 to destroy (1 replaced) | platforms/weather.yaml changed |');
+    expect(run.summary).toContain('> - **weather**: google_compute_disk.data_volume (the data volume) would be replaced');
+    // Nothing was applied, and no decrypted value reached the comment.
+    const calls = readFileSync(join(fake, '..', 'calls.log'), 'utf8');
+    expect(calls).not.toContain('"apply"');
+    expect(body).not.toContain('PRIVATE KEY');
+    expect(github.violations).toEqual([]);
+  }, 120_000);
 });
