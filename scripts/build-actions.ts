@@ -6,7 +6,7 @@
 // type-checked). The output is committed; tests/actions/dist-fresh.test.ts fails when it is stale.
 //
 // `tsx scripts/build-actions.ts [OUT]`: OUT defaults to actions/ (a test builds into a temp folder).
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,8 @@ export const ACTIONS = ['validate', 'changes', 'plan', 'destroy'] as const;
 export const RUNTIME_DIR = 'runtime';
 /** Where the esbuild WebAssembly runner lies under RUNTIME_DIR; main.ts points ESBUILD_BINARY_PATH at its bin/esbuild. */
 export const ESBUILD_WASM_DIR = 'esbuild';
+/** Where @types/node is copied under RUNTIME_DIR, as a typeRoots folder. */
+export const TYPES_DIR = 'types';
 
 /** Rewrites, at bundle time, the two places that look files up beside the source at run time. */
 const bundleFixes: Plugin = {
@@ -38,6 +40,24 @@ const bundleFixes: Plugin = {
       const source = readFileSync(args.path, 'utf8');
       const replaced = source.replace("(createRequire(import.meta.url)('cdktf/package.json') as { version: string })", JSON.stringify({ version }));
       if (replaced === source) throw new Error('src/infra/stacks.ts no longer reads cdktf/package.json as expected: update scripts/build-actions.ts');
+      return { contents: replaced, loader: 'ts' };
+    });
+    // The schemas the error wording and the defaults read: inlined (the action has no schemas/ beside it).
+    b.onLoad({ filter: /[\\/]src[\\/]config[\\/]schemas\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const inline = Object.fromEntries(['platform', 'space', 'repo'].map((n) => [n, readFileSync(join(PROJECT, 'schemas', `${n}.schema.json`), 'utf8')]));
+      const replaced = source.replace(
+        "return JSON.parse(readFileSync(`${PACKAGE_ROOT}schemas/${name}.schema.json`, 'utf8')) as JsonObject;",
+        `return JSON.parse((${JSON.stringify(inline)} as Record<string, string>)[name]!) as JsonObject;`,
+      );
+      if (replaced === source) throw new Error('src/config/schemas.ts no longer reads the schemas as expected: update scripts/build-actions.ts');
+      return { contents: replaced, loader: 'ts' };
+    });
+    // Scripts are type-checked with Node's types: the copy of @types/node beside the chunks (a user's runner has no node_modules).
+    b.onLoad({ filter: /[\\/]src[\\/]validation[\\/]typescript-check\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const replaced = source.replace("createRequire(import.meta.url).resolve('@types/node/package.json')", `__mytFileURLToPath(new URL('./${TYPES_DIR}/node/package.json', import.meta.url))`);
+      if (replaced === source) throw new Error('src/validation/typescript-check.ts no longer finds @types/node as expected: update scripts/build-actions.ts');
       return { contents: replaced, loader: 'ts' };
     });
   },
@@ -94,6 +114,8 @@ export async function buildActions(out = join(PROJECT, 'actions')): Promise<void
   if (result.errors.length) throw new Error(result.errors.map((e) => e.text).join('\n'));
   // The chunks hold TypeScript: its lib files go beside them.
   for (const lib of typescriptLibs()) copyFileSync(lib, join(runtime, lib.split(/[\\/]/).pop()!));
+  const nodeTypes = dirname(require.resolve('@types/node/package.json'));
+  cpSync(nodeTypes, join(runtime, TYPES_DIR, 'node'), { recursive: true, filter: (src) => !src.includes(`${join(nodeTypes, 'node_modules')}`) });
   // esbuild as WebAssembly, run by Node: the same version as the JavaScript API bundled above.
   const wasm = dirname(require.resolve('esbuild-wasm/package.json'));
   const esbuildVersion = (require('esbuild/package.json') as { version: string }).version;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,12 +13,12 @@ import { SSH_PLATFORM, tempRepo } from '../helpers/temp-repo.js';
 const MAIN = join(import.meta.dirname, '../../actions/validate/dist/index.js');
 const SECRET = { 'secrets/ssh.enc.yaml': 'sops: {}\n' };
 
-async function runAction(root: string, inputs: Record<string, string> = {}) {
+async function runAction(root: string, inputs: Record<string, string> = {}, main = MAIN) {
   const summary = join(mkdtempSync(join(tmpdir(), 'myt-summary-')), 'summary.md');
   writeFileSync(summary, '');
   // npm offline: the package check against the registry is tested with a stand-in (tests/validation).
   const env = { PATH: process.env.PATH, GITHUB_WORKSPACE: root, GITHUB_STEP_SUMMARY: summary, npm_config_offline: 'true', ...inputs };
-  const result = await promisify(execFile)(process.execPath, [MAIN], { env, cwd: root }).then(
+  const result = await promisify(execFile)(process.execPath, [main], { env, cwd: root }).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => e,
   );
@@ -101,4 +101,28 @@ describe('the validate action checks scripts with no npm ci (esbuild as WebAssem
     expect(run.stdout).toMatch(/::error title=myt validate,file=processors\/typed.ts,line=2,col=9::type error: Type 'number' is not assignable to type 'string'/);
     expect(run.stdout).toMatch(/::error title=myt validate,file=processors\/broken.ts,line=2,col=\d+::/);
   });
+});
+
+describe('the validate action away from this repository (as a user runner has it: no node_modules anywhere)', () => {
+  it('runs from a copy of actions/ alone, and still checks scripts with esbuild and Node-typed TypeScript', async () => {
+    const copy = mkdtempSync(join(tmpdir(), 'myt-actions-copy-'));
+    try {
+      cpSync(join(import.meta.dirname, '../../actions'), join(copy, 'actions'), { recursive: true });
+      // The runner checks out the action repository, whose package.json says "type": "module".
+      writeFileSync(join(copy, 'package.json'), '{ "type": "module" }\n');
+      const platform = SSH_PLATFORM.concat('  processor:\n    script: processors/s.ts\n');
+      const root = tempRepo({
+        ...SECRET,
+        'platforms/p.yaml': platform,
+        // Node's types are known: createHash(...).digest('hex') is a string, process.env exists.
+        'processors/s.ts': "import { createHash } from 'node:crypto';\nexport default (m: { data: object }) => {\n  const n: number = createHash('sha1').update(process.env.X ?? '').digest('hex');\n  return { ...m, n };\n};\n",
+      });
+      const run = await runAction(root, {}, join(copy, 'actions/validate/dist/index.js'));
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toContain("::error title=myt validate,file=processors/s.ts,line=3,col=9::type error: Type 'string' is not assignable to type 'number'. (TS2322)");
+      expect(run.stdout.match(/::error title=myt validate/g)).toHaveLength(1);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -1,14 +1,31 @@
 // Runs a bundled action (actions/<name>/dist/index.js) as GitHub's runner does: `node` on the
 // file with its inputs as INPUT_<NAME> variables (upper-cased, spaces to '_', as the runner makes
 // them), the GITHUB_* variables, an event payload file, and real GITHUB_STEP_SUMMARY and
-// GITHUB_OUTPUT files, whose contents (the runner's "name<<delimiter" format) are read back.
+// GITHUB_OUTPUT files, whose contents (the runner's "name<<delimiter" format) are read back. The
+// actions run from a copy of actions/ outside this repository, as a user's runner has them: no
+// node_modules anywhere above, so a bundle that still needs one fails here.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 export const ACTIONS_DIR = join(import.meta.dirname, '../../actions');
+
+let standalone: string | undefined;
+
+/** actions/ copied once per test process into a folder with only the runner's view of the action repository. */
+function standaloneActions(): string {
+  if (standalone === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'myt-action-repo-'));
+    cpSync(ACTIONS_DIR, join(dir, 'actions'), { recursive: true });
+    // The action repository's package.json says "type": "module", as this one does.
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    standalone = join(dir, 'actions');
+  }
+  return standalone;
+}
 
 export interface ActionRun {
   readonly code: number;
@@ -75,7 +92,7 @@ export async function runAction(name: string, opts: RunActionOptions): Promise<A
       ...inputs,
       ...opts.env,
     };
-    const result = await promisify(execFile)(process.execPath, [join(ACTIONS_DIR, name, 'dist', 'index.js')], { env, cwd: opts.workspace, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }).then(
+    const result = await promisify(execFile)(process.execPath, [join(standaloneActions(), name, 'dist', 'index.js')], { env, cwd: opts.workspace, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }).then(
       (r) => ({ code: 0, ...r }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
