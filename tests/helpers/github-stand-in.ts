@@ -119,8 +119,13 @@ export async function startGitHubStandIn(): Promise<GitHubStandIn> {
       });
       switch (p) {
         case 'issues/list-comments': {
+          // Paged as GitHub pages: per_page (default 30, at most 100), page, and a Link header to the next page.
           const issue = Number(params.issue_number);
-          return send(res, 200, (state.comments.get(issue) ?? []).map((c) => commentJson(c, issue)));
+          const all = state.comments.get(issue) ?? [];
+          const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), 100);
+          const page = Number(url.searchParams.get('page') ?? 1);
+          const next: Record<string, string> = page * perPage < all.length ? { link: `<http://127.0.0.1:${(server.address() as AddressInfo).port}${url.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next"` } : {};
+          return send(res, 200, all.slice((page - 1) * perPage, page * perPage).map((c) => commentJson(c, issue)), next);
         }
         case 'issues/create-comment': {
           const issue = Number(params.issue_number);
