@@ -1,5 +1,5 @@
 import { MytError } from '../errors.js';
-import { detectChanges, requestedChanges, type ChangeSet, type DeployAction } from '../changes/index.js';
+import { detectChanges, MissingCommitError, requestedChanges, type ChangeSet, type DeployAction } from '../changes/index.js';
 import type { GitHubContext } from './settings.js';
 
 /**
@@ -7,7 +7,13 @@ import type { GitHubContext } from './settings.js';
  * commit GitHub made, so the plan is of what merging would give), a push from `before` to
  * `after`, or the platforms named by hand in a workflow_dispatch run.
  */
-export async function changesOfEvent(root: string, context: GitHubContext, requested: readonly string[], action: DeployAction = 'deploy'): Promise<ChangeSet> {
+export async function changesOfEvent(
+  root: string,
+  context: GitHubContext,
+  requested: readonly string[],
+  action: DeployAction = 'deploy',
+  onNote?: (note: string) => void,
+): Promise<ChangeSet> {
   if (requested.length) return requestedChanges(root, context.sha, requested, action);
   const { payload } = context;
   switch (context.eventName) {
@@ -15,8 +21,17 @@ export async function changesOfEvent(root: string, context: GitHubContext, reque
     case 'pull_request_target':
       if (!payload.pull_request) throw new MytError(`the ${context.eventName} event payload has no pull_request`);
       return detectChanges({ root, base: payload.pull_request.base.sha, head: context.sha });
-    case 'push':
-      return detectChanges({ root, base: payload.before, head: payload.after ?? context.sha });
+    case 'push': {
+      const head = payload.after ?? context.sha;
+      try {
+        return await detectChanges({ root, base: payload.before, head });
+      } catch (err) {
+        // A force push leaves `before` out of every branch, so no clone has it: deploy what is declared.
+        if (!(err instanceof MissingCommitError) || !payload.before || !err.message.includes(payload.before)) throw err;
+        onNote?.(`the commit before this push (${payload.before.slice(0, 12)}) is in no branch (a force push?): every declared platform is deployed, and no deletion can be seen`);
+        return detectChanges({ root, head });
+      }
+    }
     case 'workflow_dispatch':
       throw new MytError("a workflow_dispatch run must name the platforms (input 'platforms')");
     default:

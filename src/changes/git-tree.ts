@@ -26,13 +26,18 @@ async function git(root: string, args: readonly string[], maxBuffer = 256 * 1024
   }
 }
 
+/** A commit the clone does not have: a shallow checkout, or what a force push left behind. */
+export class MissingCommitError extends MytError {
+  override readonly name = 'MissingCommitError';
+}
+
 /** The commit id a ref names; a clear error when the clone does not have it (a shallow checkout). */
 export async function resolveCommit(root: string, ref: string): Promise<string> {
   if (!SAFE_REF.test(ref)) throw new MytError(`'${ref}' is not a commit id or ref name`);
   try {
     return (await git(root, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim();
   } catch {
-    throw new MytError(`commit ${ref} is not in this clone: check it out with its history (actions/checkout with fetch-depth: 0)`);
+    throw new MissingCommitError(`commit ${ref} is not in this clone: check it out with its history (actions/checkout with fetch-depth: 0)`);
   }
 }
 

@@ -66,3 +66,16 @@ describeNeeding({ what: 'git', present: haveGit }, 'the changes action, bundled'
     expect(JSON.parse(run.outputs.matrix!)).toEqual({ include: [{ key: 'group-0', deploy: 'greenhouse old weather', redeploy: '' }] });
   }, 60_000);
 });
+
+describeNeeding({ what: 'git', present: haveGit }, 'the changes action after a force push', () => {
+  it('deploys every declared platform when the commit before the push is in no branch, and says why', async () => {
+    const h = gitHistory(FILES);
+    const head = h.git('rev-parse', 'HEAD');
+    const gone = 'c'.repeat(40); // what a force push replaced: not in this clone
+    const run = await runAction('changes', { workspace: h.root, event: push(gone, head), sha: head });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toContain(`::warning title=MyT%3A what changed::the commit before this push (${gone.slice(0, 12)}) is in no branch (a force push?)`);
+    expect((JSON.parse(run.outputs.matrix!) as { include: { key: string }[] }).include.map((j) => j.key)).toEqual(['greenhouse', 'old', 'weather']);
+    expect(run.outputs['any-destroy']).toBe('false');
+  }, 60_000);
+});

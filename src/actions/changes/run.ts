@@ -32,7 +32,9 @@ export async function run(deps: Partial<ChangesDeps> = {}): Promise<void> {
     const limitText = inputs.getInput('max-jobs') || String(GITHUB_MATRIX_LIMIT);
     const limit = Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > GITHUB_MATRIX_LIMIT) throw new MytError(`input 'max-jobs' must be a whole number from 1 to ${GITHUB_MATRIX_LIMIT} (got '${limitText}')`);
-    const changes = await changesOfEvent(settings.workspace, context, requested, action);
+    const notes: string[] = [];
+    const changes = await changesOfEvent(settings.workspace, context, requested, action, (note) => notes.push(note));
+    for (const note of notes) reporter.warning(note, { title: 'MyT: what changed' });
     const matrix = deployMatrix(changes, limit);
     const destroy = toDestroy(changes.deleted);
     const running = leftRunning(changes.deleted);
@@ -44,6 +46,7 @@ export async function run(deps: Partial<ChangesDeps> = {}): Promise<void> {
     reporter.setOutput('base', changes.base ?? '');
     reporter.setOutput('head', changes.head);
     const s = reporter.summary.addHeading('MyT: what changed', 2);
+    for (const note of notes) s.addRaw(`> [!WARNING]\n> ${escapeMarkdown(note)}\n\n`);
     s.addRaw(`Compared ${changes.base ? changes.base.slice(0, 12) : '(no earlier commit)'} with ${changes.head.slice(0, 12)}.\n\n`);
     if (changes.changed.length) {
       s.addRaw(`${changes.changed.length} platform(s) to deploy in ${matrix.include.length} job(s):\n\n`);
