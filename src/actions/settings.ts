@@ -98,15 +98,6 @@ export function isForkPullRequest(context: Pick<GitHubContext, 'payload'>): bool
   return head === undefined || head !== pr.base.repo?.full_name;
 }
 
-/** The inputs the GitHub-facing actions share. */
-export interface GitHubInputs {
-  readonly token: string;
-}
-
-export function readGitHubInputs(inputs: Pick<typeof core, 'getInput'> = core): GitHubInputs {
-  return { token: inputs.getInput('github-token', { required: true }) };
-}
-
 /** A platform name as the schema allows it: never more reaches git, Terraform or a comment from an input. */
 const PLATFORM_NAME = /^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/;
 

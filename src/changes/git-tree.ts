@@ -41,19 +41,6 @@ export async function resolveCommit(root: string, ref: string): Promise<string> 
   }
 }
 
-/** The common ancestor a pull request is compared with (what GitHub's "Files changed" shows). */
-export async function mergeBase(root: string, a: string, b: string): Promise<string> {
-  return (await git(root, ['merge-base', '--end-of-options', a, b])).trim();
-}
-
-/** Whether `ancestor` is in the history of `commit`. */
-export async function isAncestor(root: string, ancestor: string, commit: string): Promise<boolean> {
-  return git(root, ['merge-base', '--is-ancestor', '--end-of-options', ancestor, commit]).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** Every file of a commit (blobs only; submodules and links to trees are not files MyT reads). */
 export async function readTree(root: string, commit: string): Promise<Tree> {
   if (!OBJECT_ID.test(commit)) throw new Error(`readTree wants a commit id, got '${commit}'`);

@@ -176,6 +176,8 @@ describeNeeding({ what: 'git', present: haveGit }, 'the plan action, bundled, ag
     const log = run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'));
     expect(run.code, log.join('\n')).toBe(0);
     expect(run.outputs.dangerous).toBe('true');
+    // No myt.yaml: state would stay on the runner's disk, and the run says so.
+    expect(log.some((l) => l.startsWith("::warning title=MyT plan::Terraform state is kept on the runner's disk"))).toBe(true);
     expect(log).toContain(
       '::warning title=MyT%3A this change would lose data or a platform::weather: google_compute_disk.data_volume (the data volume) would be replaced (forced by a change of type): the database on it would be lost',
     );

@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { resolve } from 'node:path';
+import { loadRepoConfig } from '../../config/repo-config.js';
 import { messageOf, MytError } from '../../errors.js';
 import { findTerraform } from '../../infra/terraform/find-binary.js';
 import { loadSecretsModule } from '../../infra/secrets-reader.js';
@@ -57,6 +58,10 @@ export async function run(deps: Partial<PlanDeps> = {}): Promise<void> {
     const existing: PlatformPlan[] = deploying.filter((c) => c.provider === 'ssh').map((c) => ({ name: c.name, stacks: [], note: EXISTING_SERVER_NOTE }));
     const log = (line: string) => reporter.info(maskSecrets(line));
     log(`changed: ${changes.changed.map((c) => `${c.name} (${c.action})`).join(', ') || 'none'}; deleted: ${changes.deleted.map((d) => d.name).join(', ') || 'none'}`);
+    // A runner's disk is gone after the job: with local state every plan would create everything again.
+    if (infra.length && loadRepoConfig(settings.workspace).state.backend === 'local') {
+      reporter.warning(`Terraform state is kept on the runner's disk (myt.yaml: state backend local), which is lost after every job: plans here start from nothing. Keep it in a bucket (state: backend s3 or gcs in myt.yaml).`, { title: 'MyT plan' });
+    }
     const planned = infra.length ? await (deps.plan ?? realPlan)({ root: settings.workspace, outDir: resolve(settings.workspace, DEFAULT_OUT_DIR), names: infra, env, log }) : [];
     const plans = [...planned, ...existing].sort((a, b) => a.name.localeCompare(b.name));
     const runUrl = context.runId ? `${context.serverUrl}/${context.owner}/${context.repo}/actions/runs/${context.runId}` : undefined;
