@@ -18,6 +18,10 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   validation: ['config', 'secrets', '(root)'],
   infra: ['validation', 'secrets', 'config', '(root)'],
   processor: ['config', '(root)'],
+  // The GitOps loop: what changed (read from git), GitHub's REST API, and `myt init`.
+  changes: ['config', '(root)'],
+  github: ['secrets', '(root)'],
+  init: ['config', 'secrets', '(root)'],
 };
 const FRONT_DOORS = ['cli', 'actions'];
 
