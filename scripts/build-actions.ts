@@ -22,6 +22,8 @@ export const ACTIONS = ['validate', 'changes', 'plan', 'destroy'] as const;
 export const RUNTIME_DIR = 'runtime';
 /** Where the esbuild WebAssembly runner lies under RUNTIME_DIR; main.ts points ESBUILD_BINARY_PATH at its bin/esbuild. */
 export const ESBUILD_WASM_DIR = 'esbuild';
+/** The processor's bundle (processor/dist/main.js) as the deploy action ships it, under RUNTIME_DIR. */
+export const PROCESSOR_MAIN_COPY = 'processor-main.js';
 /** Where @types/node is copied under RUNTIME_DIR, as a typeRoots folder. */
 export const TYPES_DIR = 'types';
 
@@ -51,6 +53,13 @@ const bundleFixes: Plugin = {
         `return JSON.parse((${JSON.stringify(inline)} as Record<string, string>)[name]!) as JsonObject;`,
       );
       if (replaced === source) throw new Error('src/config/schemas.ts no longer reads the schemas as expected: update scripts/build-actions.ts');
+      return { contents: replaced, loader: 'ts' };
+    });
+    // The processor a release ships (processor/dist/main.js, built by `npm run build`): copied beside the chunks.
+    b.onLoad({ filter: /[\\/]src[\\/]processor[\\/]bundle\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const replaced = source.replace("fileURLToPath(new URL('../../processor/dist/main.js', import.meta.url))", `__mytFileURLToPath(new URL('./${PROCESSOR_MAIN_COPY}', import.meta.url))`);
+      if (replaced === source) throw new Error('src/processor/bundle.ts no longer names processor/dist/main.js as expected: update scripts/build-actions.ts');
       return { contents: replaced, loader: 'ts' };
     });
     // Scripts are type-checked with Node's types: the copy of @types/node beside the chunks (a user's runner has no node_modules).
@@ -114,6 +123,11 @@ export async function buildActions(out = join(PROJECT, 'actions')): Promise<void
   if (result.errors.length) throw new Error(result.errors.map((e) => e.text).join('\n'));
   // The chunks hold TypeScript: its lib files go beside them.
   for (const lib of typescriptLibs()) copyFileSync(lib, join(runtime, lib.split(/[\\/]/).pop()!));
+  if ((ACTIONS as readonly string[]).includes('deploy')) {
+    const main = join(PROJECT, 'processor', 'dist', 'main.js');
+    if (!existsSync(main)) throw new Error('processor/dist/main.js is missing: run npm run build:processor first');
+    copyFileSync(main, join(runtime, PROCESSOR_MAIN_COPY));
+  }
   const nodeTypes = dirname(require.resolve('@types/node/package.json'));
   cpSync(nodeTypes, join(runtime, TYPES_DIR, 'node'), { recursive: true, filter: (src) => !src.includes(`${join(nodeTypes, 'node_modules')}`) });
   // esbuild as WebAssembly, run by Node: the same version as the JavaScript API bundled above.
