@@ -10,6 +10,10 @@ command -v curl >/dev/null || missing+=(curl)
 # The older system's devices publish with pika: the processor tests run such a device script.
 /usr/bin/python3 -c 'import pika' 2>/dev/null || missing+=(python3-pika)
 command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+# The deploy tests start their own sshd on a loopback port (tests/helpers/ssh-server.ts).
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+# A platform's login user needs sudo without a password; the deploy tests give their user that.
+[ -x /usr/bin/sudo ] || missing+=(sudo)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -q
@@ -41,3 +45,6 @@ if ! curl -sf http://127.0.0.1:8086/ping >/dev/null; then
     --exec /usr/bin/influxd -- -config /etc/influxdb/influxdb.conf
 fi
 wait_for influxdb curl -sf http://127.0.0.1:8086/ping
+
+# sshd's privilege separation directory; the deploy tests' sshd needs it (Debian's service would make it).
+mkdir -p /run/sshd

@@ -28,6 +28,7 @@ import {
   type Names,
 } from '../tests/processor/support.js';
 import { formatCpu, GROUPS, perMessage, snapshot, type Group } from './cpu.js';
+import { SCRIPT_NODE_FLAGS } from '../src/processor/node-flags.js';
 
 const N = 100_000;
 const WARMUP = 20_000; // messages the processor stores before its clock starts
@@ -309,14 +310,14 @@ function rssOf(pid: number): number {
  * runs for days, and the raw consumer it is compared with runs in this already warm process).
  * rate = N / time from the first sample at WARMUP or more to the last of N + WARMUP.
  */
-async function processorRate(sql: Sql, db: string, names: Names, bundle: string, round: number): Promise<Figure & { rss: number }> {
+async function processorRate(sql: Sql, db: string, names: Names, bundle: string, round: number, withScript: boolean): Promise<Figure & { rss: number }> {
   await preload(names, WARMUP + N, `proc-${round}`);
   await settle();
   const port = await freePort();
   const counter = await sql.counter(db);
   // MYT_BENCH_NODE_ARGS are passed to the child's node for profiling, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
   // (Node 20 refuses --cpu-prof in NODE_OPTIONS).
-  const nodeArgs = process.env.MYT_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const nodeArgs = [...(withScript ? SCRIPT_NODE_FLAGS : []), ...(process.env.MYT_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const child = startChild(bundle, processorEnv(names, { engine: sql.name, dbUrl: sql.url(db), schema: SCHEMA, port }), nodeArgs);
   let rss = 0;
   const sampler = setInterval(() => {
@@ -449,7 +450,7 @@ async function measure(): Promise<boolean> {
           const own = side(names, `${variant}${round}`);
           await sql.drop(dbs.proc);
           await sql.create(dbs.proc);
-          const p = await processorRate(sql, dbs.proc, own, file, round);
+          const p = await processorRate(sql, dbs.proc, own, file, round, variant === 'script');
           list.push(p);
           rss.push(p.rss);
           drained.push(await drain(own, WARMUP + N));

@@ -92,8 +92,11 @@ export type Start =
 
 const LOCATE_TIMEOUT_MS = 15_000;
 
-/** Reads the stream from `offset` with a consumer of its own until `take` says it has seen enough. */
-async function peek(ch: amqp.Channel, stream: string, offset: number | 'last', take: (m: amqp.ConsumeMessage) => boolean): Promise<void> {
+/**
+ * Reads the stream from `offset` with a consumer of its own until `take` says it has seen enough.
+ * `before` runs once the broker has attached the consumer (a probe published then is read by it).
+ */
+async function peek(ch: amqp.ConfirmChannel, stream: string, offset: number | 'next', take: (m: amqp.ConsumeMessage) => boolean, before?: () => Promise<void>): Promise<void> {
   let tag = '';
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -107,12 +110,20 @@ async function peek(ch: amqp.Channel, stream: string, offset: number | 'last', t
           if (take(m)) resolve();
         },
         { arguments: { 'x-stream-offset': offset } },
-      ).then((ok) => (tag = ok.consumerTag), reject);
+      ).then(async (ok) => {
+        tag = ok.consumerTag;
+        await before?.();
+      }, reject).catch(reject);
     });
   } finally {
     clearTimeout(timer);
     if (tag) await ch.cancel(tag);
   }
+}
+
+/** True for a probe of ours: published to the stream itself (the default exchange), with the probe header. */
+export function isProbe(message: amqp.Message & { fields: { exchange: string } }): boolean {
+  return message.fields.exchange === '' && header(message, PROBE_HEADER) !== undefined;
 }
 
 /**
@@ -121,14 +132,23 @@ async function peek(ch: amqp.Channel, stream: string, offset: number | 'last', t
  * than the checkpoint says, so it was deleted and made again. Otherwise the message at `next - 1`
  * must be the one fingerprinted; a different one means the same. If it is gone (retention removed
  * it), reading resumes at the first message left, and any undone message before that is lost.
+ * The probe is read by a consumer attached before it is published ('next'): one reading from the
+ * stream's last chunk could start past it while devices publish.
  */
 export async function locate(ch: amqp.ConfirmChannel, stream: string, next: number, fingerprint: string): Promise<Start> {
   if (next === 0) return { kind: 'resume', offset: 'first' };
   const probe = randomUUID();
-  ch.sendToQueue(stream, Buffer.alloc(0), { persistent: true, headers: { [PROBE_HEADER]: probe } });
-  await ch.waitForConfirms();
   let end = -1;
-  await peek(ch, stream, 'last', (m) => header(m, PROBE_HEADER) === probe && ((end = offsetOf(m)), true));
+  await peek(
+    ch,
+    stream,
+    'next',
+    (m) => header(m, PROBE_HEADER) === probe && ((end = offsetOf(m)), true),
+    async () => {
+      ch.sendToQueue(stream, Buffer.alloc(0), { persistent: true, headers: { [PROBE_HEADER]: probe } });
+      await ch.waitForConfirms();
+    },
+  );
   if (end <= next - 1) return { kind: 'recreated' };
   let first: amqp.ConsumeMessage | undefined;
   await peek(ch, stream, next - 1, (m) => ((first ??= m), true));
@@ -238,6 +258,11 @@ export class Consumer {
   private async open(): Promise<{ ended: Promise<void> }> {
     const { options } = this;
     const connection = await (options.connect ?? ((u) => amqp.connect(u)))(withHeartbeat(options.url));
+    if (this.stopping) {
+      // Stopped while connecting: nobody would close this one.
+      await connection.close().catch(() => {});
+      throw new Error('stopped while connecting');
+    }
     let session: Session | undefined;
     const ended = new Promise<void>((resolve) => {
       this.wake = resolve;
@@ -281,7 +306,7 @@ export class Consumer {
             session: current,
             message,
             delivery: {
-              skip: header(message, PROBE_HEADER) !== undefined || offset < position.next,
+              skip: isProbe(message) || offset < position.next,
               body: message.content,
               messageId: typeof message.properties.messageId === 'string' ? message.properties.messageId : undefined,
               source,
@@ -296,6 +321,7 @@ export class Consumer {
       );
       current.consumerTag = consumerTag;
       this.session = current;
+      if (this.stopping) throw new Error('stopped while connecting');
       options.log.info('consuming', { stream: topology.stream, from, epoch: position.epoch, prefetch: topology.prefetch });
     } catch (err) {
       await connection.close().catch(() => {});
@@ -367,8 +393,18 @@ export async function publishDeadLetters(
   letters: readonly { message: amqp.ConsumeMessage; reason: string; from: string }[],
 ): Promise<void> {
   if (letters.length === 0) return;
-  for (const { message, reason, from } of letters) {
-    session.channel.publish(deadExchange, message.fields.routingKey, message.content, deadLetterProperties(message, reason, from));
+  // Mandatory: a dead letter that reaches no queue (its binding gone) comes back before its confirm,
+  // which the broker would otherwise give for a message it dropped.
+  let returned = 0;
+  const onReturn = () => void returned++;
+  session.channel.on('return', onReturn);
+  try {
+    for (const { message, reason, from } of letters) {
+      session.channel.publish(deadExchange, message.fields.routingKey, message.content, { ...deadLetterProperties(message, reason, from), mandatory: true });
+    }
+    await session.channel.waitForConfirms();
+  } finally {
+    session.channel.off('return', onReturn);
   }
-  await session.channel.waitForConfirms();
+  if (returned > 0) throw new Error(`${returned} dead letter(s) reached no queue: is '${deadExchange}' bound to its queue?`);
 }

@@ -38,17 +38,18 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 /** At most this long: the SQL engines keep `sensor` in a VARCHAR(255)-sized column and index. */
 const SENSOR_MAX = 200;
 // Control characters cannot travel in InfluxDB's line protocol (a newline ends the point) and are
-// never part of a sensor's name; a trailing backslash would escape the protocol's separator.
-// The same rule holds on every engine, so a platform can change engines without surprises.
+// never part of a sensor's name; a backslash makes the protocol's parser skip the character after
+// it, so a crafted sensor could put it out of step and have a text field's newline start a point
+// of its own. The same rule holds on every engine, so a platform can change engines without surprises.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const SENSOR_REFUSED = /[\u0000-\u001f\u007f]|\\$/;
+const SENSOR_REFUSED = /[\u0000-\u001f\u007f\\]/;
 
 function sensorProblem(sensor: unknown): string | undefined {
   if (sensor === undefined || sensor === null) return undefined;
   if (typeof sensor !== 'string' && !(typeof sensor === 'number' && Number.isFinite(sensor))) return `has a 'sensor' that is not a string`;
   const text = String(sensor);
   if (text.length === 0 || text.length > SENSOR_MAX) return `has a 'sensor' of ${text.length} characters (1-${SENSOR_MAX})`;
-  if (SENSOR_REFUSED.test(text)) return `has a 'sensor' with a control character or a trailing backslash`;
+  if (SENSOR_REFUSED.test(text)) return `has a 'sensor' with a control character or a backslash`;
   return undefined;
 }
 

@@ -19,7 +19,7 @@ export interface Span {
  * any record above it is written, so after a crash every offset that may have been stored is known
  * (InfluxDB looks those up before writing; the SQL writers take the checked path at once).
  */
-export const RESERVATION = 50_000;
+export const RESERVATION = 10_000;
 
 export class StreamPosition {
   private spans: Span[] = [];
@@ -27,6 +27,8 @@ export class StreamPosition {
   private nextValue: number;
   private fingerprintValue: string;
   private highValue: number;
+  /** The highest `high` known to be in the database (the reservations saved so far). */
+  private savedHighValue: number;
   /** Highest offset delivered (this process) or possibly stored (a previous one): below it, a re-read. */
   private seenHigh: number;
 
@@ -38,6 +40,7 @@ export class StreamPosition {
     this.nextValue = saved?.next ?? 0;
     this.fingerprintValue = saved?.fingerprint ?? '';
     this.highValue = saved?.high ?? -1;
+    this.savedHighValue = this.highValue;
     this.seenHigh = this.highValue;
   }
 
@@ -73,6 +76,7 @@ export class StreamPosition {
     this.nextValue = 0;
     this.fingerprintValue = '';
     this.highValue = -1;
+    this.savedHighValue = -1;
     this.seenHigh = -1;
     this.spans = [];
   }
@@ -109,14 +113,20 @@ export class StreamPosition {
     this.spans = [];
   }
 
-  /** True when records up to `last` may not be written before `high` is raised and saved. */
+  /** True when records up to `last` may not be written before a higher `high` is saved. */
   needsReservation(last: number): boolean {
-    return last > this.highValue;
+    return last > this.savedHighValue;
   }
 
-  /** Raises `high` past `last`; the caller saves the checkpoint before writing. */
-  reserve(last: number): void {
+  /** Raises `high` past `last` and returns it; the caller saves the checkpoint, then confirms it. */
+  reserve(last: number): number {
     this.highValue = Math.max(this.highValue, last + RESERVATION);
+    return this.highValue;
+  }
+
+  /** A checkpoint holding `high` is in the database. */
+  confirmHigh(high: number): void {
+    if (high > this.savedHighValue) this.savedHighValue = high;
   }
 
   checkpoint(): Checkpoint {

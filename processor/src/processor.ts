@@ -37,6 +37,18 @@ export interface ProcessorDeps {
 /** How often a moved stream position is saved as the database's checkpoint. */
 const CHECKPOINT_EVERY_MS = 1000;
 
+const TIMED_OUT = Symbol('timed out');
+
+/** The promise's value, or TIMED_OUT once `ms` have passed. */
+async function within<T>(ms: number, work: Promise<T>): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class Processor {
   private readonly log: Logger;
   private writer: Writer | undefined;
@@ -55,6 +67,8 @@ export class Processor {
   private saving: Promise<void> = Promise.resolve();
   private positionMoved = false;
   private checkpointTimer: NodeJS.Timeout | undefined;
+  /** The reservation being saved: batches that need it wait for the same save. */
+  private reservation: { readonly high: number; readonly saved: Promise<void> } | undefined;
 
   constructor(
     private readonly config: ProcessorConfig,
@@ -236,7 +250,10 @@ export class Processor {
         session.channel.ack(items[items.length - 1]!.message, true);
       } catch (err) {
         acked = false;
-        this.log.warn('could not finish a batch; it will be read again', { error: (err as Error).message });
+        // The session may well be open still (the broker refused a dead letter): end it, so the
+        // batch is read again from the position rather than left undone for good.
+        this.log.warn('could not finish a batch; reading it again', { error: (err as Error).message });
+        if (session === this.consumer?.current) this.consumer.restartSession();
       }
     }
     if (!acked) return false;
@@ -249,12 +266,25 @@ export class Processor {
     return true;
   }
 
-  /** Raises and saves the position's reservation before records up to `last` reach the database. */
+  /**
+   * Before records up to `last` reach the database, a checkpoint whose `high` covers them must be in
+   * it: a batch written meanwhile by the other slot, or after a failed save, waits for (or makes) a
+   * save of its own rather than trusting a raise that is only in memory.
+   */
   private async reserve(last: number): Promise<void> {
     const position = this.position!;
     if (!position.needsReservation(last)) return;
-    position.reserve(last);
-    await this.saveCheckpoint();
+    if (!this.reservation || this.reservation.high < last) {
+      const high = position.reserve(last);
+      const saved = this.saveCheckpoint().then(() => position.confirmHigh(high));
+      const reservation = { high, saved };
+      this.reservation = reservation;
+      // A failed save is forgotten, so the next attempt saves again.
+      saved.catch(() => {
+        if (this.reservation === reservation) this.reservation = undefined;
+      });
+    }
+    await this.reservation.saved;
   }
 
   private count(batch: readonly Received[], outcomes: readonly Outcome[], result: { stored: number; duplicates: number }): void {
@@ -287,23 +317,25 @@ export class Processor {
   async stop(): Promise<boolean> {
     this.stopping = true;
     await this.consumer?.pause();
-    let timer: NodeJS.Timeout | undefined;
-    const drained = await Promise.race([
-      this.batcher.flush().then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.config.drainMs))),
-    ]);
-    clearTimeout(timer);
+    const drained = await within(this.config.drainMs, this.batcher.flush()).then((done) => done !== TIMED_OUT);
     if (!drained) {
       this.abandoned = true;
-      this.log.warn('drain time-out: leaving unacknowledged messages in the broker', { drainMs: this.config.drainMs });
+      this.log.warn('drain time-out: what was not done is read again at the next start', { drainMs: this.config.drainMs });
     }
     clearInterval(this.checkpointTimer);
-    if (this.positionMoved) await this.saveCheckpoint().catch(() => {});
-    await this.consumer?.close();
-    await this.script?.close();
-    await this.writer?.close().catch((err: Error) => this.log.warn('closing the database failed', { error: err.message }));
-    await this.server?.close();
+    // The last steps are bounded too: a database that stopped answering must not keep the process up.
+    const closed = await within(
+      this.config.drainMs,
+      (async () => {
+        if (this.positionMoved) await this.saveCheckpoint().catch(() => {});
+        await this.consumer?.close();
+        await this.script?.close();
+        await this.writer?.close().catch((err: Error) => this.log.warn('closing the database failed', { error: err.message }));
+        await this.server?.close();
+      })(),
+    );
+    if (closed === TIMED_OUT) this.log.warn('closing took longer than MYT_DRAIN_MS; exiting anyway', { drainMs: this.config.drainMs });
     this.log.info('stopped', { drained });
-    return drained;
+    return drained && closed !== TIMED_OUT;
   }
 }

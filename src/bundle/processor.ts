@@ -1,7 +1,7 @@
 // The processor services: replica i consumes stream i, with the node flags every processor runs with.
 // Its files (processor/main.mjs, and processor/script.mjs with a script) come from processor-files.ts.
 import type { ResolvedPlatform } from '../config/defaults.js';
-import { PROCESSOR_NODE_FLAGS } from '../processor/node-flags.js';
+import { processorNodeFlags } from '../processor/node-flags.js';
 import { processorBrokerEnvironment } from './broker.js';
 import { databaseService } from './database.js';
 import { IMAGES } from './images.js';
@@ -46,7 +46,7 @@ export function processorComposeService(platform: ResolvedPlatform, i: number): 
     ...baseService(IMAGES.processor),
     user: 'node',
     working_dir: PROCESSOR_DIR,
-    command: ['node', ...PROCESSOR_NODE_FLAGS, PROCESSOR_MAIN_FILE],
+    command: ['node', ...processorNodeFlags(platform.spec.processor.script !== undefined), PROCESSOR_MAIN_FILE],
     read_only: true,
     tmpfs: ['/tmp'],
     env_file: [processorEnvFile(name)],

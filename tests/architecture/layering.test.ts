@@ -22,6 +22,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   changes: ['config', '(root)'],
   github: ['secrets', '(root)'],
   init: ['config', 'secrets', '(root)'],
+  // The deploy step (src/deploy): the core that puts a platform on its host; no front door.
+  deploy: ['bundle', 'infra', 'validation', 'secrets', 'tls', 'config', '(root)'],
 };
 const FRONT_DOORS = ['cli', 'actions'];
 

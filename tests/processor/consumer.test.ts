@@ -3,7 +3,7 @@
 // position must find its place again, or notice that the stream is not the one it left.
 import amqp from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { declareTopology, fingerprintOf, judge, locate, offsetOf, PROBE_HEADER, type Topology } from '../../processor/src/consumer.js';
+import { declareTopology, fingerprintOf, isProbe, judge, locate, offsetOf, PROBE_HEADER, type Topology } from '../../processor/src/consumer.js';
 import { AMQP_URL, deleteBrokerObjects, STREAM_ARGUMENTS, uniqueNames } from './support.js';
 
 const names = uniqueNames('t_topology');
@@ -119,7 +119,26 @@ describe('finding the place in the stream again (locate)', () => {
     expect(after).toHaveLength(6);
     expect(after[5]!.properties.headers?.[PROBE_HEADER]).toBeDefined();
     expect(offsetOf(after[5]!)).toBe(5);
+    // Only a message put into the stream itself is a probe: a device's, through the exchange, never is.
+    expect(isProbe(after[5]!)).toBe(true);
+    expect(isProbe({ ...after[5]!, fields: { ...after[5]!.fields, exchange: 'data' } })).toBe(false);
   });
+
+  it('finds its place while devices keep publishing (the probe is read by a consumer attached before it is sent)', async () => {
+    const messages = await freshStream(5);
+    let publishing = true;
+    const background = (async () => {
+      // Bounded: at most 40 000 messages, as fast as the broker confirms them, until locate is done.
+      for (let i = 0; publishing && i < 400; i++) await publishToStream(stream, Array.from({ length: 100 }, (_, j) => `device ${i}.${j}`));
+    })();
+    try {
+      await new Promise((done) => setTimeout(done, 100)); // devices are mid-stream
+      expect(await locateOn(stream, 3, fingerprintOf(messages[2]!))).toEqual({ kind: 'resume', offset: 3 });
+    } finally {
+      publishing = false;
+      await background;
+    }
+  }, 60_000);
 
   it('notices a stream made again: shorter than the checkpoint, or a different message at its place', async () => {
     const old = await freshStream(5);

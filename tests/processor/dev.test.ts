@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeDevCommand } from '../../src/cli/commands/dev.js';
 import type { CliContext } from '../../src/cli/context.js';
-import { PROCESSOR_NODE_FLAGS } from '../../src/processor/node-flags.js';
+import { processorNodeFlags } from '../../src/processor/node-flags.js';
 import { SSH_PLATFORM, tempRepo } from '../helpers/temp-repo.js';
 import { Publisher, deleteBrokerObjects, freePort, uniqueNames, waitFor } from './support.js';
 
@@ -80,8 +80,9 @@ describe('myt dev', () => {
     expect(await running).toBe(0);
     expect(stop).toBeUndefined();
     expect(ctx.out.join('')).toMatch(/running the lab processor \(timescaledb, script processors\/lab\.ts\)/);
-    // The same memory caps as on the VM, ahead of the bundle.
-    expect(started.slice(0, PROCESSOR_NODE_FLAGS.length)).toEqual(PROCESSOR_NODE_FLAGS);
+    // The same memory caps as on the VM with a script, ahead of the bundle.
+    expect(started.slice(0, -1)).toEqual(processorNodeFlags(true));
+    expect(started).toContain('--max-semi-space-size=8');
     expect(started.at(-1)).toMatch(/processor\.mjs$/);
   }, 60_000);
 

@@ -220,7 +220,10 @@ export function engineSuite(adapter: EngineAdapter): void {
       [{ measurement: 'room_climate', sensor: 'x', ts: 'yesterday', data: { temperature: 1 } }, /'ts'/],
       [{ measurement: 'room_climate', sensor: 'x', ts: '2024-02-30T10:00:00Z', data: { temperature: 1 } }, /'ts' that breaks the rule/],
       [{ measurement: 'room_climate', sensor: 'x\ny', data: { temperature: 1 } }, /'sensor' with a control character/],
-      [{ measurement: 'room_climate', sensor: 'x\\', data: { temperature: 1 } }, /trailing backslash/],
+      [{ measurement: 'room_climate', sensor: 'x\\', data: { temperature: 1 } }, /or a backslash/],
+      // The line-protocol injection a backslash allowed: the sensor puts the parser out of step and
+      // the note's newline would start a point of the processor's own checkpoint measurement.
+      [{ measurement: 'room_climate', sensor: 's\\ \\,', data: { note: 'x\nmyt_checkpoints,stream=myt.readings epoch=7i,next=0i,high=0i 0\n' } }, /or a backslash/],
       [{ measurement: 'room_climate', sensor: '', data: { temperature: 1 } }, /'sensor' of 0 characters/],
       [{ measurement: 'room_climate', sensor: 'x', action: 'throw', data: { temperature: 1 } }, /script threw Error: script says no/],
       [{ measurement: 'room_climate', sensor: 'x', action: 'reject', data: { temperature: 1 } }, /script threw Error: script rejected/],
@@ -304,7 +307,9 @@ export function engineSuite(adapter: EngineAdapter): void {
     // Two readings of one sensor at one time, told apart by their ids (InfluxDB keys points by time).
     const sameTs = ['a', 'b'].map((id) => ({ measurement: 'room_climate', sensor: 'dup-ts', ts: '2024-05-01T12:00:00Z', id, data: { temperature: 1 } }));
     const splitOneTs = { measurement: 'room_climate', sensor: 'dup-ts-split', ts: '2024-05-01T12:00:00Z', action: 'split', data: { temperature: 1, humidity: 2 } };
-    await publisher.publish([withId, withId, sameIdOtherSensor, noId, noId, noId, split, split, ...lookalikes, ...sameTs, splitOneTs]);
+    // One device id for readings of two measurements, in one batch: two readings.
+    const otherMeasurement = { measurement: 'stream', sensor: 'dup', id: 'device-42-0001', data: { seq: 1 } };
+    await publisher.publish([withId, withId, sameIdOtherSensor, noId, noId, noId, split, split, ...lookalikes, ...sameTs, splitOneTs, otherMeasurement]);
     await publisher.publish([{ measurement: 'room_climate', sensor: 'dup', data: { temperature: 14 } }], { messageId: 'amqp-id-7' });
     await publisher.publish([{ measurement: 'room_climate', sensor: 'dup', data: { temperature: 14 } }], { messageId: 'amqp-id-7' });
     // And the same again in a later batch, after the first copies were committed.
@@ -320,12 +325,13 @@ export function engineSuite(adapter: EngineAdapter): void {
     );
     expect((await count('room_climate', 'dup-ts')).rows).toBe(2);
     expect((await count('room_climate', 'dup-ts-split')).rows).toBe(2);
+    expect((await count('stream', 'dup')).rows, 'the same id in another measurement is another reading').toBe(1);
     // The metrics count rows stored and duplicates skipped, each reading once.
     const after = await metricsOf(port);
     const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
-    expect(delta('myt_processor_rows_stored_total')).toBe(7 + 1 + 6 + 2 + 2);
+    expect(delta('myt_processor_rows_stored_total')).toBe(7 + 1 + 6 + 2 + 2 + 1);
     expect(delta('myt_processor_duplicates_total')).toBe(1 + 2 + 1 + 1 + 2);
-    expect(delta('myt_processor_received_total')).toBe(21);
+    expect(delta('myt_processor_received_total')).toBe(22);
   });
 
   it('readings published while the processor is stopped keep the time the broker received them (stand-in stamps)', async () => {
@@ -382,6 +388,43 @@ export function engineSuite(adapter: EngineAdapter): void {
     await waitStored('room_climate', 'after-poison', 1);
   }, 60_000);
 
+  it('a dead letter the broker refuses on an open session (nack) is not done: the batch is read again once it is taken', async () => {
+    child ??= await startProcessor();
+    // A policy making the dead-letter queue refuse publishes: the broker nacks the dead letter. A quorum
+    // queue refuses only once it is over its limit, so a filler is sent until one is refused.
+    const policy = `${names.deadQueue}.refuse`;
+    await runFile('rabbitmqctl', ['-q', 'set_policy', policy, `^${names.deadQueue.replace(/\./g, '\\.')}$`, '{"max-length":0,"overflow":"reject-publish"}', '--apply-to', 'queues'], { timeout: 60_000 });
+    try {
+      const c = await amqp.connect(AMQP_URL);
+      const ch = await c.createConfirmChannel();
+      const refused = await waitFor('the policy to refuse a publish', async () => ((await new Promise<boolean>((done) => ch.sendToQueue(names.deadQueue, Buffer.from('filler'), {}, (err) => done(Boolean(err))))) ? true : undefined), 10_000);
+      await c.close();
+      expect(refused).toBe(true);
+      const depth = await queueDepth(names.deadQueue);
+      await publisher.publish(['not json: refused by the dead-letter queue at first']);
+      await new Promise((done) => setTimeout(done, 2000));
+      expect(await queueDepth(names.deadQueue), 'nothing got through while the queue refused it').toBe(depth);
+    } finally {
+      await runFile('rabbitmqctl', ['-q', 'clear_policy', policy], { timeout: 60_000 });
+    }
+    const letters = await waitFor('the dead letter once the queue takes it', async () => {
+      const taken = (await queueDepth(names.deadQueue)) >= 1 ? (await drainDeadLetters(names.deadQueue)).filter((l) => l.body !== 'filler') : [];
+      return taken.length > 0 ? taken : undefined;
+    }, 30_000);
+    expect(letters.map((l) => l.body)).toContain('not json: refused by the dead-letter queue at first');
+  }, 90_000);
+
+  it('a dead letter that reaches no queue (its binding gone) comes back instead of being dropped, and is sent again', async () => {
+    child ??= await startProcessor();
+    const c = await amqp.connect(AMQP_URL);
+    await (await c.createChannel()).unbindQueue(names.deadQueue, names.deadExchange, '');
+    await c.close();
+    await publisher.publish(['not json: while the dead-letter queue is unbound']);
+    // The next session binds the queue again (declareTopology) and reads the poison again.
+    const letters = await waitFor('the dead letter', async () => ((await queueDepth(names.deadQueue)) >= 1 ? drainDeadLetters(names.deadQueue) : undefined), 30_000);
+    expect(letters.map((l) => l.body)).toContain('not json: while the dead-letter queue is unbound');
+  }, 60_000);
+
   /**
    * Publishes `n` slow messages (confirmed), half of them repeats of a few bodies without an id, runs
    * `disrupt` once a tenth is stored, and checks that every message ends up stored exactly once.
@@ -402,7 +445,10 @@ export function engineSuite(adapter: EngineAdapter): void {
     await caughtUp(30_000);
     // A message read again is never stored twice, even when its first reading was committed.
     expect(await count('stream', sensor)).toEqual({ rows: n + extra, distinct: n + extra });
-    expect(await drainDeadLetters(names.deadQueue)).toEqual([]);
+    // None of this scenario's messages is dead-lettered. (An earlier test's poison may be: a restart
+    // resumes at the last checkpoint, saved once a second, and dead letters are at least once.)
+    const letters = await drainDeadLetters(names.deadQueue);
+    expect(letters.filter((l) => l.body.includes(`"sensor":"${sensor}"`))).toEqual([]);
   }
 
   it('kill -9 of the processor mid-stream, then a restart: every published message stored exactly once', async () => {
@@ -411,7 +457,6 @@ export function engineSuite(adapter: EngineAdapter): void {
       expect(code).toBeNull();
       child = await startProcessor();
     });
-    expect((await metricsOf(port)).get('myt_processor_redelivered_total') ?? 0, 'the restart read some messages again').toBeGreaterThan(0);
   }, 120_000);
 
   it('database restart mid-stream: stops, retries, catches up, every message stored exactly once', async () => {

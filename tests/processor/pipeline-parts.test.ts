@@ -58,14 +58,17 @@ describe('device messages', () => {
     expect(messageKey(parsed(body), { ...first, redelivered: true })).toBe('@s:0:7');
   });
 
-  it('takes a sensor of 1-200 characters without control characters or a trailing backslash, on every engine', () => {
+  it('takes a sensor of 1-200 characters without control characters or backslashes, on every engine', () => {
     const m = (sensor: unknown) => checkMessage({ measurement: 'm', sensor, data: {} }, 'message');
     expect(m('pi1').ok).toBe(true);
     expect(m(7).ok).toBe(true);
-    expect(m('back\\slash inside').ok).toBe(true);
+    // A backslash would put InfluxDB's line parser out of step (and a text field's newline then
+    // starts a point of its own): refused anywhere, on every engine.
+    expect(m('s\\ \\,')).toMatchObject({ ok: false, reason: expect.stringContaining('backslash') as unknown });
+    expect(m('back\\slash inside').ok).toBe(false);
     expect(m('line\nbreak')).toMatchObject({ ok: false, reason: expect.stringContaining('control character') as unknown });
     expect(m('tab\t').ok).toBe(false);
-    expect(m('ends\\')).toMatchObject({ ok: false, reason: expect.stringContaining('trailing backslash') as unknown });
+    expect(m('ends\\')).toMatchObject({ ok: false, reason: expect.stringContaining('backslash') as unknown });
     expect(m('')).toMatchObject({ ok: false, reason: expect.stringContaining('0 characters') as unknown });
     expect(m('x'.repeat(201)).ok).toBe(false);
     expect(m({ name: 'x' }).ok).toBe(false);
@@ -305,8 +308,12 @@ describe('StreamPosition (what a restart resumes from)', () => {
     expect(p.seen(151)).toBe(true);
     expect(p.needsReservation(150)).toBe(false);
     expect(p.needsReservation(151)).toBe(true);
-    p.reserve(151);
+    const high = p.reserve(151);
     expect(p.checkpoint().high).toBe(151 + RESERVATION);
+    // Raised in memory only: records above the saved reservation still wait for its save.
+    expect(p.needsReservation(151)).toBe(true);
+    p.confirmHigh(high);
+    expect(p.needsReservation(151)).toBe(false);
     p.newEpoch();
     expect(p.checkpoint()).toEqual({ stream: 's', epoch: 3, next: 0, high: -1, fingerprint: '' });
     expect(p.seen(0)).toBe(false);

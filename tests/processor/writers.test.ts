@@ -169,6 +169,25 @@ describe('PostgreSQL writer (plain PostgreSQL: no timescaledb extension on this 
   it('keeps the stream checkpoint in a table of its own, one row per stream', async () => {
     await checkpointRoundTrip(() => new TimescaleWriter({ url: PG(names.db), schema: { m: { a: 'double' } }, log: silentLogger }));
   });
+
+  it('writes to two long tables whose names share their first 50 characters (prepared statements are named by a hash)', async () => {
+    const [a, b] = [`${'x'.repeat(50)}_first`, `${'x'.repeat(50)}_second`];
+    const schema: Schema = { [a]: { v: 'double' }, [b]: { v: 'double' } };
+    const writer = new TimescaleWriter({ url: PG(names.db), schema, log: silentLogger, connections: 1 });
+    await writer.start();
+    // One connection: both statements are prepared on it, which a shared cut-off name would refuse (42P05).
+    expect(await writer.write([record('l1', { v: 1 }, undefined, a), record('l2', { v: 2 }, undefined, b)])).toEqual({ stored: 2, duplicates: 0 });
+    expect(await writer.write([record('l3', { v: 3 }, undefined, b)])).toEqual({ stored: 1, duplicates: 0 });
+    await writer.close();
+  });
+
+  it('keys the hypertable ledger by table: one device id in two measurements is two readings', async () => {
+    const writer = new TimescaleWriter({ url: PG(`${names.db}_ledger`), schema: DE, log: silentLogger, dedupe: 'ledger', hypertables: false });
+    await writer.start();
+    expect(await writer.write([record('same', { a: 1 }, undefined, 'd'), record('same', { a: 2 }, undefined, 'e')])).toEqual({ stored: 2, duplicates: 0 });
+    expect(await writer.write([record('same', { a: 1 }, undefined, 'd')])).toEqual({ stored: 0, duplicates: 1 });
+    await writer.close();
+  });
 });
 
 describe('MySQL writer (MariaDB)', () => {

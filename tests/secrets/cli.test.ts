@@ -417,7 +417,7 @@ describe('myt keys', () => {
 
   it('has --help', async () => {
     repo = tempRepo([]);
-    expect((await myt(['keys', '--help'], {})).out).toMatch(/^Usage: myt keys <generate\|show> NAME/);
+    expect((await myt(['keys', '--help'], {})).out).toMatch(/^Usage: myt keys <generate\|show\|scan> NAME/);
   });
 });
 

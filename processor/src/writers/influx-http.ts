@@ -52,7 +52,8 @@ export class InfluxHttp {
     const { results } = (await res.json()) as { results?: readonly StatementResult[] };
     const rows: Record<string, unknown>[] = [];
     for (const result of results ?? []) {
-      if (result.error) throw new InfluxHttpError(400, `InfluxDB refused the query: ${result.error}`);
+      // MyT's own query failing is never a record's fault: not a 400, so it is retried, not dead-lettered.
+      if (result.error) throw new InfluxHttpError(500, `InfluxDB could not run a query: ${result.error}`);
       for (const series of result.series ?? []) {
         for (const values of series.values) rows.push(Object.fromEntries(series.columns.map((c, i) => [c, values[i]])));
       }

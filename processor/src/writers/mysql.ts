@@ -230,7 +230,8 @@ export class MysqlWriter implements Writer {
       const several = statements.length > 1;
       if (several) await conn.beginTransaction();
       let stored = 0;
-      for (const sql of statements) stored += (await conn.query<mysql.ResultSetHeader>(sql))[0].affectedRows;
+      // Bounded: a server that stopped answering mid-statement is an outage to retry, not a hang.
+      for (const sql of statements) stored += (await conn.query<mysql.ResultSetHeader>({ sql, timeout: 60_000 }))[0].affectedRows;
       if (several) await conn.commit();
       return stored;
     } catch (err) {

@@ -94,7 +94,8 @@ export class TimescaleWriter implements Writer {
     const timescale = await this.timescaleAvailable(pool);
     this.dedupe = this.options.dedupe ?? (timescale ? 'ledger' : 'unique');
     const hypertables = this.options.hypertables ?? timescale;
-    if (this.dedupe === 'ledger') await pool.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(LEDGER)} (msg_id text PRIMARY KEY)`);
+    // A device's id names one reading of one measurement: the ledger keys ids by their table.
+    if (this.dedupe === 'ledger') await pool.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(LEDGER)} (tbl text NOT NULL, msg_id text NOT NULL, PRIMARY KEY (tbl, msg_id))`);
     await pool.query(
       `CREATE TABLE IF NOT EXISTS ${quoteIdent(CHECKPOINTS)} (stream text PRIMARY KEY, epoch integer NOT NULL, next bigint NOT NULL, ` +
         'high bigint NOT NULL, fingerprint text NOT NULL, saved_at timestamptz NOT NULL DEFAULT now())',
@@ -165,7 +166,9 @@ export class TimescaleWriter implements Writer {
    * data. `checked` adds the duplicate check (see DuplicateGuard); the ledger path always has it.
    */
   private statement(table: string, checked: boolean): { name: string; text: string } {
-    const name = `myt_insert_${checked || this.dedupe === 'ledger' ? 'checked' : 'plain'}_${table}`;
+    // PostgreSQL cuts a prepared statement's name at 63 characters, so two long table names sharing
+    // their start would share a statement (42P05, taken for an outage): named by a hash instead.
+    const name = `myt_insert_${checked || this.dedupe === 'ledger' ? 'checked' : 'plain'}_${hash('sha256', table, 'hex').slice(0, 24)}`;
     let text = this.statements.get(name);
     if (text) return { name, text };
     const fields = Object.entries(this.options.schema[table] ?? {});
@@ -179,7 +182,7 @@ export class TimescaleWriter implements Writer {
     const insert = `INSERT INTO ${t} (${list}) SELECT ${values} FROM unnest(${arrays}) AS v(${list})`;
     text =
       this.dedupe === 'ledger'
-        ? `WITH fresh AS (INSERT INTO ${quoteIdent(LEDGER)} (msg_id) SELECT DISTINCT unnest($3::text[]) ON CONFLICT DO NOTHING RETURNING msg_id) ` +
+        ? `WITH fresh AS (INSERT INTO ${quoteIdent(LEDGER)} (tbl, msg_id) SELECT DISTINCT ${pg.escapeLiteral(sqlName(table))}, unnest($3::text[]) ON CONFLICT DO NOTHING RETURNING msg_id) ` +
           `${insert} WHERE v.msg_id IN (SELECT msg_id FROM fresh)`
         : checked
           ? `${insert} ON CONFLICT (msg_id) DO NOTHING`

@@ -64,10 +64,16 @@ export interface Writer {
   close(): Promise<void>;
 }
 
-/** Drops records whose id appears earlier in the batch (a message published twice in one batch). */
+/**
+ * Drops records whose id appears earlier in the batch for the same measurement (a message published
+ * twice in one batch). A device may give one id to readings of two measurements: both are kept.
+ */
 export function uniqueById(records: readonly StoredRecord[]): StoredRecord[] {
   const seen = new Set<string>();
-  return records.filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)));
+  return records.filter((r) => {
+    const key = `${r.measurement}\n${r.id}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
 }
 
 /**

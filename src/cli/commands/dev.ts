@@ -7,7 +7,7 @@ import { resolveRepoFile } from '../../config/repo-path.js';
 import type { Platform } from '../../config/repository.js';
 import { MytError, UsageError } from '../../errors.js';
 import { bundleProcessor } from '../../processor/bundle.js';
-import { PROCESSOR_NODE_FLAGS } from '../../processor/node-flags.js';
+import { processorNodeFlags } from '../../processor/node-flags.js';
 import { withoutAgeKeys } from '../../secrets/age-keys.js';
 import { validateRepository } from '../../validation/index.js';
 import { parseCommandArgs, type Command } from '../command.js';
@@ -175,7 +175,7 @@ export function makeDevCommand(deps: DevDeps = {}): Command {
       const tuning = Object.fromEntries(Object.entries(ctx.env).filter(([k]) => PASSED_ON.has(k)));
       const env = { PATH: ctx.env.PATH, ...tuning, ...devEnvironment(platform, urls, Number(port)) };
       ctx.stderr(`running the ${name} processor (${engine}${script ? `, script ${written}` : ''}); /healthz and /metrics on port ${port}; Ctrl-C stops it\n`);
-      const child = (deps.spawn ?? defaultSpawn)(process.execPath, [...PROCESSOR_NODE_FLAGS, outfile], env);
+      const child = (deps.spawn ?? defaultSpawn)(process.execPath, [...processorNodeFlags(script !== undefined), outfile], env);
       child.stdout?.on('data', (d: Buffer) => ctx.stdout(d.toString()));
       child.stderr?.on('data', (d: Buffer) => ctx.stderr(d.toString()));
       const exited = new Promise<number>((done) => {

@@ -31,6 +31,26 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./destroy.js')).destroyCommand,
   },
   {
+    name: 'deploy',
+    summary: 'put a platform on its host over SSH: lock, upload a release, switch, compose up --wait, audit',
+    load: async () => (await import('./deploy.js')).deployCommand,
+  },
+  {
+    name: 'redeploy',
+    summary: 'replace only the processor (script or packages changed); rolls back when it is not healthy',
+    load: async () => (await import('./redeploy.js')).redeployCommand,
+  },
+  {
+    name: 'status',
+    summary: "each platform's health from its host: services, queues, dead letters, volume, certificate",
+    load: async () => (await import('./status.js')).statusCommand,
+  },
+  {
+    name: 'dump',
+    summary: "download a platform's data: the database's native dump, compressed, streamed over SSH to a file",
+    load: async () => (await import('./dump.js')).dumpCommand,
+  },
+  {
     name: 'secrets',
     summary: 'init an age key; encrypt, decrypt or edit SOPS secrets files (plaintext stays in memory)',
     load: async () => (await import('./secrets.js')).secretsCommand,
@@ -42,7 +62,7 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: 'keys',
-    summary: "generate or show the SSH key pair of a platform's VM, kept encrypted in secrets/keys/",
+    summary: "generate or show a platform VM's SSH keys (kept encrypted in secrets/keys/); scan an existing server's host key",
     load: async () => (await import('./keys.js')).keysCommand,
   },
   {

@@ -9,7 +9,7 @@ import { addHostKey, generateKeys } from '../../secrets/operations.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 
-const HELP = `Usage: myt keys <generate|show> NAME [options]
+const HELP = `Usage: myt keys <generate|show|scan> NAME [options]
 
 The SSH keys of a platform's VM: ed25519, OpenSSH format, kept encrypted in
 secrets/keys/NAME.enc.yaml. The login key (privateKey, publicKey) is how MyT logs in; the host
@@ -20,6 +20,9 @@ the platform.
   generate NAME    make both key pairs in memory and write them straight into the encrypted file
                    (refuses to replace existing keys unless --force); prints the login public key
   show NAME        print the public key; with --private, also the private key (after a warning)
+  scan NAME        an existing server's (cloud provider ssh) host key, read from the server, as
+                   the line to paste into spec.cloud.hostKey; its fingerprint goes to stderr, to
+                   compare with the server's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)
 
 Options:
   --force          generate: replace existing keys (a running VM keeps trusting the old ones
@@ -46,12 +49,13 @@ export const keysCommand: Command = {
     });
     const [action, name, ...extra] = positionals;
     if (extra.length) throw new UsageError(`keys: unexpected argument '${extra[0]}'`);
-    if (action !== 'generate' && action !== 'show') throw new UsageError(action === undefined ? 'keys: say generate or show' : `keys: unknown action '${action}' (generate or show)`);
+    if (action !== 'generate' && action !== 'show' && action !== 'scan') throw new UsageError(action === undefined ? 'keys: say generate, show or scan' : `keys: unknown action '${action}' (generate, show or scan)`);
     if (name === undefined) throw new UsageError(`keys ${action}: NAME is required`);
     if (values.force && action !== 'generate') throw new UsageError('keys: --force applies to generate only');
     if (values['add-host-key'] && (action !== 'generate' || values.force)) throw new UsageError('keys: --add-host-key applies to generate only, without --force');
     if (values.private && action !== 'show') throw new UsageError('keys: --private applies to show only');
     const root = findRepoRoot(ctx.cwd, values.root);
+    if (action === 'scan') return scan(root, name, ctx);
     if (action === 'generate' && values['add-host-key']) {
       const r = await addHostKey(root, name, { env: ctx.env });
       ctx.stdout(`${r.hostPublicKey}\n`);
@@ -80,3 +84,24 @@ export const keysCommand: Command = {
     return 0;
   },
 };
+
+/** `myt keys scan NAME`: the host key of an existing server, read from it without logging in. */
+async function scan(root: string, name: string, ctx: CliContext): Promise<number> {
+  const { loadRepository } = await import('../../config/repository.js');
+  const { resolvePlatform } = await import('../../config/defaults.js');
+  const { scanHostKey } = await import('../../deploy/ssh.js');
+  const declared = (await loadRepository(root)).platforms.find((p) => p.doc.metadata.name === name);
+  if (!declared) throw new MytError(`no platform named '${name}' is declared`);
+  const cloud = resolvePlatform(declared.doc).spec.cloud;
+  if (cloud.provider !== 'ssh') {
+    throw new MytError(`platform ${name} runs on ${cloud.provider}: its VM's host key is MyT's own (secrets/keys/${name}.enc.yaml, made by 'myt keys generate'), nothing to scan`);
+  }
+  const { line, fingerprint } = await scanHostKey(cloud.host, cloud.port);
+  ctx.stdout(`${line}\n`);
+  ctx.stderr(
+    `${cloud.host}:${cloud.port} presented the host key above, fingerprint ${fingerprint}. Check it against the server itself ` +
+      `(on its console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) before you paste the line into spec.cloud.hostKey of ${declared.file}: ` +
+      'until then anyone between you and the server could have answered.\n',
+  );
+  return 0;
+}

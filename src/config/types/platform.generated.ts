@@ -160,6 +160,10 @@ export interface SshCloud {
    * Secrets file holding the SSH private key (made by `myt keys generate`).
    */
   key: string;
+  /**
+   * The server's SSH host public key, one line as `myt keys scan PLATFORM` prints it. Deploys verify the server against it and stop on a mismatch; without it, `myt deploy` refuses (no trust on first use).
+   */
+  hostKey?: string;
 }
 /**
  * InfluxDB 1.x: measurement = message measurement, tag sensor, fields = message data.
