@@ -16,7 +16,7 @@ const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 /** The actions, each built from src/actions/<name>/main.ts. */
-export const ACTIONS = ['validate', 'changes', 'plan', 'destroy'] as const;
+export const ACTIONS = ['validate', 'changes', 'plan', 'deploy', 'destroy'] as const;
 
 /** Shared chunks and assets, under the output folder. */
 export const RUNTIME_DIR = 'runtime';
