@@ -118,6 +118,8 @@ describeNeeding({ what: 'git', present: haveGit }, 'the plan action, bundled, ag
     expect(github.violations).toEqual([]);
     expect(github.requests.map((r) => r.operationId)).toEqual(['issues/list-comments', 'issues/create-comment', 'issues/list-comments', 'issues/update-comment']);
     for (const r of github.requests) expect(r.authorization).toBe('token ghs_standin_token');
+    // The token is handed to the runner's mask.
+    expect(one.stdout).toContain('::add-mask::ghs_standin_token');
   }, 120_000);
 
   it('plans nothing for a pull request from a fork, and calls no GitHub API', async () => {

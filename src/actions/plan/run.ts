@@ -6,7 +6,7 @@ import { findTerraform } from '../../infra/terraform/find-binary.js';
 import { loadSecretsModule } from '../../infra/secrets-reader.js';
 import { EXISTING_SERVER_NOTE, planPlatforms, type PlanPlatformsOptions, type PlatformPlan } from '../../infra/plan-platforms.js';
 import { DEFAULT_OUT_DIR } from '../../infra/workspace.js';
-import { maskSecrets } from '../../secrets/masking.js';
+import { maskSecrets, registerSecret } from '../../secrets/masking.js';
 import { gitHub, upsertComment, type GitHub, type GitHubOptions } from '../../github/client.js';
 import { maskSecretsInLog } from '../masking.js';
 import { COMMENT_LIMIT, loudWarnings, planReport, SUMMARY_LIMIT } from '../plan-report.js';
@@ -72,6 +72,7 @@ export async function run(deps: Partial<PlanDeps> = {}): Promise<void> {
     await reporter.summary.addRaw(planReport(input, SUMMARY_LIMIT)).write();
     if (pr && readBooleanInput(inputs, 'comment', true)) {
       const token = inputs.getInput('github-token', { required: true });
+      registerSecret(token); // masked in the log by the runner, and in anything MyT prints
       const github = (deps.github ?? gitHub)({ token, baseUrl: context.apiUrl, log });
       const posted = await upsertComment(github, { owner: context.owner, repo: context.repo, number: pr.number }, PLAN_COMMENT, planReport(input, COMMENT_LIMIT));
       log(`${posted.action} the plan comment on pull request #${pr.number} (comment ${posted.id})`);

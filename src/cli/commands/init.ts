@@ -69,6 +69,7 @@ export const initCommand: Command = {
     }
     if (values.branch !== undefined && !BRANCH.test(values.branch)) throw new UsageError(`init: --branch '${values.branch}' is not a branch name`);
     const token = ctx.env.GITHUB_TOKEN || ctx.env.GH_TOKEN;
+    if (token) registerSecret(token);
     if (github && !token) throw new MytError('--github needs a token in GITHUB_TOKEN or GH_TOKEN that may manage the repository\'s Actions secrets: nothing was written');
 
     const made = await initRepository({ dir, env: ctx.env, keyFile: values['key-file'] === undefined ? undefined : resolve(ctx.cwd, values['key-file']), actions, branch: values.branch });
