@@ -16,8 +16,20 @@ export function actionRef(source: ActionSource, name: string): string {
 const CHECKOUT = 'actions/checkout@v4';
 const SETUP_TERRAFORM = 'hashicorp/setup-terraform@v3';
 
+/**
+ * MyT's own repository holds examples whose secrets are on the public demo key and whose clouds
+ * are not real: there the plan runs only when started by hand, and pushes deploy nothing.
+ */
+function examplesOnly(source: ActionSource): boolean {
+  return source.kind === 'local';
+}
+
 export function pullRequestWorkflow(source: ActionSource): string {
   const uses = (name: string) => actionRef(source, name);
+  const planIf = examplesOnly(source)
+    ? `# This repository's examples have no real cloud behind them: plan them by hand only.
+    if: github.event_name == 'workflow_dispatch'`
+    : `if: github.event_name == 'workflow_dispatch' || github.event.pull_request.head.repo.full_name == github.repository`;
   return `# Pull requests: every declaration is validated (each problem an annotation on its line); what
 # changed is planned, and one comment on the pull request shows it, edited on every push.
 # A pull request from a fork is validated only: its code never runs with the repository's secrets.
@@ -44,7 +56,7 @@ jobs:
       - uses: ${uses('validate')}
   plan:
     needs: validate
-    if: github.event_name == 'workflow_dispatch' || github.event.pull_request.head.repo.full_name == github.repository
+    ${planIf}
     runs-on: ubuntu-24.04
     permissions:
       contents: read
@@ -66,6 +78,12 @@ jobs:
 
 export function deployWorkflow(source: ActionSource, branch = 'main'): string {
   const uses = (name: string) => actionRef(source, name);
+  const push = examplesOnly(source)
+    ? `  # This repository's examples are not deployed on a push (their clouds are not real): by hand only.
+`
+    : `  push:
+    branches: [${branch}]
+`;
   return `# Pushes to ${branch}: each changed platform is deployed in its own job (grouped past GitHub's 256
 # jobs per matrix), never two deploys of one platform at once, and a running deploy is never
 # cancelled. The plan is made again from the merged commit: if it would replace or destroy a data
@@ -73,9 +91,7 @@ export function deployWorkflow(source: ActionSource, branch = 'main'): string {
 # spec.destroy: allow; otherwise the run says what was left running.
 name: deploy
 on:
-  push:
-    branches: [${branch}]
-  workflow_dispatch:
+${push}  workflow_dispatch:
     inputs:
       platforms:
         description: Platforms to deploy, separated by spaces

@@ -121,6 +121,18 @@ describeNeeding({ what: 'git', present: haveGit }, 'myt init', () => {
     }
   }, 60_000);
 
+  it('writes a loop that plans pull requests (never from forks) and deploys pushes to the chosen branch', async () => {
+    const parent = tempRepo({});
+    await runMyt(['init', 'x', '--branch', 'trunk'], parent, { HOME: home() });
+    const pr = readFileSync(join(parent, 'x/.github/workflows/pull-request.yml'), 'utf8');
+    const deploy = readFileSync(join(parent, 'x/.github/workflows/deploy.yml'), 'utf8');
+    expect(pr).toContain("if: github.event_name == 'workflow_dispatch' || github.event.pull_request.head.repo.full_name == github.repository");
+    expect(pr).toMatch(/permissions:\n {6}contents: read\n {6}pull-requests: write/);
+    expect(deploy).toContain('  push:\n    branches: [trunk]\n  workflow_dispatch:');
+    expect(deploy).toContain('      group: myt-deploy-${{ matrix.key }}\n      cancel-in-progress: false');
+    expect(deploy).toContain('      matrix: ${{ fromJSON(needs.changes.outputs.matrix) }}');
+  });
+
   it('never overwrites: with one of its files present, it writes nothing, not even a key', async () => {
     const dir = tempRepo({ 'examples/platform.yaml': 'mine\n', '.gitignore': 'mine\n' });
     const env = { HOME: home() };
