@@ -3,6 +3,7 @@
 import { expect, it } from 'vitest';
 import { deployMatrix, detectChanges, leftRunning, toDestroy } from '../../src/changes/index.js';
 import { awsPlatform, awsSpace, gitHistory, haveGit } from '../helpers/git-history.js';
+import { runMyt } from '../helpers/cli.js';
 import { describeNeeding } from '../helpers/needs.js';
 
 const BASE = {
@@ -174,4 +175,32 @@ describeNeeding({ what: 'git', present: haveGit }, 'change detection between two
     expect(small.include).toHaveLength(256);
     expect(small.include[0]).toEqual({ key: 'p0000', deploy: 'p0000', redeploy: '' });
   }, 120_000);
+});
+
+describeNeeding({ what: 'git', present: haveGit }, 'myt changes', () => {
+  it('prints what a push would deploy, redeploy, destroy or leave running, and the matrix as JSON', async () => {
+    const h = gitHistory({ ...BASE, 'platforms/old.yaml': awsPlatform('old', { destroy: 'allow' }) });
+    const base = h.git('rev-parse', 'HEAD');
+    h.commit('work', { 'processors/greenhouse.ts': 'export default () => null;\n', 'platforms/old.yaml': null, 'platforms/weather.yaml': null, 'platforms/factory.yaml': awsPlatform('factory') });
+    const text = await runMyt(['changes', base], h.root);
+    expect(text.code).toBe(0);
+    expect(text.stdout.split('\n').slice(1)).toEqual([
+      'deploy    factory: added',
+      // The new script no longer imports its helper: both are part of what changed.
+      'redeploy  greenhouse: script changed: processors/greenhouse.ts, processors/lib/units.ts',
+      'destroy   old: its file platforms/old.yaml was deleted and it sets spec.destroy: allow',
+      expect.stringMatching(/^left {6}weather: its file platforms\/weather.yaml was deleted, but it did not set 'spec.destroy: allow'/),
+      '',
+    ]);
+    const json = await runMyt(['changes', base, 'HEAD', '--format', 'json'], h.root);
+    const parsed = JSON.parse(json.stdout) as { matrix: { include: unknown[] }; destroy: string[] };
+    expect(parsed.matrix.include).toEqual([
+      { key: 'factory', deploy: 'factory', redeploy: '' },
+      { key: 'greenhouse', deploy: '', redeploy: 'greenhouse' },
+    ]);
+    expect(parsed.destroy).toEqual(['old']);
+    const bad = await runMyt(['changes', 'no-such-ref'], h.root);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe("myt changes: error: commit no-such-ref is not in this clone: check it out with its history (actions/checkout with fetch-depth: 0)\n");
+  });
 });

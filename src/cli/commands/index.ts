@@ -21,6 +21,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./plan.js')).planCommand,
   },
   {
+    name: 'changes',
+    summary: 'which platforms the commits from BASE to HEAD change: what a push would deploy, redeploy or destroy',
+    load: async () => (await import('./changes.js')).changesCommand,
+  },
+  {
     name: 'apply',
     summary: 'create or update the infrastructure with Terraform, Spaces first',
     load: async () => (await import('./apply.js')).applyCommand,
