@@ -85,9 +85,9 @@ function head(input: PlanReportInput, warnings: readonly string[], maxRows: numb
 function detail(plan: PlatformPlan, change: ChangeSet['changed'][number]): string {
   const body: string[] = [];
   if (change.processor.length) body.push(`Processor: ${change.processor.map(escapeMarkdown).join('; ')}`, '');
-  if (plan.error !== undefined) body.push('The plan failed:', '', fenced(plan.error));
+  if (plan.stacks.length) body.push(fenced(plan.stacks.map((s) => formatPlanSummary(s.stack, s.summary)).join('\n\n')));
+  if (plan.error !== undefined) body.push(...(plan.stacks.length ? [''] : []), 'The plan failed:', '', fenced(plan.error));
   else if (plan.note !== undefined) body.push(escapeMarkdown(plan.note));
-  else if (plan.stacks.length) body.push(fenced(plan.stacks.map((s) => formatPlanSummary(s.stack, s.summary)).join('\n\n')));
   else if (change.action === 'redeploy') body.push('Infrastructure: unchanged; the processor is redeployed.');
   return `<details><summary>${plan.name}</summary>\n\n${body.join('\n')}\n\n</details>`;
 }

@@ -76,7 +76,8 @@ export async function planPlatforms(opts: PlanPlatformsOptions): Promise<Platfor
       for (const s of stacks) results.push(done.get(s.name)!);
       out.push({ name, stacks: results });
     } catch (err) {
-      out.push({ name, stacks: [], error: opts.secrets.maskSecrets(messageOf(err)) });
+      // What was planned before the failure (its Space) is still shown.
+      out.push({ name, stacks: stacks.filter((s) => done.has(s.name)).map((s) => done.get(s.name)!), error: opts.secrets.maskSecrets(messageOf(err)) });
     }
   }
   return out;

@@ -72,4 +72,12 @@ describe('the plan report', () => {
     expect(text).toContain('platforms/&lt;img src=x onerror=alert(1)&gt;.yaml changed');
     expect(text).toContain('````text\nboom ```\n</details><img src=x>\n````');
   });
+
+  it("shows what was planned before a failure (the Space) and then the failure", () => {
+    const space = summarizePlan({ resource_changes: [{ address: 'aws_vpc.vpc', type: 'aws_vpc', mode: 'managed', change: { actions: ['create'] } }] }, { dataVolumes: [], instances: [] });
+    const plans: PlatformPlan[] = [{ name: 'greenhouse', stacks: [{ stack: 'home-net', status: 'planned', summary: space }], error: 'Error: Unable to find remote state' }];
+    const text = planReport({ changes: changes([change('greenhouse')]), plans, commit: 'c'.repeat(40) });
+    expect(text).toContain('| greenhouse | infrastructure and VM | plan failed |');
+    expect(text).toContain('```text\nhome-net: 1 to add, 0 to change, 0 to destroy\n  +   aws_vpc.vpc\n```\n\nThe plan failed:\n\n```text\nError: Unable to find remote state\n```');
+  });
 });
