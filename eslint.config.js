@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'processor/dist/', '.myt/', 'bin/', 'coverage/', 'tests/fixtures/', 'src/config/validators.generated.ts', 'processors/', 'templates/', 'reports/', '.stryker-tmp/'] },
+  { ignores: ['node_modules/', 'dist/', 'processor/dist/', '.myt/', 'bin/', 'coverage/', 'tests/fixtures/', 'src/config/validators.generated.ts', 'processors/', 'templates/', 'reports/', '.stryker-tmp/', 'actions/runtime/', 'actions/*/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -4,7 +4,10 @@ import type { Problem } from '../config/problem.js';
 /** The parts of @actions/core the actions report through; tests pass a recorder. */
 export interface Reporter {
   error(message: string, properties?: core.AnnotationProperties): void;
+  warning(message: string, properties?: core.AnnotationProperties): void;
+  notice(message: string, properties?: core.AnnotationProperties): void;
   info(message: string): void;
+  setOutput(name: string, value: unknown): void;
   setFailed(message: string): void;
   setSecret(value: string): void;
   summary: Pick<typeof core.summary, 'addHeading' | 'addRaw' | 'addTable' | 'write'>;

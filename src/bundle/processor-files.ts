@@ -6,14 +6,17 @@
 // unchanged script gives the same bytes.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ResolvedPlatform } from '../config/defaults.js';
+import { lockFileOf } from '../config/key-file.js';
 import { resolveRepoFile } from '../config/repo-path.js';
 import { MytError } from '../errors.js';
 import { bundleScript, PROCESSOR_MAIN } from '../processor/bundle.js';
 import { PROCESSOR_MAIN_FILE, PROCESSOR_SCRIPT_FILE } from './processor.js';
 import type { BundleFile } from './render.js';
+
+export { lockFileOf };
 
 /** Installs the packages of `dir`/package.json: from `dir`/package-lock.json when `locked`, else resolving the ranges. */
 export type PackageInstaller = (dir: string, locked: boolean) => Promise<void>;
@@ -35,11 +38,6 @@ export interface ProcessorFiles {
   readonly files: BundleFile[];
   /** What happened to the repository's lock, when the platform has packages. */
   readonly lock?: { readonly path: string; readonly state: 'kept' | 'written' | 'stale' };
-}
-
-/** `platforms/greenhouse.yaml` → `platforms/greenhouse.lock.json` (named by the platform, beside its file). */
-export function lockFileOf(declaredIn: string, platform: string): string {
-  return posix.join(posix.dirname(declaredIn), `${platform}.lock.json`);
 }
 
 /** Variables npm needs (and nothing else: an age key has no business in an install). */

@@ -20,10 +20,12 @@ export interface StackRunOptions {
   readonly destroy?: boolean;
   /** Asked after the plan is shown and before it is applied; false stops with nothing changed. */
   readonly confirm?: (summary: PlanSummary) => Promise<boolean>;
+  /** Stop after the plan (a pull request's review): nothing is applied. Default: false. */
+  readonly planOnly?: boolean;
 }
 
 export interface StackRunResult {
-  readonly status: 'unchanged' | 'applied' | 'destroyed';
+  readonly status: 'unchanged' | 'planned' | 'applied' | 'destroyed';
   readonly summary: PlanSummary;
   readonly outputs: Record<string, unknown>;
 }
@@ -82,8 +84,9 @@ export async function runStack(stack: SynthesizedStack, opts: StackRunOptions): 
     const { changed, summary } = await planStack(stack, runner, { destroy: opts.destroy });
     log(formatPlanSummary(stack.name, summary));
     if (!changed) {
-      return { status: 'unchanged', summary, outputs: opts.destroy ? {} : await readOutputs(opts.dir, runner) };
+      return { status: 'unchanged', summary, outputs: opts.destroy || opts.planOnly ? {} : await readOutputs(opts.dir, runner) };
     }
+    if (opts.planOnly) return { status: 'planned', summary, outputs: {} };
     if (summary.dangerous && !opts.allowDanger) {
       throw new MytError(
         `stack ${stack.name}: refusing to apply a plan that would lose data or the platform:\n  ${summary.warnings.join('\n  ')}\n` +

@@ -23,6 +23,8 @@ export interface RunStacksOptions {
   readonly log: (line: string) => void;
   readonly allowDanger?: boolean;
   readonly destroy?: boolean;
+  /** Plan each stack and apply nothing (see StackRunOptions.planOnly). */
+  readonly planOnly?: boolean;
   /** Asked before each stack's plan is applied (see StackRunOptions.confirm). */
   readonly confirm?: (stack: SynthesizedStack, summary: PlanSummary) => Promise<boolean>;
   readonly timeoutMs?: number;
@@ -65,6 +67,7 @@ export async function runStacks(opts: RunStacksOptions): Promise<StackRunResult[
       log: (text) => opts.log(opts.secrets.maskSecrets(text)),
       allowDanger: opts.allowDanger,
       destroy: opts.destroy,
+      planOnly: opts.planOnly,
       confirm: opts.confirm && ((summary) => opts.confirm!(stack, summary)),
     });
     results.push(result);

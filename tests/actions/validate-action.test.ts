@@ -1,31 +1,31 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { decryptSops } from 'sops-age';
-import { expect, it } from 'vitest';
-import { describeNeeding } from '../helpers/needs.js';
+import { describe, expect, it } from 'vitest';
 import { SSH_PLATFORM, tempRepo } from '../helpers/temp-repo.js';
 
-// Runs the built action as GitHub's runner would: a process with GITHUB_* and INPUT_* variables,
-// speaking workflow commands on stdout and writing Markdown to the GITHUB_STEP_SUMMARY file.
-const MAIN = join(import.meta.dirname, '../../dist/actions/validate/main.js');
+// Runs the committed, bundled action (actions/validate/dist/index.js, what `uses:` runs) as GitHub's
+// runner would: a process with GITHUB_* and INPUT_* variables, speaking workflow commands on stdout
+// and writing Markdown to the GITHUB_STEP_SUMMARY file.
+const MAIN = join(import.meta.dirname, '../../actions/validate/dist/index.js');
 const SECRET = { 'secrets/ssh.enc.yaml': 'sops: {}\n' };
 
-async function runAction(root: string, inputs: Record<string, string> = {}) {
+async function runAction(root: string, inputs: Record<string, string> = {}, main = MAIN) {
   const summary = join(mkdtempSync(join(tmpdir(), 'myt-summary-')), 'summary.md');
   writeFileSync(summary, '');
   // npm offline: the package check against the registry is tested with a stand-in (tests/validation).
   const env = { PATH: process.env.PATH, GITHUB_WORKSPACE: root, GITHUB_STEP_SUMMARY: summary, npm_config_offline: 'true', ...inputs };
-  const result = await promisify(execFile)(process.execPath, [MAIN], { env, cwd: root }).then(
+  const result = await promisify(execFile)(process.execPath, [main], { env, cwd: root }).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => e,
   );
   return { ...result, summary: readFileSync(summary, 'utf8') };
 }
 
-describeNeeding({ what: 'the built action (npm run build)', present: existsSync(MAIN) }, 'the validate action (built by `npm run build`)', () => {
+describe('the validate action, bundled (actions/validate/dist/index.js)', () => {
   it('masks the age key and every decrypted value in the log, and checks the secrets with it', async () => {
     const project = join(import.meta.dirname, '../..');
     const key = readFileSync(join(project, 'examples/demo.agekey'), 'utf8');
@@ -84,4 +84,45 @@ describeNeeding({ what: 'the built action (npm run build)', present: existsSync(
     expect(outside.code).toBe(1);
     expect(outside.stdout).toContain("::error::input 'paths': '../elsewhere.yaml' is outside the repository");
   });
+});
+
+describe('the validate action checks scripts with no npm ci (esbuild as WebAssembly, TypeScript bundled)', () => {
+  it('reports a type error and a syntax error in processing scripts, on their lines', async () => {
+    const platform = (name: string, script: string) => SSH_PLATFORM.replace('name: solo', `name: ${name}`).concat(`  processor:\n    script: ${script}\n`);
+    const root = tempRepo({
+      ...SECRET,
+      'platforms/a.yaml': platform('typed', 'processors/typed.ts'),
+      'platforms/b.yaml': platform('broken', 'processors/broken.ts'),
+      'processors/typed.ts': 'export default (m: { data: { t: number } }) => {\n  const s: string = m.data.t;\n  return s;\n};\n',
+      'processors/broken.ts': 'export default (m) => {\n  return m +;\n};\n',
+    });
+    const run = await runAction(root);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/::error title=myt validate,file=processors\/typed.ts,line=2,col=9::type error: Type 'number' is not assignable to type 'string'/);
+    expect(run.stdout).toMatch(/::error title=myt validate,file=processors\/broken.ts,line=2,col=\d+::/);
+  });
+});
+
+describe('the validate action away from this repository (as a user runner has it: no node_modules anywhere)', () => {
+  it('runs from a copy of actions/ alone, and still checks scripts with esbuild and Node-typed TypeScript', async () => {
+    const copy = mkdtempSync(join(tmpdir(), 'myt-actions-copy-'));
+    try {
+      cpSync(join(import.meta.dirname, '../../actions'), join(copy, 'actions'), { recursive: true });
+      // The runner checks out the action repository, whose package.json says "type": "module".
+      writeFileSync(join(copy, 'package.json'), '{ "type": "module" }\n');
+      const platform = SSH_PLATFORM.concat('  processor:\n    script: processors/s.ts\n');
+      const root = tempRepo({
+        ...SECRET,
+        'platforms/p.yaml': platform,
+        // Node's types are known: createHash(...).digest('hex') is a string, process.env exists.
+        'processors/s.ts': "import { createHash } from 'node:crypto';\nexport default (m: { data: object }) => {\n  const n: number = createHash('sha1').update(process.env.X ?? '').digest('hex');\n  return { ...m, n };\n};\n",
+      });
+      const run = await runAction(root, {}, join(copy, 'actions/validate/dist/index.js'));
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toContain("::error title=myt validate,file=processors/s.ts,line=3,col=9::type error: Type 'string' is not assignable to type 'number'. (TS2322)");
+      expect(run.stdout.match(/::error title=myt validate/g)).toHaveLength(1);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -18,6 +18,10 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   validation: ['config', 'secrets', '(root)'],
   infra: ['validation', 'secrets', 'config', '(root)'],
   processor: ['config', '(root)'],
+  // The GitOps loop: what changed (read from git), GitHub's REST API, and `myt init`.
+  changes: ['config', '(root)'],
+  github: ['secrets', '(root)'],
+  init: ['config', 'secrets', '(root)'],
   // The deploy step (src/deploy): the core that puts a platform on its host; no front door.
   deploy: ['bundle', 'infra', 'validation', 'secrets', 'tls', 'config', '(root)'],
 };

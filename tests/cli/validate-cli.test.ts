@@ -100,7 +100,7 @@ describe('myt', () => {
   it('lists its commands with --help', async () => {
     const run = await runMyt(['--help'], PROJECT);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/Commands:\n {2}validate/);
+    expect(run.stdout).toMatch(/Commands:\n {2}init {2,}make a new MyT repository.*\n {2}validate/);
   });
 
   it('exits 2 on an unknown command', async () => {

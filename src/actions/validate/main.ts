@@ -1,4 +1,6 @@
 // Entry point of actions/validate: all logic lives in run() and the library.
-import { run } from './run.js';
+import { useBundledEsbuild } from '../bundled-runtime.js';
 
+useBundledEsbuild(import.meta.url);
+const { run } = await import('./run.js');
 await run();

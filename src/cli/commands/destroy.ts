@@ -1,9 +1,6 @@
-import { resolvePlatform } from '../../config/defaults.js';
-import { loadRepository } from '../../config/repository.js';
 import { MytError, UsageError } from '../../errors.js';
 import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, timeoutOption, type InfraDeps } from '../infra-support.js';
-import { runStacks } from '../../infra/run-stacks.js';
-import { prepareStacks } from '../../infra/workspace.js';
+import { checkDestroyable, destroyPlatform } from '../../infra/destroy-platform.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 
@@ -42,29 +39,7 @@ export function destroyCommandWith(deps: InfraDeps = realInfraDeps): Command {
       const timeoutMs = timeoutOption('destroy', values.timeout);
       const { root, outDir } = rootAndOut(ctx, values);
 
-      const repo = await loadRepository(root);
-      const declared = repo.platforms.find((p) => p.doc.metadata.name === name);
-      const space = repo.spaces.find((s) => s.doc.metadata.name === name);
-      if (!declared && space) {
-        throw new MytError(
-          `'${name}' is a Space (${space.file}), not a platform: myt destroy removes one platform's infrastructure, and never a Space, which platforms share`,
-        );
-      }
-      const broken = repo.invalid.find((d) => d.name === name);
-      if (!declared && broken) {
-        throw new MytError(`${broken.kind} '${name}' is declared in ${broken.file}, but that file has problems: run 'myt validate', fix them, and run 'myt destroy ${name}' again`);
-      }
-      if (!declared) {
-        throw new MytError(
-          `no platform named '${name}' is declared under platforms/. MyT never destroys a platform because its file is gone: ` +
-            `restore the file with 'spec.destroy: allow' and run 'myt destroy ${name}' again.`,
-        );
-      }
-      const platform = resolvePlatform(declared.doc);
-      if (platform.spec.cloud.provider === 'ssh') throw new MytError(`platform ${name} is an existing server (cloud provider ssh): MyT created no infrastructure for it, so there is nothing to destroy`);
-      if (platform.spec.destroy !== 'allow' && !values.force) {
-        throw new MytError(`platform ${name} does not allow destruction (spec.destroy is '${platform.spec.destroy}'): set 'spec.destroy: allow' in ${declared.file} and commit it, or pass --force`);
-      }
+      await checkDestroyable(root, name, values.force === true);
       if (values.confirm !== undefined && values.confirm !== name) throw new MytError(`--confirm '${values.confirm}' is not the platform's name '${name}': nothing was destroyed`);
       if (values.confirm === undefined && !ctx.interactive) {
         throw new MytError(`not at a terminal, so nobody can type the name: pass --confirm ${name} to destroy platform ${name}`);
@@ -72,19 +47,15 @@ export function destroyCommandWith(deps: InfraDeps = realInfraDeps): Command {
 
       const binary = deps.findTerraform(ctx.env);
       const secrets = await deps.secrets();
-      const prepared = await prepareStacks({ root, outDir, readSecrets: secrets.readSecrets, env: ctx.env, only: [name], forDestroy: [name] });
-      const stacks = prepared.stacks.filter((s) => s.name === name); // not the Space: other platforms may use it
-      await runStacks({
+      const result = await destroyPlatform({
         root,
-        stacks,
-        folders: prepared.folders,
-        backend: prepared.config.state,
-        binary,
+        outDir,
+        name,
+        force: values.force === true,
+        binary: () => binary,
         secrets,
         env: ctx.env,
         log: (line) => ctx.stderr(`${line}\n`),
-        destroy: true,
-        allowDanger: true, // the typed name (or --confirm) is the consent
         timeoutMs,
         spawn: deps.spawn,
         // The plan summary has just been logged: the question follows it.
@@ -93,10 +64,8 @@ export function destroyCommandWith(deps: InfraDeps = realInfraDeps): Command {
           const answer = await deps.prompt(`This destroys platform ${name} and its data volume. Type the platform name to confirm: `);
           return answer.trim() === name;
         },
-        onResult: (_stack, result) => {
-          ctx.stdout(result.status === 'unchanged' ? `${name}: nothing to destroy (no resources in its state)\n` : `${name}: destroyed (${result.summary.destroy} resources)\n`);
-        },
       });
+      ctx.stdout(result.status === 'unchanged' ? `${name}: nothing to destroy (no resources in its state)\n` : `${name}: destroyed (${result.summary.destroy} resources)\n`);
       return 0;
     },
   };

@@ -6,6 +6,11 @@ import type { CommandEntry } from '../command.js';
  */
 export const commands: readonly CommandEntry[] = [
   {
+    name: 'init',
+    summary: 'make a new MyT repository: example platform, age key, .gitignore, GitHub workflows',
+    load: async () => (await import('./init.js')).initCommand,
+  },
+  {
     name: 'validate',
     summary: 'check platform declarations and report every problem with its file and line',
     load: async () => (await import('./validate.js')).validateCommand,
@@ -14,6 +19,11 @@ export const commands: readonly CommandEntry[] = [
     name: 'plan',
     summary: 'offline: synthesize each Space and Platform into Terraform JSON and summarise it',
     load: async () => (await import('./plan.js')).planCommand,
+  },
+  {
+    name: 'changes',
+    summary: 'which platforms the commits from BASE to HEAD change: what a push would deploy, redeploy or destroy',
+    load: async () => (await import('./changes.js')).changesCommand,
   },
   {
     name: 'apply',

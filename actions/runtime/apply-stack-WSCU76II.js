@@ -1,0 +1,2 @@
+import { createRequire as __mytCreateRequire } from 'node:module'; import { fileURLToPath as __mytFileURLToPath } from 'node:url'; import { dirname as __mytDirname } from 'node:path'; const require = __mytCreateRequire(import.meta.url); const __filename = __mytFileURLToPath(import.meta.url); const __dirname = __mytDirname(__filename);
+import{ApplyFailedError,OUTPUTS_FILE,PLAN_FILE,planStack,runStack}from"./chunk-DQSQ3WS3.js";import"./chunk-N6JHFHR2.js";import"./chunk-JHR5NI56.js";import"./chunk-EESU7JOK.js";export{ApplyFailedError,OUTPUTS_FILE,PLAN_FILE,planStack,runStack};

@@ -1,0 +1,2 @@
+import { createRequire as __mytCreateRequire } from 'node:module'; import { fileURLToPath as __mytFileURLToPath } from 'node:url'; import { dirname as __mytDirname } from 'node:path'; const require = __mytCreateRequire(import.meta.url); const __filename = __mytFileURLToPath(import.meta.url); const __dirname = __mytDirname(__filename);
+var MytError=class extends Error{name="MytError"};function messageOf(err){return err instanceof Error?err.message:String(err)}export{MytError,messageOf};

@@ -1,0 +1,2 @@
+import { createRequire as __mytCreateRequire } from 'node:module'; import { fileURLToPath as __mytFileURLToPath } from 'node:url'; import { dirname as __mytDirname } from 'node:path'; const require = __mytCreateRequire(import.meta.url); const __filename = __mytFileURLToPath(import.meta.url); const __dirname = __mytDirname(__filename);
+import{findTerraform}from"./chunk-66SF6QVI.js";import"./chunk-GU5INDOY.js";import"./chunk-JHR5NI56.js";import"./chunk-EESU7JOK.js";export{findTerraform};

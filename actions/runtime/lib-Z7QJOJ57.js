@@ -1,0 +1,2 @@
+import { createRequire as __mytCreateRequire } from 'node:module'; import { fileURLToPath as __mytFileURLToPath } from 'node:url'; import { dirname as __mytDirname } from 'node:path'; const require = __mytCreateRequire(import.meta.url); const __filename = __mytFileURLToPath(import.meta.url); const __dirname = __mytDirname(__filename);
+import{require_lib}from"./chunk-U3W26AXU.js";import"./chunk-EESU7JOK.js";export default require_lib();

@@ -1,0 +1,40 @@
+import { MytError } from '../errors.js';
+import { detectChanges, MissingCommitError, requestedChanges, type ChangeSet, type DeployAction } from '../changes/index.js';
+import type { GitHubContext } from './settings.js';
+
+/**
+ * What changed, as the event says: a pull request against its base (GITHUB_SHA is the merge
+ * commit GitHub made, so the plan is of what merging would give), a push from `before` to
+ * `after`, or the platforms named by hand in a workflow_dispatch run.
+ */
+export async function changesOfEvent(
+  root: string,
+  context: GitHubContext,
+  requested: readonly string[],
+  action: DeployAction = 'deploy',
+  onNote?: (note: string) => void,
+): Promise<ChangeSet> {
+  if (requested.length) return requestedChanges(root, context.sha, requested, action);
+  const { payload } = context;
+  switch (context.eventName) {
+    case 'pull_request':
+    case 'pull_request_target':
+      if (!payload.pull_request) throw new MytError(`the ${context.eventName} event payload has no pull_request`);
+      return detectChanges({ root, base: payload.pull_request.base.sha, head: context.sha });
+    case 'push': {
+      const head = payload.after ?? context.sha;
+      try {
+        return await detectChanges({ root, base: payload.before, head });
+      } catch (err) {
+        // A force push leaves `before` out of every branch, so no clone has it: deploy what is declared.
+        if (!(err instanceof MissingCommitError) || !payload.before || !err.message.includes(payload.before)) throw err;
+        onNote?.(`the commit before this push (${payload.before.slice(0, 12)}) is in no branch (a force push?): every declared platform is deployed, and no deletion can be seen`);
+        return detectChanges({ root, head });
+      }
+    }
+    case 'workflow_dispatch':
+      throw new MytError("a workflow_dispatch run must name the platforms (input 'platforms')");
+    default:
+      throw new MytError(`MyT cannot tell what changed on a '${context.eventName}' event: run it on pull_request, push or workflow_dispatch`);
+  }
+}
