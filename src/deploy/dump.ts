@@ -2,10 +2,12 @@
 // streamed over SSH straight into a local file, as the older system's "download my data" button did.
 // The file is written as NAME.partial and renamed only when the dump finished: a file with the final
 // name is always a whole dump.
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, openSync, renameSync, rmSync } from 'node:fs';
+import { Transform } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { Engine } from '../bundle/database.js';
 import { DB_NAME, DB_USERS, databaseService } from '../bundle/database.js';
-import { MytError } from '../errors.js';
+import { MytError, messageOf } from '../errors.js';
 import { composeIn } from './compose-cli.js';
 import { q, StepError, tail, type Host } from './host.js';
 
@@ -43,7 +45,12 @@ export const DUMPS: Record<Engine, DumpRecipe> = {
     restore: 'mkdir d && tar -xzf FILE -C d && influxd restore -portable -db MyTData -newdb DATABASE d',
   },
   mongodb: {
-    command: (db) => `exec mongodump --archive --gzip --db ${q(db)} -u ${DB_USERS.admin} -p "$MONGO_INITDB_ROOT_PASSWORD" --authenticationDatabase admin`,
+    // The password in a 0600 file given to --config (mongodump 100.3+; MongoDB's recommended way),
+    // not with -p, where every user of the host could read it in the process list. printf is the
+    // shell's own: no process carries it either. Generated passwords have no quote or backslash.
+    command: (db) =>
+      `f=$(mktemp) && printf 'password: "%s"\\n' "$MONGO_INITDB_ROOT_PASSWORD" > "$f" && ` +
+      `mongodump --config "$f" --archive --gzip --db ${q(db)} -u ${DB_USERS.admin} --authenticationDatabase admin; s=$?; rm -f "$f"; exit $s`,
     gzip: false,
     ext: 'archive.gz',
     restore: 'mongorestore --archive=FILE --gzip',
@@ -79,12 +86,19 @@ export async function dumpDatabase(input: DumpInput): Promise<DumpResult> {
   // bash for pipefail: a dump that fails half-way must not look like a short, whole one.
   const script = `set -o pipefail; ${inContainer}${recipe.gzip ? ' | gzip -c' : ''}`;
   const partial = `${input.file}.partial`;
-  const out = createWriteStream(partial, { mode: 0o600 });
+  // Opened before anything runs on the host: a folder that does not exist or cannot be written is
+  // said at once, not found out after the dump ran (when the stream's error had nobody to tell).
+  let fd: number;
+  try {
+    fd = openSync(partial, 'w', 0o600);
+  } catch (err) {
+    throw new MytError(`cannot write the dump to ${partial}: ${messageOf(err)}`);
+  }
+  const out = createWriteStream(partial, { fd });
   let bytes = 0;
   let shown = 0;
   const started = Date.now();
-  out.on('error', () => undefined);
-  const counting = new (await import('node:stream')).Transform({
+  const counting = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       bytes += chunk.length;
       if (Date.now() - shown >= 1000) {
@@ -95,16 +109,16 @@ export async function dumpDatabase(input: DumpInput): Promise<DumpResult> {
     },
   });
   counting.pipe(out);
+  // A local write that fails mid-dump (a full disk) fails the stream the SSH command writes into,
+  // which stops the command (SshSession.exec) instead of leaving it blocked on a pipe nobody reads.
+  out.on('error', (err) => counting.destroy(new MytError(`cannot write the dump to ${partial}: ${messageOf(err)}`)));
   try {
     input.progress(`dump: ${engine} database ${database}, ${recipe.gzip ? 'gzip-compressed ' : ''}into ${input.file}`);
     const r = await host.exec(script, { shell: 'bash', stdout: counting, timeoutMs: input.timeoutMs ?? 6 * 3_600_000 }).catch((err: unknown) => {
       throw new StepError('dump', host.label, (err as Error).message);
     });
     counting.end();
-    await new Promise<void>((resolve, reject) => {
-      out.once('finish', resolve);
-      out.once('error', reject);
-    });
+    await finished(out);
     if (r.code !== 0) throw new StepError('dump', host.label, `exit status ${r.code}`, host.mask(tail(r.stderr)));
     if (bytes === 0) throw new MytError(`dump on ${host.label}: the dump was empty`);
     renameSync(partial, input.file);

@@ -152,6 +152,7 @@ async function applyStack(options: DeployOptions, secrets: SecretsModule, progre
   const { prepareStacks, DEFAULT_OUT_DIR } = await import('../infra/workspace.js');
   const { runStacks } = await import('../infra/run-stacks.js');
   const { findTerraform } = await import('../infra/terraform/find-binary.js');
+  const { describeRun } = await import('../infra/apply-stack.js');
   progress(`apply: the infrastructure of ${options.platform} (Terraform)`);
   const binary = findTerraform(env);
   const prepared = await prepareStacks({ root: options.root, outDir: DEFAULT_OUT_DIR, readSecrets: secrets.readSecrets, env, only: [options.platform] });
@@ -164,7 +165,7 @@ async function applyStack(options: DeployOptions, secrets: SecretsModule, progre
     secrets,
     env,
     log: progress,
-    onResult: (stack, r) => progress(`apply: ${stack.name} ${r.status === 'unchanged' ? 'up to date' : `applied (${r.summary.add} added, ${r.summary.change} changed, ${r.summary.destroy} destroyed)`}`),
+    onResult: (stack, r) => progress(`apply: ${stack.name} ${describeRun(r)}`),
   });
   const index = prepared.stacks.findIndex((s) => s.name === options.platform);
   return (results[index]?.outputs ?? {});

@@ -59,7 +59,7 @@ export async function acquireLock(host: Host, holder: LockHolder): Promise<HeldL
     `fi`,
     `printf '%s' ${q(json.slice(0, -1))} > ${q(`${lock}/holder.json`)}`,
     `printf ',"pid":%s}\\n' $$ >> ${q(`${lock}/holder.json`)}`,
-    `printf 'LOCKED %s\\n' "$stale"`,
+    `printf 'LOCKED %s %s\\n' $$ "$stale"`,
     `exec cat >/dev/null`,
   ].join('\n');
   const kept = await host.session.keep(host.command(script));
@@ -77,12 +77,13 @@ export async function acquireLock(host: Host, holder: LockHolder): Promise<HeldL
     const sudo = host.layout.sudo && /sudo/.test(line) ? ` (MyT runs its commands as root through 'sudo -n': the login user needs sudo without a password)` : '';
     throw new MytError(`${host.label}: could not take the deploy lock ${lock}: ${host.mask(line)}${sudo}`);
   }
-  const staleText = line.slice('LOCKED'.length).trim();
+  const [, pid = '', staleText = ''] = /^LOCKED (\d+) ?(.*)$/.exec(line) ?? [];
   return {
     tookOver: staleText ? parseHolder(staleText) : undefined,
     async release() {
       try {
-        await host.exec(`rm -rf ${q(lock)}`);
+        // Only while it is still this deploy's: after 'myt deploy --release-lock' another deploy may hold it.
+        await host.exec(`grep -qF ${q(`"pid":${pid}}`)} ${q(`${lock}/holder.json`)} 2>/dev/null && rm -rf ${q(lock)}`);
       } finally {
         kept.stop();
       }

@@ -57,6 +57,20 @@ export interface ProvisionResult {
   readonly changes: readonly string[];
 }
 
+/**
+ * Progress that an abort no longer interrupts: for what follows a finished start (pruning, the audit:
+ * the release runs, so the deploy is done) and for a rollback, which always runs to its end.
+ */
+function unstoppable(progress: (line: string) => void): (line: string) => void {
+  return (line) => {
+    try {
+      progress(line);
+    } catch {
+      /* goes on */
+    }
+  };
+}
+
 const sha = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 function fileDigests(files: readonly BundleFile[]): Record<string, string> {
@@ -94,14 +108,32 @@ function touchedServices(changes: readonly string[], processorServices: readonly
   return [...s];
 }
 
-async function readCurrentManifest(host: Host): Promise<ReleaseManifest | undefined> {
-  const r = await host.exec(`cat ${q(`${host.layout.home}/current/${MANIFEST}`)} 2>/dev/null`);
+async function readManifest(host: Host, dir: string): Promise<ReleaseManifest | undefined> {
+  const r = await host.exec(`cat ${q(`${host.layout.home}/${dir}/${MANIFEST}`)} 2>/dev/null`);
   if (r.code !== 0 || r.stdout.trim() === '') return undefined;
   try {
     return JSON.parse(r.stdout) as ReleaseManifest;
   } catch {
     return undefined;
   }
+}
+
+const readCurrentManifest = (host: Host) => readManifest(host, 'current');
+
+/**
+ * The release whose `docker compose up` last finished (the `started` file beside `current`). It
+ * differs from the current one when a deploy stopped between the switch and the end of its start
+ * (an abort, a dropped connection): the containers then still run what `started` names, so that,
+ * not `current`, is what the next deploy compares with.
+ */
+async function readStarted(host: Host): Promise<string | undefined> {
+  const r = await host.exec(`cat ${q(`${host.layout.home}/started`)} 2>/dev/null`);
+  return r.code === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : undefined;
+}
+
+async function writeStarted(host: Host, id: string): Promise<void> {
+  const file = `${host.layout.home}/started`;
+  await host.run('record the started release', `printf '%s\\n' ${q(id)} > ${q(`${file}.new`)} && mv ${q(`${file}.new`)} ${q(file)}`);
 }
 
 /** Docker Engine and the compose plugin from the distribution's packages, unless present. */
@@ -119,22 +151,24 @@ async function bootstrap(host: Host, input: ProvisionInput): Promise<void> {
     );
   }
   if (input.dataDevice !== undefined) {
-    const dev = q(input.dataDevice);
-    const root = q(host.layout.dataRoot);
+    // The device name comes from the stack's outputs: it reaches the script only as the quoted
+    // value of a variable, never spliced into the script's text (not even into a message).
+    const wait = Math.max(1, Math.ceil((input.dataDeviceWaitSeconds ?? 120) / 2));
     // Format only a device with no filesystem signature at all (blkid -p probes the device itself:
     // exit 2 means it found nothing), then mount by UUID: device names change between boots, UUIDs do not.
     const r = await host.run(
       'bootstrap (data volume)',
       [
-        `for i in $(seq 1 ${Math.max(1, Math.ceil((input.dataDeviceWaitSeconds ?? 120) / 2))}); do [ -b ${dev} ] && break; sleep 2; done; [ -b ${dev} ] || { echo "the data volume ${input.dataDevice} did not appear" >&2; exit 1; }`,
-        `blkid -p ${dev} >/dev/null 2>&1; probe=$?`,
-        `if [ $probe -eq 2 ]; then echo "formatting the empty data volume ${input.dataDevice} (ext4)"; mkfs.ext4 -q -L myt-data ${dev} || exit 1;`,
-        `elif [ $probe -ne 0 ]; then echo "cannot tell whether ${input.dataDevice} holds data (blkid -p exit $probe): not touching it" >&2; exit 1;`,
-        `else echo "the data volume ${input.dataDevice} has a filesystem: kept as it is"; fi`,
-        `uuid=$(blkid -p -s UUID -o value ${dev}); [ -n "$uuid" ] || { echo "no filesystem UUID on ${input.dataDevice}" >&2; exit 1; }`,
-        `mkdir -p ${root}`,
-        `grep -q "^UUID=$uuid " ${q(host.layout.fstab)} 2>/dev/null || echo "UUID=$uuid ${host.layout.dataRoot} auto defaults,nofail 0 2" >> ${q(host.layout.fstab)}`,
-        `if mountpoint -q ${root}; then echo "mounted at ${host.layout.dataRoot}"; else mount UUID=$uuid ${root} && echo "mounted at ${host.layout.dataRoot} by UUID $uuid"; fi`,
+        `dev=${q(input.dataDevice)}; root=${q(host.layout.dataRoot)}; fstab=${q(host.layout.fstab)}`,
+        `for i in $(seq 1 ${wait}); do [ -b "$dev" ] && break; sleep 2; done; [ -b "$dev" ] || { echo "the data volume $dev did not appear" >&2; exit 1; }`,
+        `blkid -p "$dev" >/dev/null 2>&1; probe=$?`,
+        `if [ $probe -eq 2 ]; then echo "formatting the empty data volume $dev (ext4)"; mkfs.ext4 -q -L myt-data "$dev" || exit 1;`,
+        `elif [ $probe -ne 0 ]; then echo "cannot tell whether $dev holds data (blkid -p exit $probe): not touching it" >&2; exit 1;`,
+        `else echo "the data volume $dev has a filesystem: kept as it is"; fi`,
+        `uuid=$(blkid -p -s UUID -o value "$dev"); [ -n "$uuid" ] || { echo "no filesystem UUID on $dev" >&2; exit 1; }`,
+        `mkdir -p "$root"`,
+        `grep -q "^UUID=$uuid " "$fstab" 2>/dev/null || echo "UUID=$uuid $root auto defaults,nofail 0 2" >> "$fstab"`,
+        `if mountpoint -q "$root"; then echo "mounted at $root"; else mount UUID="$uuid" "$root" && echo "mounted at $root by UUID $uuid"; fi`,
       ].join('\n'),
     );
     for (const line of r.stdout.split('\n').filter(Boolean)) input.progress(`bootstrap: ${line}`);
@@ -158,6 +192,9 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
       await audit({ outcome: 'took over a stale lock', detail: describeHolder(lock.tookOver) });
     }
     const current = await readCurrentManifest(host);
+    const started = await readStarted(host);
+    // What the containers run: the current release, unless its start never finished.
+    const running = current && started === current.id ? current : started !== undefined ? await readManifest(host, `releases/${started}`) : undefined;
     const readBack = async (bundlePath: string) => {
       const r = await host.exec(`cat ${q(hostPath(host.layout, input.platform, bundlePath))} 2>/dev/null`);
       return r.code === 0 ? r.stdout : undefined;
@@ -168,7 +205,9 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
     const changes = fileChanges(current?.files, files);
     const secretsChanged = current?.secrets !== secretSum;
 
-    if (current && changes.length === 0 && !secretsChanged) {
+    if (current && changes.length === 0 && !secretsChanged && running !== current) {
+      progress(`release ${current.id} is current, but its start did not finish: starting it`);
+    } else if (current && changes.length === 0 && !secretsChanged) {
       const containers = await composePs(host);
       const down = containers.filter((c) => !isHealthy(c));
       if (containers.length > 0 && down.length === 0) {
@@ -202,16 +241,19 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
     const wait = input.waitSeconds ?? 300;
     progress(`start: docker compose up --wait (at most ${wait} s)`);
     await composeUp(host, { waitSeconds: wait });
-    const touched = current ? touchedServices(changes, input.processorServices, secretsChanged) : [];
+    // Compared with what the containers run; when that is unknown, every service with mounted files.
+    const touched = current ? touchedServices(fileChanges(running?.files, files), input.processorServices, running?.secrets !== secretSum) : [];
     if (touched.length) {
       progress(`start: recreating ${touched.join(', ')} (their files changed)`);
       await composeUp(host, { waitSeconds: wait, services: touched, forceRecreate: true });
     }
-    await prune(host, progress);
+    await writeStarted(host, id);
+    const finish = unstoppable(progress);
+    await prune(host, finish, current?.id);
     const what = changes.length ? `${changes.length} file(s) changed` : 'files unchanged';
     const summary = `deployed release ${id}: ${what}${secretsChanged && current ? ', secrets changed' : ''}`;
     await audit({ outcome: 'deployed', release: id, changes: [...changes, ...(secretsChanged ? ['secrets'] : [])] });
-    progress(`done: ${summary}`);
+    finish(`done: ${summary}`);
     return { changed: true, release: id, summary, changes };
   } catch (err) {
     await audit({ outcome: 'failed', detail: host.mask(messageOf(err)).slice(0, 2000) }).catch(() => undefined);
@@ -273,10 +315,14 @@ export async function listReleases(host: Host): Promise<{ current?: string; rele
   return { current, releases: list.split('\n').filter((l) => l.trim() !== '' && !l.endsWith('.partial')).sort() };
 }
 
-/** Keeps the newest KEEP_RELEASES releases (never removing the current one). */
-async function prune(host: Host, progress: (l: string) => void): Promise<void> {
+/**
+ * Keeps the newest KEEP_RELEASES releases, and never removes the current one or `previous` (the one
+ * current before this deploy, what a rollback goes back to): release ids sort by the deploying
+ * machine's clock, so a release made on a machine whose clock is behind can look like the oldest.
+ */
+async function prune(host: Host, progress: (l: string) => void, previous: string | undefined): Promise<void> {
   const { current, releases } = await listReleases(host);
-  const old = releases.slice(0, Math.max(0, releases.length - KEEP_RELEASES)).filter((r) => r !== current);
+  const old = releases.slice(0, Math.max(0, releases.length - KEEP_RELEASES)).filter((r) => r !== current && r !== previous);
   const partials = await host.exec(`ls -1d ${q(`${host.layout.home}/releases`)}/*.partial 2>/dev/null`);
   const leftovers = partials.stdout.split('\n').filter((l) => l.trim() !== '');
   if (!old.length && !leftovers.length) return;
@@ -300,6 +346,7 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
     appendAudit(host, { at: new Date().toISOString(), command: 'redeploy', actor: input.actor ?? 'unknown', from: hostname(), commit: input.commit, ...e });
   progress(`lock: taking ${host.layout.home}/lock`);
   const lock = await acquireLock(host, { actor: input.actor ?? 'unknown', commit: input.commit, since: now.toISOString(), from: hostname(), command: 'redeploy' });
+  let audited = false; // a rollback writes its own entry
   try {
     if (lock.tookOver) {
       progress(`lock: took over a stale lock (${describeHolder(lock.tookOver)}; its connection is gone)`);
@@ -307,6 +354,10 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
     }
     const current = await readCurrentManifest(host);
     if (!current) throw new MytError(`${host.label}: nothing is deployed there yet: run 'myt deploy ${input.platform}' first`);
+    // A rollback goes back to the current release: it must be one that was started to the end.
+    if ((await readStarted(host)) !== current.id) {
+      throw new MytError(`${host.label}: release ${current.id} is current, but its start did not finish (a deploy failed or was stopped after switching to it): run 'myt deploy ${input.platform}'`);
+    }
     const files = fileDigests(input.files);
     const changes = fileChanges(current.files, files);
     const other = changes.filter((c) => !c.slice(1).startsWith('processor/'));
@@ -340,33 +391,40 @@ export async function redeployProcessor(input: RedeployInput): Promise<Provision
       await composeUp(host, { waitSeconds: wait, services: input.processorServices, forceRecreate: true });
     } catch (err) {
       // The rollback runs to its end whatever happens to the caller's progress (an abort included).
-      const tell = (line: string) => {
-        try {
-          progress(line);
-        } catch {
-          /* the rollback goes on */
-        }
-      };
+      const tell = unstoppable(progress);
       tell(`rollback: the new processor is not healthy; switching back to release ${current.id}`);
-      await switchCurrent(host, current.id);
+      try {
+        await switchCurrent(host, current.id);
+      } catch (stuck) {
+        audited = true;
+        await audit({ outcome: 'failed', release: id, changes, detail: host.mask(`rollback failed: ${messageOf(stuck)}`).slice(0, 2000) }).catch(() => undefined);
+        throw new MytError(
+          `redeploy of ${input.platform} on ${host.label} failed, and switching back to release ${current.id} failed too: release ${id}, whose processor is not healthy, ` +
+            `is still current (messages wait in the queue). Deploy a working processor with 'myt deploy ${input.platform}' once the host is fixed.\n${messageOf(stuck)}\n${messageOf(err)}`,
+        );
+      }
       let back = 'the previous processor is running again';
       try {
+        // `started` still names it: it was checked above and is left as it was.
         await composeUp(host, { waitSeconds: wait, services: input.processorServices, forceRecreate: true });
       } catch (again) {
         back = `the previous processor did not become healthy either: ${messageOf(again)}`;
       }
+      audited = true;
       await audit({ outcome: 'rolled back', release: current.id, changes, detail: host.mask(messageOf(err)).slice(0, 2000) });
       throw new MytError(
         `redeploy of ${input.platform} on ${host.label} failed and was rolled back to release ${current.id} (${back}); messages waited in the queue meanwhile.\n${messageOf(err)}`,
       );
     }
-    await prune(host, progress);
+    await writeStarted(host, id);
+    const finish = unstoppable(progress);
+    await prune(host, finish, current.id);
     const summary = `redeployed the processor: release ${id} (${changes.map((c) => c.slice(1)).join(', ')})`;
     await audit({ outcome: 'deployed', release: id, changes });
-    progress(`done: ${summary}`);
+    finish(`done: ${summary}`);
     return { changed: true, release: id, summary, changes };
   } catch (err) {
-    if (!(err instanceof MytError && /rolled back/.test(err.message))) await audit({ outcome: 'failed', detail: host.mask(messageOf(err)).slice(0, 2000) }).catch(() => undefined);
+    if (!audited) await audit({ outcome: 'failed', detail: host.mask(messageOf(err)).slice(0, 2000) }).catch(() => undefined);
     throw err;
   } finally {
     await lock.release().catch(() => undefined);

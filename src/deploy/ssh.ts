@@ -4,7 +4,7 @@
 // there is no trust on first use, and a mismatch stops before anything is sent.
 import { createHash } from 'node:crypto';
 import { NodeSSH } from 'node-ssh';
-import type { ClientChannel } from 'ssh2';
+import type { ClientChannel, ServerHostKeyAlgorithm } from 'ssh2';
 import { MytError, messageOf } from '../errors.js';
 
 export interface SshTarget {
@@ -71,6 +71,14 @@ export function fingerprint(blob: Buffer): string {
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
+/**
+ * The host-key algorithms that prove a key of each type. An RSA key is the same key whichever hash
+ * signs with it; OpenSSH 8.8 and later refuse the SHA-1 one (`ssh-rsa`), so the SHA-2 ones come first.
+ */
+function hostKeyAlgorithms(type: string): ServerHostKeyAlgorithm[] {
+  return type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type as ServerHostKeyAlgorithm];
+}
+
 const RETRYABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EAI_AGAIN']);
 
 /** One open SSH connection. */
@@ -100,7 +108,7 @@ export class SshSession {
           username: target.user,
           privateKey: target.privateKey,
           // Ask only for the key type MyT knows, so the server shows that key (not another it also has).
-          algorithms: { serverHostKey: [expected.type as 'ssh-ed25519'] },
+          algorithms: { serverHostKey: hostKeyAlgorithms(expected.type) },
           hostVerifier: (key: Buffer) => {
             presented = key;
             return key.equals(expected.blob);
@@ -151,8 +159,16 @@ export class SshSession {
         settled = true;
         clearTimeout(timer);
         client.off('close', onClose);
+        opts.stdout?.off('error', onOutputError);
         fn();
       };
+      // Where the output goes failed (a local file on a full disk): the command is stopped, not left
+      // blocked on a pipe that nobody reads any more.
+      const onOutputError = (e: Error) => {
+        channel?.close();
+        finish(() => reject(e));
+      };
+      opts.stdout?.once('error', onOutputError);
       const onClose = () => finish(() => reject(new ConnectionLostError(`${this.label}: the connection was lost while a command ran`)));
       const timer = setTimeout(() => {
         channel?.close();
@@ -236,7 +252,7 @@ export async function scanHostKey(host: string, port: number, opts: { timeoutMs?
       port,
       username: 'myt-keys-scan',
       readyTimeout: opts.timeoutMs ?? 20_000,
-      algorithms: { serverHostKey: [type as 'ssh-ed25519'] },
+      algorithms: { serverHostKey: hostKeyAlgorithms(type) },
       hostVerifier: (key: Buffer) => {
         seen = key;
         return false;

@@ -15,6 +15,9 @@ export interface StackOutputs {
   readonly data_volume_device?: unknown;
 }
 
+/** /dev/ and a path of plain names: letters, digits and . _ : + @ - (no '..', no space or shell syntax). */
+const DEVICE_PATH = /^\/dev(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._:+@-]+)+$/;
+
 export interface ResolvedTarget {
   readonly target: SshTarget;
   /** The data volume's device on a cloud VM; an existing server keeps data on its own disks. */
@@ -53,5 +56,10 @@ export async function resolveTarget(
   if (typeof ip !== 'string' || ip === '') throw new MytError(`platform ${name}: its stack has no public_ip output: run 'myt apply ${name}' first`);
   const user = typeof outputs?.ssh_user === 'string' ? outputs.ssh_user : 'ubuntu';
   const device = typeof outputs?.data_volume_device === 'string' ? outputs.data_volume_device : undefined;
+  // A block device's path, as the stacks name it (/dev/disk/by-id/…): anything else in outputs.json
+  // was not written by MyT, and this path is about to be probed and possibly formatted as root.
+  if (device !== undefined && !DEVICE_PATH.test(device)) {
+    throw new MytError(`platform ${name}: its stack's data_volume_device output ${JSON.stringify(device)} is not a device path under /dev/: run 'myt apply ${name}' again`);
+  }
   return { target: { host: ip, port: 22, user, privateKey: keys.privateKey, hostKey: keys.hostPublicKey }, dataDevice: device };
 }

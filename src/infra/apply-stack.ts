@@ -30,6 +30,11 @@ export interface StackRunResult {
   readonly outputs: Record<string, unknown>;
 }
 
+/** What a stack's run did, in words: `up to date` or `applied (1 added, 0 changed, 0 destroyed)`. */
+export function describeRun(result: StackRunResult): string {
+  return result.status === 'unchanged' ? 'up to date' : `applied (${result.summary.add} added, ${result.summary.change} changed, ${result.summary.destroy} destroyed)`;
+}
+
 /** An apply failed part-way: nothing was destroyed, and `existing` is what the state now holds. */
 export class ApplyFailedError extends MytError {
   override readonly name = 'ApplyFailedError';

@@ -107,4 +107,15 @@ describeNeeding(loopNeed, 'the data volume over a real sshd, on a loop device (d
     );
     expect(err.message).toMatch(/^bootstrap \(data volume\) on myt\w+@127\.0\.0\.1:\d+ failed: exit status 1\n {2}\| the data volume \/dev\/myt-no-such-disk did not appear/);
   });
+
+  it('a device name with shell syntax reaches the host as data, never as a command (not even in a message)', async () => {
+    const marker = join(dir, 'injected');
+    const device = `/dev/myt-no-such-disk"$(touch ${marker})"`;
+    const err = await deploy('v4', device).then(
+      () => new Error('expected a failure'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toContain(`| the data volume ${device} did not appear`);
+    expect(existsSync(marker)).toBe(false);
+  });
 });

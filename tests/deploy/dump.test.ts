@@ -5,7 +5,7 @@
 // engines' own dump clients (pg_dump, mysqldump, influxd backup) do the work, as in the container.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -18,6 +18,8 @@ import { withDeployedPlatform } from './helpers.js';
 
 const ROWS = 1500;
 const tag = randomBytes(4).toString('hex');
+/** The mongodb container's root password (its environment, as the bundle sets it), in the generated passwords' format. */
+const MONGO_PASSWORD = randomBytes(24).toString('base64url');
 let server: TestSshServer;
 let out: string;
 
@@ -36,7 +38,7 @@ const withPlatform = <T>(engine: Engine, fn: (host: Host) => Promise<T>) => with
 describeNeeding(SSHD_NEED, 'myt dump over a real OpenSSH server on loopback, against the real databases here (docker compose exec is a stand-in)', () => {
   beforeAll(async () => {
     // The container's environment, as the database images set it (docs/bundle.md); here the servers are on 127.0.0.1.
-    server = await startSshServer({ env: { PGHOST: '127.0.0.1', POSTGRES_USER: 'postgres', MYSQL_HOST: '127.0.0.1', MYSQL_ROOT_PASSWORD: '' } });
+    server = await startSshServer({ env: { PGHOST: '127.0.0.1', POSTGRES_USER: 'postgres', MYSQL_HOST: '127.0.0.1', MYSQL_ROOT_PASSWORD: '', MONGO_INITDB_ROOT_PASSWORD: MONGO_PASSWORD } });
     out = mkdtempSync(join(tmpdir(), 'myt-dump-'));
   }, 30_000);
   afterAll(async () => {
@@ -102,6 +104,35 @@ describeNeeding(SSHD_NEED, 'myt dump over a real OpenSSH server on loopback, aga
     }
   });
 
+  // MongoDB cannot run here: `mongodump` on the test host is a STAND-IN that records its arguments and
+  // the file given to --config, and writes a few bytes as its archive. The contract it stands in for:
+  // mongodump 100.3 and later read the password from the YAML file --config names
+  // (https://www.mongodb.com/docs/database-tools/mongodump/#std-option-mongodump.--config).
+  it('mongodb, with a stand-in mongodump: the password reaches it in a 0600 --config file that is removed after, never on a command line', async () => {
+    const S = server.standIn;
+    writeFileSync(
+      join(S, 'bin', 'mongodump'),
+      `#!/bin/sh\nprintf '%s\\n' "$@" > ${S}/mongodump.args\n` +
+        `while [ $# -gt 0 ]; do [ "$1" = --config ] && { stat -c %a "$2" > ${S}/mongodump.mode; cat "$2" > ${S}/mongodump.config; echo "$2" > ${S}/mongodump.path; }; shift; done\n` +
+        `printf 'stand-in archive'\n`,
+      { mode: 0o755 },
+    );
+    try {
+      const file = join(out, dumpFileName('dump-mongodb', 'mongodb'));
+      await withPlatform('mongodb', (host) => dumpDatabase({ host, engine: 'mongodb', file, progress: () => undefined }));
+      expect(readFileSync(file, 'utf8')).toBe('stand-in archive');
+      const args = readFileSync(join(S, 'mongodump.args'), 'utf8');
+      expect(args.split('\n')).toEqual(expect.arrayContaining(['--archive', '--gzip', '--db', 'MyTData', '--config']));
+      expect(args).not.toContain(MONGO_PASSWORD);
+      expect(server.dockerCalls().at(-1)).not.toContain(MONGO_PASSWORD);
+      expect(readFileSync(join(S, 'mongodump.config'), 'utf8')).toBe(`password: "${MONGO_PASSWORD}"\n`);
+      expect(readFileSync(join(S, 'mongodump.mode'), 'utf8').trim()).toBe('600');
+      expect(existsSync(readFileSync(join(S, 'mongodump.path'), 'utf8').trim())).toBe(false);
+    } finally {
+      rmSync(join(S, 'bin', 'mongodump'), { force: true });
+    }
+  });
+
   it('a gzipped dump whose tool fails is an error, not a short file (the pipeline fails with its first command)', async () => {
     const file = join(out, 'missing.sql.gz');
     const err = await withPlatform('mysql', (host) => dumpDatabase({ host, engine: 'mysql', file, database: `no_such_db_${tag}`, progress: () => undefined })).then(
@@ -110,6 +141,17 @@ describeNeeding(SSHD_NEED, 'myt dump over a real OpenSSH server on loopback, aga
     );
     expect(err.message).toMatch(/^dump on \S+ failed: exit status 2\n.*Unknown database/s);
     expect(existsSync(file)).toBe(false);
+  });
+
+  it('a local folder that does not exist: a clear error before the dump runs, instead of waiting forever for a file that failed to open', { timeout: 30_000 }, async () => {
+    const file = join(out, 'no-such-folder', 'x.pgdump');
+    const calls = server.dockerCalls().length;
+    const err = await withPlatform('timescaledb', (host) => dumpDatabase({ host, engine: 'timescaledb', file, database: 'postgres', progress: () => undefined })).then(
+      () => new Error('expected a failure'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toMatch(/^cannot write the dump to \S+\/no-such-folder\/x\.pgdump\.partial: ENOENT/);
+    expect(server.dockerCalls().slice(calls).filter((c) => c.startsWith('compose exec'))).toEqual([]);
   });
 
   it('a dump that fails leaves no file, and the error names the step, the host and the remote output', async () => {

@@ -141,4 +141,16 @@ describe('resolveTarget(): where a platform is reached', () => {
     );
     await expect(resolveTarget('/repo', cloud, keyFile({ privateKey: login.privateKey, hostPublicKey: hostPair.publicKey }), {}, {})).rejects.toThrow(/has no public_ip output: run 'myt apply greenhouse' first/);
   });
+
+  it('a data volume device in outputs.json that is not a plain /dev/ path is refused before anything runs', async () => {
+    const keys = keyFile({ privateKey: login.privateKey, hostPublicKey: hostPair.publicKey });
+    for (const device of ['/dev/sdb; mkfs.ext4 /dev/sda', '/dev/$(id)', '/dev/../etc/passwd', 'sdb', '/dev/', '/dev/a b']) {
+      await expect(resolveTarget('/repo', cloud, keys, {}, { public_ip: '203.0.113.9', data_volume_device: device })).rejects.toThrow(
+        /greenhouse: its stack's data_volume_device output .* is not a device path under \/dev\/: run 'myt apply greenhouse' again/,
+      );
+    }
+    for (const device of ['/dev/disk/by-id/google-myt-data', '/dev/disk/by-id/virtio-0123abcd-ef', '/dev/nvme1n1']) {
+      expect((await resolveTarget('/repo', cloud, keys, {}, { public_ip: '203.0.113.9', data_volume_device: device })).dataDevice).toBe(device);
+    }
+  });
 });

@@ -3,7 +3,9 @@
 // what it was asked and answers as Docker documents (tests/helpers/docker-stand-in.sh); the tests
 // check the recorded commands.
 import { createServer, connect, type Server } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { composeFile, dataDirectories } from '../../src/bundle/compose.js';
 import { renderConfigFiles, type BundleFile } from '../../src/bundle/render.js';
@@ -11,7 +13,7 @@ import { generateSecrets, renderSecretFiles } from '../../src/bundle/secret-file
 import { resolvePlatform, type ResolvedPlatform } from '../../src/config/defaults.js';
 import { readAudit } from '../../src/deploy/audit.js';
 import { Host, type HostLayout } from '../../src/deploy/host.js';
-import { acquireLock, LockHeldError } from '../../src/deploy/lock.js';
+import { acquireLock, forceReleaseLock, LockHeldError } from '../../src/deploy/lock.js';
 import { KEEP_RELEASES, listReleases, provision, redeployProcessor, type ProvisionInput } from '../../src/deploy/provision.js';
 import { HostKeyMismatchError, SshSession, type SshTarget } from '../../src/deploy/ssh.js';
 import { generateSshKeyPair } from '../../src/secrets/ssh-keys.js';
@@ -96,7 +98,7 @@ const upCalls = () => server.dockerCalls().filter((c) => c.startsWith('compose u
 
 describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback (docker is a stand-in)', () => {
   beforeAll(async () => {
-    server = await startSshServer();
+    server = await startSshServer({ rsaHostKey: true });
   }, 30_000);
   afterAll(async () => server?.stop());
 
@@ -179,6 +181,28 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     expect((await withHost((h) => readAudit(h))).at(-1)).toMatchObject({ command: 'redeploy', outcome: 'rolled back', release: before.current });
   });
 
+  it('redeploy whose switch back fails too (stand-in docker blocks current.new): the error says which release is current and what to run', async () => {
+    const home = layout().home;
+    await withHost((h) => provision(input(h, bundle())));
+    const before = await withHost(listReleases);
+    const files = bundle('// MYT_STAND_IN_UNHEALTHY MYT_STAND_IN_BLOCK_SWITCH\n');
+    try {
+      const err = await failure(withHost((h) => redeployProcessor(input(h, files))));
+      const now = (await withHost(listReleases)).current;
+      expect(now).not.toBe(before.current);
+      expect(err.message).toMatch(new RegExp(`^redeploy of greenhouse on \\S+ failed, and switching back to release ${before.current} failed too: release ${now}, whose processor is not healthy, is still current .* 'myt deploy greenhouse'`));
+      expect(err.message).toMatch(/switch the current release on .* failed: exit status 1/);
+      expect(err.message).toMatch(/container myt-greenhouse-processor-0-1 is unhealthy/);
+      const last = (await withHost((h) => readAudit(h))).at(-1);
+      expect(last).toMatchObject({ command: 'redeploy', outcome: 'failed', release: now });
+      expect(last?.detail).toMatch(/^rollback failed: /);
+    } finally {
+      server.asUser(`rm -rf ${home}/current.new`);
+    }
+    // what the host was left with is put right by a deploy of the release before
+    await withHost((h) => provision(input(h, bundle())));
+  });
+
   it('redeploy refuses when more than the processor changed', async () => {
     const err = await failure(withHost((h) => redeployProcessor(input(h, bundle('x', [{ path: 'rabbitmq/extra.conf', content: 'other\n' }])))));
     expect(err.message).toMatch(/more than the processor changed \(rabbitmq\/extra\.conf\): run 'myt deploy greenhouse'/);
@@ -201,6 +225,23 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     expect((await withHost((h) => readAudit(h, 5))).map((e) => e.outcome)).toContain('took over a stale lock');
   });
 
+  it("a deploy whose lock was released by force (myt deploy --release-lock) does not remove the next deploy's lock when it ends", async () => {
+    const a = await SshSession.connect(target());
+    const b = await SshSession.connect(target());
+    try {
+      const first = await acquireLock(new Host(a, layout(), (s) => s), { actor: 'alice', since: '2030-01-01T00:00:00Z', from: 'laptop', command: 'deploy' });
+      expect(await withHost(forceReleaseLock)).toMatch(/^deploy by alice/);
+      const second = await acquireLock(new Host(b, layout(), (s) => s), { actor: 'bob', since: '2030-01-01T00:01:00Z', from: 'ci', command: 'deploy' });
+      await first.release();
+      expect(server.asUser(`cat ${layout().home}/lock/holder.json`)).toMatch(/"actor":"bob"/);
+      await second.release();
+      expect(server.asUser(`test -d ${layout().home}/lock || echo released`).trim()).toBe('released');
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+
   it('a host key other than the known one stops before anything is sent (no trust on first use)', async () => {
     const calls = server.dockerCalls().length;
     const other = generateSshKeyPair('someone else');
@@ -209,6 +250,15 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     expect(err.message).toMatch(/the host key is SHA256:[A-Za-z0-9+/]{43}, but MyT knows SHA256:[A-Za-z0-9+/]{43} for this host\. Nothing was sent/);
     expect(err.message).toContain(`${server.user}@127.0.0.1:${server.port}`);
     expect(server.dockerCalls().length).toBe(calls);
+  });
+
+  it("a server known by its RSA host key (many existing servers) is verified with it, signed with SHA-2 as OpenSSH 8.8+ requires", async () => {
+    const rsa = server.rsaHostKey!;
+    const ok = await withHost((h) => h.session.exec('echo connected'), target({ hostKey: rsa }));
+    expect(ok.stdout).toBe('connected\n');
+    // and a different RSA key is still a mismatch
+    const other = spawnSync('sh', ['-c', `d=$(mktemp -d) && ssh-keygen -q -t rsa -b 2048 -N '' -f $d/k && cat $d/k.pub && rm -rf $d`], { encoding: 'utf8' }).stdout.trim();
+    expect(await failure(SshSession.connect(target({ hostKey: other }), { waitMs: 1_000 }))).toBeInstanceOf(HostKeyMismatchError);
   });
 
   it('a login user without sudo is told that it needs sudo without a password', async () => {
@@ -237,6 +287,16 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     const err = await failure(SshSession.connect(target({ port }), { waitMs: 2_500, onWait: (w) => waits.push(w) }));
     expect(err.message).toMatch(/could not connect over SSH \(tried \d+ times\): .*ECONNREFUSED/);
     expect(waits.length).toBeGreaterThan(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('a command whose output cannot be written locally (a full disk under myt dump) is stopped and fails with that error, not left blocked', async () => {
+    const started = Date.now();
+    const sink = new Writable({
+      write: (_chunk, _enc, cb) => cb(new Error('ENOSPC: no space left on device')),
+    });
+    const err = await failure(withHost((h) => h.exec('head -c 100000000 /dev/zero', { stdout: sink, timeoutMs: 20_000 })));
+    expect(err.message).toBe('ENOSPC: no space left on device');
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
@@ -276,5 +336,50 @@ describeNeeding(SSHD_NEED, 'provisioning over a real OpenSSH server on loopback 
     expect(again.join('\n')).toMatch(/took over a stale lock/);
     expect(server.asUser(`ls ${layout().home}/releases`)).not.toMatch(/\.partial/);
     expect(server.asUser(`head -c 200 ${layout().home}/current/processor/main.mjs`)).toContain(big.slice(0, 100));
+  });
+
+  it('a deploy stopped after the switch, before compose up: the next deploy starts that release and recreates what changed, not "nothing changed"; a redeploy refuses until then', async () => {
+    await withHost((h) => provision(input(h, bundle())));
+    const files = bundle(undefined, [{ path: 'rabbitmq/extra.conf', content: '# stopped after the switch\n' }]);
+    const stop = (l: string) => {
+      if (l.startsWith('start:')) throw new Error('stopped by the test');
+    };
+    const stopped = await failure(withHost((h) => provision({ ...input(h, files), progress: stop })));
+    expect(stopped.message).toBe('stopped by the test');
+    const switched = (await withHost(listReleases)).current;
+    expect(server.asUser(`cat ${layout().home}/current/rabbitmq/extra.conf`)).toContain('stopped after the switch');
+    // The containers still run the release before: the rollback target of a redeploy must be one that was started.
+    const refused = await failure(withHost((h) => redeployProcessor(input(h, bundle('console.log("v3");\n', [{ path: 'rabbitmq/extra.conf', content: '# stopped after the switch\n' }])))));
+    expect(refused.message).toMatch(new RegExp(`release ${switched} is current, but its start did not finish .*: run 'myt deploy greenhouse'`));
+    const ups = upCalls().length;
+    const lines: string[] = [];
+    const r = await withHost((h) => provision(input(h, files, lines)));
+    expect(r).toMatchObject({ changed: true, release: switched });
+    expect(lines).toContain(`release ${switched} is current, but its start did not finish: starting it`);
+    expect(upCalls().slice(ups)).toEqual(['compose up -d --remove-orphans --wait --wait-timeout 30 ', 'compose up -d --no-deps --force-recreate --wait --wait-timeout 30 rabbitmq ']);
+    // and once started, the same deploy again changes nothing
+    expect((await withHost((h) => provision(input(h, files)))).changed).toBe(false);
+  });
+
+  it('a deploy stopped once its release is started is done, not failed: the audit log says deployed', async () => {
+    const stop = (l: string) => {
+      if (l.startsWith('done:')) throw new Error('stopped by the test');
+    };
+    const r = await withHost((h) => provision({ ...input(h, bundle(undefined, [{ path: 'rabbitmq/extra.conf', content: '# stopped when done\n' }])), progress: stop }));
+    expect(r.changed).toBe(true);
+    expect((await withHost(listReleases)).current).toBe(r.release);
+    expect((await withHost((h) => readAudit(h))).at(-1)).toMatchObject({ outcome: 'deployed', release: r.release });
+  });
+
+  it('pruning never removes the release before the current one, even when its id sorts oldest (a deploying machine whose clock was behind)', { timeout: 90_000 }, async () => {
+    for (let i = 0; i < KEEP_RELEASES; i++) {
+      await withHost((h) => provision({ ...input(h, bundle(undefined, [{ path: 'rabbitmq/extra.conf', content: `# clock ${i}\n` }])), now: () => new Date(Date.UTC(2035, 0, 1, 0, 0, i)) }));
+    }
+    const behind = await withHost((h) => provision({ ...input(h, bundle(undefined, [{ path: 'rabbitmq/extra.conf', content: '# clock behind\n' }])), now: () => new Date(Date.UTC(2001, 0, 1)) }));
+    const next = await withHost((h) => provision({ ...input(h, bundle(undefined, [{ path: 'rabbitmq/extra.conf', content: '# clock right\n' }])), now: () => new Date(Date.UTC(2036, 0, 1)) }));
+    const { current, releases } = await withHost(listReleases);
+    expect(current).toBe(next.release);
+    expect(releases[0]).toBe(behind.release);
+    expect(releases).toHaveLength(KEEP_RELEASES + 1);
   });
 });

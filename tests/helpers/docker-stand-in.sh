@@ -11,6 +11,8 @@
 #   docker compose exec -T SERVICE CMD… -> runs CMD here, with $S/exec.env (the container's environment)
 # A processor is unhealthy when the release's processor/*.mjs contain MYT_STAND_IN_UNHEALTHY
 # (a broken processor bundle). Services that are up are kept in $S/up (one "service health" a line).
+# MYT_STAND_IN_BLOCK_SWITCH there makes `up` leave a folder at the platform's current.new, so that
+# the next switch of `current` fails (a host whose disk or permissions went wrong meanwhile).
 S=__STATE__
 { printf '%q ' "$@"; printf '\n'; } >> "$S/calls.log"
 
@@ -43,6 +45,7 @@ case "$1" in
     done
     p=$(project); [ -n "$p" ] || { echo "no configuration file provided: not found" >&2; exit 14; }
     [ ${#listed[@]} -gt 0 ] || listed=($(services))
+    cat processor/*.mjs 2>/dev/null | grep -q MYT_STAND_IN_BLOCK_SWITCH && mkdir -p "${PWD%/current}/current.new/blocked"
     touch "$S/up"; status=0
     for svc in "${listed[@]}"; do
       h=$(health_of "$svc"); name="$p-$svc-1"

@@ -28,6 +28,8 @@ export interface TestSshServer {
   readonly uid: number;
   readonly login: SshKeyPair;
   readonly hostKey: SshKeyPair;
+  /** The server's RSA host key line (`ssh-rsa AAAA…`), with the `rsaHostKey` option. */
+  readonly rsaHostKey?: string;
   /** The stand-in's folder: calls.log (one line per call), and files that steer it. */
   readonly standIn: string;
   /** Every `docker` command line the stand-in was given, in order. */
@@ -64,7 +66,7 @@ async function listening(port: number, ms: number, child: ChildProcess): Promise
  * the user may run anything as root without a password (as a platform's user must), with the
  * stand-in folder first on sudo's secure_path; `cleanup` names folders to remove at the end.
  */
-export async function startSshServer(opts: { env?: Record<string, string>; sudo?: boolean; cleanup?: string[] } = {}): Promise<TestSshServer> {
+export async function startSshServer(opts: { env?: Record<string, string>; sudo?: boolean; cleanup?: string[]; rsaHostKey?: boolean } = {}): Promise<TestSshServer> {
   const user = `myt${randomBytes(4).toString('hex')}`;
   run('useradd', ['-m', '-s', '/bin/sh', user]);
   run('usermod', ['-p', '*', user]); // no password, yet not locked: key login works
@@ -81,6 +83,9 @@ export async function startSshServer(opts: { env?: Record<string, string>; sudo?
   writeFileSync(join(home, '.ssh', 'authorized_keys'), `${login.publicKey}\n`);
   // The test server's own host key file (the deploy side keeps keys in memory; this is the server).
   writeFileSync(join(conf, 'host_ed25519'), hostKey.privateKey, { mode: 0o600 });
+  // A second host key, RSA, as many existing servers have (made by ssh-keygen, as OpenSSH makes its own).
+  if (opts.rsaHostKey) run('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-C', 'myt-test-host-rsa', '-f', join(conf, 'host_rsa')]);
+  const rsaHostKey = opts.rsaHostKey ? readFileSync(join(conf, 'host_rsa.pub'), 'utf8').trim() : undefined;
   const script = readFileSync(join(import.meta.dirname, 'docker-stand-in.sh'), 'utf8').replace('__STATE__', standIn);
   writeFileSync(join(standIn, 'bin', 'docker'), script, { mode: 0o755 });
   writeFileSync(join(standIn, 'calls.log'), '');
@@ -101,6 +106,7 @@ export async function startSshServer(opts: { env?: Record<string, string>; sudo?
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
       `HostKey ${join(conf, 'host_ed25519')}`,
+      ...(opts.rsaHostKey ? [`HostKey ${join(conf, 'host_rsa')}`] : []),
       `PidFile ${join(conf, 'sshd.pid')}`,
       `AllowUsers ${user}`,
       'AuthenticationMethods publickey',
@@ -151,6 +157,7 @@ export async function startSshServer(opts: { env?: Record<string, string>; sudo?
     uid,
     login,
     hostKey,
+    rsaHostKey,
     standIn,
     dockerCalls: () => readFileSync(join(standIn, 'calls.log'), 'utf8').split('\n').filter(Boolean),
     asUser: (command) => run('su', ['-s', '/bin/sh', user, '-c', command]),

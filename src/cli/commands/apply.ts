@@ -1,4 +1,5 @@
 import { COMMON_HELP, COMMON_OPTIONS, realInfraDeps, rootAndOut, timeoutOption, type InfraDeps } from '../infra-support.js';
+import { describeRun } from '../../infra/apply-stack.js';
 import { runStacks } from '../../infra/run-stacks.js';
 import { orphanNotice, prepareStacks } from '../../infra/workspace.js';
 import { parseCommandArgs, type Command } from '../command.js';
@@ -78,8 +79,7 @@ export function applyCommandWith(deps: InfraDeps = realInfraDeps): Command {
           spawn: deps.spawn,
           onResult: (stack, result) => {
             const ip = result.outputs.public_ip;
-            const what = result.status === 'unchanged' ? 'up to date' : `applied (${result.summary.add} added, ${result.summary.change} changed, ${result.summary.destroy} destroyed)`;
-            ctx.stdout(`${stack.name}: ${what}${typeof ip === 'string' ? `, public IP ${ip}` : ''}\n`);
+            ctx.stdout(`${stack.name}: ${describeRun(result)}${typeof ip === 'string' ? `, public IP ${ip}` : ''}\n`);
             done.push(stack.name);
           },
         });
