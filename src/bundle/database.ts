@@ -4,7 +4,7 @@
 // database's env file.
 import type { ResolvedPlatform } from '../config/defaults.js';
 import { DATABASE_IMAGES } from './images.js';
-import { dataDir, secretsDir } from './layout.js';
+import { dataMount, secretsDir } from './layout.js';
 import { baseService, healthcheck, type ComposeService } from './service.js';
 
 export type Engine = ResolvedPlatform['spec']['database']['engine'];
@@ -157,7 +157,7 @@ export function databaseComposeService(platform: string, engine: Engine): Compos
     ...(facts.command ? { command: [...facts.command] } : {}),
     env_file: [databaseEnvFile(platform)],
     environment: { ...facts.environment },
-    volumes: [`${dataDir(platform, databaseService(engine))}:${facts.dataPath}`, ...(init ? [`./database/${init.file}:${INIT_DIR}/${init.file}:ro`] : [])],
+    volumes: [dataMount(platform, databaseService(engine), facts.dataPath), ...(init ? [`./database/${init.file}:${INIT_DIR}/${init.file}:ro`] : [])],
     // First start initialises the data directory and runs the init scripts: give it time.
     healthcheck: healthcheck(facts.health, { startPeriod: '120s' }),
     stop_grace_period: '60s',

@@ -5,7 +5,7 @@ import type { ResolvedPlatform } from '../config/defaults.js';
 import { sqlName } from '../config/sql-names.js';
 import { databasePort, databaseService, DB_NAME, DB_USERS, type Engine } from './database.js';
 import { IMAGES, MONGODB_GRAFANA_PLUGIN } from './images.js';
-import { dataDir, secretsDir } from './layout.js';
+import { dataMount, secretsDir } from './layout.js';
 import { baseService, dependsOnHealthy, healthcheck, type ComposeService } from './service.js';
 
 export const GRAFANA_PORT = 3000;
@@ -48,7 +48,7 @@ export function grafanaComposeService(platform: string, engine: Engine): Compose
       './grafana/provisioning:/etc/grafana/provisioning:ro',
       './grafana/dashboards:/etc/grafana/dashboards:ro',
       `${grafanaAdminPasswordFile(platform)}:${ADMIN_PASSWORD_IN_CONTAINER}:ro`,
-      `${dataDir(platform, 'grafana')}:/var/lib/grafana`,
+      dataMount(platform, 'grafana', '/var/lib/grafana'),
     ],
     depends_on: dependsOnHealthy(databaseService(engine)),
     // The image is Alpine-based: busybox wget, no curl.

@@ -23,6 +23,23 @@ export function dataDir(platform: string, service: string): string {
   return `${DATA_MOUNT}/${platform}/${service}`;
 }
 
+/** A bind mount in Compose's long syntax. */
+export interface BindMount {
+  readonly type: 'bind';
+  readonly source: string;
+  readonly target: string;
+  readonly bind: { readonly create_host_path: false };
+}
+
+/**
+ * A service's data directory mounted at `target`. Never created by Docker: the deploy makes it on the
+ * mounted data volume, so when the volume is missing at boot (its fstab line has `nofail`) the service
+ * does not start, rather than start empty on the boot disk and store readings the volume then hides.
+ */
+export function dataMount(platform: string, service: string, target: string): BindMount {
+  return { type: 'bind', source: dataDir(platform, service), target, bind: { create_host_path: false } };
+}
+
 /** A file the deploy step writes from secret values. */
 export interface SecretFile {
   /** Absolute path on the VM, under secretsDir(). */

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { BROKER_PLUGINS, DEAD_EXCHANGE, MAX_MESSAGE_BYTES, DEAD_QUEUE, DEVICE_EXCHANGE, PROCESSOR_BROKER_USER, SPREAD_EXCHANGE, streamArguments, streamName } from './broker.js';
 import { IMAGES } from './images.js';
-import { dataDir, secretsDir } from './layout.js';
+import { dataMount, secretsDir } from './layout.js';
 import { baseService, healthcheck, type ComposeService } from './service.js';
 
 /** Inside the container. */
@@ -165,7 +165,7 @@ export function rabbitmqComposeService(platform: string, tls: boolean): ComposeS
       `./rabbitmq/definitions.json:${RABBITMQ_PATHS.definitions}/10-topology.json:ro`,
       `${rabbitmqUsersFile(platform)}:${RABBITMQ_PATHS.definitions}/20-users.json:ro`,
       ...(tls ? [`${rabbitmqTlsDir(platform)}:${RABBITMQ_PATHS.tls}:ro`] : []),
-      `${dataDir(platform, 'rabbitmq')}:${RABBITMQ_PATHS.data}`,
+      dataMount(platform, 'rabbitmq', RABBITMQ_PATHS.data),
     ],
     // The image has no health check of its own; this one also checks the listeners accept connections.
     healthcheck: healthcheck(['rabbitmq-diagnostics', '-q', 'check_port_connectivity'], { timeout: '10s', startPeriod: '60s' }),

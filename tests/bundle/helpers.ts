@@ -29,7 +29,8 @@ export interface Service {
   logging?: unknown;
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
-  volumes?: string[];
+  /** Short syntax, or the long syntax of the data directories' bind mounts. */
+  volumes?: (string | { type: string; source: string; target: string; bind?: { create_host_path?: boolean } })[];
   ports?: string[];
   environment?: Record<string, string>;
   env_file?: string[];
@@ -107,4 +108,9 @@ export async function importTopology(platform: ResolvedPlatform, prefix: string)
       await run('rabbitmqctl', ['-q', 'delete_vhost', vhost]).catch(() => undefined);
     },
   };
+}
+
+/** A volume's source, whichever syntax it is written in. */
+export function sourceOf(volume: NonNullable<Service['volumes']>[number]): string {
+  return typeof volume === 'string' ? volume.split(':')[0]! : volume.source;
 }

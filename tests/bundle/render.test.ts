@@ -11,7 +11,7 @@ import type { ResolvedPlatform } from '../../src/config/defaults.js';
 import { dataDirectories } from '../../src/bundle/compose.js';
 import { rabbitPasswordHash } from '../../src/bundle/rabbitmq.js';
 import { renderConfigFiles } from '../../src/bundle/render.js';
-import { composeOf, definitionsOf, examplePlatforms, fileOf, withSpec, type Datasource } from './helpers.js';
+import { composeOf, definitionsOf, examplePlatforms, fileOf, sourceOf, withSpec, type Datasource } from './helpers.js';
 
 // The Compose Specification's JSON Schema (compose-spec/compose-spec, schema/compose-spec.json) as
 // the dclint package ships it, kept current there (it knows top-level `name`, `include`, `models`).
@@ -93,9 +93,11 @@ describe('compose.yaml of every shipped example', () => {
       const { services } = composeOf(p);
       const name = p.metadata.name;
       const engine = p.spec.database.engine;
-      expect(services[engine]!.volumes).toContain(`/var/lib/myt/${name}/${engine}:${DATA_PATHS[engine]}`);
-      expect(services.rabbitmq!.volumes).toContain(`/var/lib/myt/${name}/rabbitmq:/var/lib/rabbitmq`);
-      expect(services.grafana!.volumes).toContain(`/var/lib/myt/${name}/grafana:/var/lib/grafana`);
+      // Never created by Docker: a data volume missing at boot stops the service instead of hiding its data.
+      const data = (source: string, target: string) => ({ type: 'bind', source, target, bind: { create_host_path: false } });
+      expect(services[engine]!.volumes).toContainEqual(data(`/var/lib/myt/${name}/${engine}`, DATA_PATHS[engine]!));
+      expect(services.rabbitmq!.volumes).toContainEqual(data(`/var/lib/myt/${name}/rabbitmq`, '/var/lib/rabbitmq'));
+      expect(services.grafana!.volumes).toContainEqual(data(`/var/lib/myt/${name}/grafana`, '/var/lib/grafana'));
     }
   });
 
@@ -103,7 +105,7 @@ describe('compose.yaml of every shipped example', () => {
     for (const p of examples) {
       const mounted = Object.values(composeOf(p).services)
         .flatMap((s) => s.volumes ?? [])
-        .map((v) => v.split(':')[0]!)
+        .map(sourceOf)
         .filter((source) => source.startsWith('/var/lib/myt/'));
       const dirs = dataDirectories(p);
       expect(dirs.map((d) => d.path).sort()).toEqual(mounted.sort());

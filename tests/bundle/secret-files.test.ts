@@ -9,7 +9,7 @@ import { generateSecrets, parseGenerated, renderSecretFiles, type DeploySecrets 
 import type { SecretFile } from '../../src/bundle/layout.js';
 import { readSecrets, resetSecretRegistry } from '../../src/secrets/index.js';
 import { createCa, issueServerCertificate } from '../../src/tls/certificates.js';
-import { composeOf, examplePlatforms, ROOT } from './helpers.js';
+import { composeOf, examplePlatforms, ROOT, sourceOf } from './helpers.js';
 
 const env = { SOPS_AGE_KEY_FILE: join(ROOT, 'examples/demo.agekey') };
 let examples: ResolvedPlatform[];
@@ -39,7 +39,7 @@ describe('the secret files of every shipped example', () => {
       for (const [name, s] of Object.entries(composeOf(p).services)) {
         for (const e of s.env_file ?? []) expect(paths.has(e), `${p.metadata.name}/${name}: ${e}`).toBe(true);
         for (const v of s.volumes ?? []) {
-          const source = v.split(':')[0]!;
+          const source = sourceOf(v);
           if (!source.startsWith(dir)) continue;
           // A file, or a folder the deploy fills (the TLS material).
           expect(paths.has(source) || [...paths].some((x) => x.startsWith(`${source}/`)), `${p.metadata.name}/${name}: ${source}`).toBe(true);
