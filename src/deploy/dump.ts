@@ -2,7 +2,7 @@
 // streamed over SSH straight into a local file, as the older system's "download my data" button did.
 // The file is written as NAME.partial and renamed only when the dump finished: a file with the final
 // name is always a whole dump.
-import { createWriteStream, openSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, openSync, renameSync, rmSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Engine } from '../bundle/database.js';
@@ -18,7 +18,7 @@ interface DumpRecipe {
   readonly gzip: boolean;
   /** The file's extension. */
   readonly ext: string;
-  /** How the dump is restored, for the person (docs/deploy.md). */
+  /** How the dump is restored, for the person (docs/deploy.md): FILE, SOURCE (the dumped database) and DATABASE (the one to restore into). */
   readonly restore: string;
 }
 
@@ -42,7 +42,7 @@ export const DUMPS: Record<Engine, DumpRecipe> = {
     command: (db) => `d=$(mktemp -d) && influxd backup -portable -db ${q(db)} "$d" >&2 && tar -C "$d" -cf - . ; s=$?; rm -rf "$d"; exit $s`,
     gzip: true,
     ext: 'tar.gz',
-    restore: 'mkdir d && tar -xzf FILE -C d && influxd restore -portable -db MyTData -newdb DATABASE d',
+    restore: 'mkdir d && tar -xzf FILE -C d && influxd restore -portable -db SOURCE -newdb DATABASE d',
   },
   mongodb: {
     // The password in a 0600 file given to --config (mongodump 100.3+; MongoDB's recommended way),
@@ -64,6 +64,8 @@ export interface DumpInput {
   readonly file: string;
   /** Default MyTData, the platform's database. */
   readonly database?: string;
+  /** Replace `file` when it exists (default: refuse, so an earlier dump is never lost). */
+  readonly overwrite?: boolean;
   readonly progress: (line: string) => void;
   /** Default 6 hours. */
   readonly timeoutMs?: number;
@@ -88,6 +90,9 @@ export async function dumpDatabase(input: DumpInput): Promise<DumpResult> {
   const partial = `${input.file}.partial`;
   // Opened before anything runs on the host: a folder that does not exist or cannot be written is
   // said at once, not found out after the dump ran (when the stream's error had nobody to tell).
+  if (!input.overwrite && existsSync(input.file)) {
+    throw new MytError(`${input.file} exists: an earlier dump is never replaced without --force (or choose another name with -o)`);
+  }
   let fd: number;
   try {
     fd = openSync(partial, 'w', 0o600);
@@ -122,7 +127,7 @@ export async function dumpDatabase(input: DumpInput): Promise<DumpResult> {
     if (r.code !== 0) throw new StepError('dump', host.label, `exit status ${r.code}`, host.mask(tail(r.stderr)));
     if (bytes === 0) throw new MytError(`dump on ${host.label}: the dump was empty`);
     renameSync(partial, input.file);
-    input.progress(`dump: ${(bytes / 1e6).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s; restore with: ${recipe.restore.replace('FILE', input.file)}`);
+    input.progress(`dump: ${(bytes / 1e6).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s; restore with: ${recipe.restore.replace('FILE', input.file).replace('SOURCE', database)}`);
     return { file: input.file, bytes };
   } catch (err) {
     counting.destroy();

@@ -263,6 +263,8 @@ export interface DumpOptions extends DeployOptions {
   readonly cwd?: string;
   /** The database to dump; default MyTData, the platform's. */
   readonly database?: string;
+  /** Replace the file when it exists. */
+  readonly overwrite?: boolean;
 }
 
 /** `myt dump`: the engine's native dump, compressed on the host, streamed into a local file. */
@@ -271,7 +273,7 @@ export async function dump(options: DumpOptions): Promise<DumpResult & { platfor
   return connectPlatform({ ...options, stack: options.stack === 'apply' || options.stack === undefined ? await lastOutputs(options) : options.stack }, async (c) => {
     const engine = c.platform.spec.database.engine;
     const file = resolve(options.cwd ?? process.cwd(), options.out ?? dumpFileName(options.platform, engine));
-    const r = await dumpDatabase({ host: c.host, engine, file, database: options.database, progress: c.progress });
+    const r = await dumpDatabase({ host: c.host, engine, file, database: options.database, overwrite: options.overwrite, progress: c.progress });
     return { ...r, platform: options.platform, host: c.host.label };
   });
 }

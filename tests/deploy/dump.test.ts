@@ -92,7 +92,10 @@ describeNeeding(SSHD_NEED, 'myt dump over a real OpenSSH server on loopback, aga
       const points = Array.from({ length: ROWS }, (_, i) => `m,sensor=s${i % 7} v=${i}i ${1_700_000_000_000_000_000 + i * 1_000_000_000}`).join('\n');
       sh(`curl -sf -XPOST 'http://127.0.0.1:8086/write?db=${db}' --data-binary @-`, points);
       const file = join(out, dumpFileName('dump-influxdb', 'influxdb'));
-      await withPlatform('influxdb', (host) => dumpDatabase({ host, engine: 'influxdb', file, database: db, progress: () => undefined }));
+      const lines: string[] = [];
+      await withPlatform('influxdb', (host) => dumpDatabase({ host, engine: 'influxdb', file, database: db, progress: (l) => lines.push(l) }));
+      // The restore line names the database that was dumped.
+      expect(lines.at(-1)).toContain(`restore with: mkdir d && tar -xzf ${file} -C d && influxd restore -portable -db ${db} -newdb DATABASE d`);
       sh(`tar -xzf ${file} -C ${dir}`);
       sh(`influxd restore -portable -db ${db} -newdb ${restored} ${dir}`);
       const count = JSON.parse(influx(`SELECT count(v) FROM ${restored}.autogen.m`)) as { results: { series?: { values: [string, number][] }[] }[] };
@@ -152,6 +155,22 @@ describeNeeding(SSHD_NEED, 'myt dump over a real OpenSSH server on loopback, aga
     );
     expect(err.message).toMatch(/^cannot write the dump to \S+\/no-such-folder\/x\.pgdump\.partial: ENOENT/);
     expect(server.dockerCalls().slice(calls).filter((c) => c.startsWith('compose exec'))).toEqual([]);
+  });
+
+  it('an existing file is not replaced without overwrite (--force): refused before the dump runs, its content kept', async () => {
+    const file = join(out, 'earlier.pgdump');
+    writeFileSync(file, 'an earlier dump');
+    const calls = server.dockerCalls().length;
+    const err = await withPlatform('timescaledb', (host) => dumpDatabase({ host, engine: 'timescaledb', file, database: 'postgres', progress: () => undefined })).then(
+      () => new Error('expected a failure'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toBe(`${file} exists: an earlier dump is never replaced without --force (or choose another name with -o)`);
+    expect(readFileSync(file, 'utf8')).toBe('an earlier dump');
+    expect(server.dockerCalls().slice(calls).filter((c) => c.startsWith('compose exec'))).toEqual([]);
+    const r = await withPlatform('timescaledb', (host) => dumpDatabase({ host, engine: 'timescaledb', file, database: 'postgres', overwrite: true, progress: () => undefined }));
+    expect(r.bytes).toBeGreaterThan(0);
+    expect(readFileSync(file, 'utf8')).not.toBe('an earlier dump');
   });
 
   it('a dump that fails leaves no file, and the error names the step, the host and the remote output', async () => {

@@ -17,6 +17,7 @@ then). The last line says how to restore it. docs/deploy.md has the details.
 
 Options:
   -o, --out FILE      where to write (default: PLATFORM-ENGINE-TIME.EXT in the current folder)
+  --force             replace FILE when it exists (default: refuse, so no earlier dump is lost)
   --database NAME     another database of the engine (default: MyTData, the platform's)
   --root DIR          repository root (default: the nearest folder upwards with myt.yaml,
                       platforms/ or .git)
@@ -30,12 +31,12 @@ export function dumpCommandWith(deps?: { readonly dump: (o: DumpOptions) => Prom
     name: 'dump',
     help: HELP,
     async run(args: string[], ctx: CliContext): Promise<number> {
-      const { options, values } = deployOptions('dump', args, ctx, { out: { type: 'string', short: 'o' }, database: { type: 'string' } });
+      const { options, values } = deployOptions('dump', args, ctx, { out: { type: 'string', short: 'o' }, database: { type: 'string' }, force: { type: 'boolean' } });
       const out = values.out as string | undefined;
       const database = values.database as string | undefined;
       if (database !== undefined && !/^[A-Za-z_][A-Za-z0-9_-]{0,62}$/.test(database)) throw new UsageError(`dump: --database must be a database name (letters, digits, '_' and '-')`);
       const d = deps ?? (await import('../../deploy/index.js'));
-      const r = await d.dump({ ...options, out, database, cwd: ctx.cwd });
+      const r = await d.dump({ ...options, out, database, overwrite: values.force === true, cwd: ctx.cwd });
       ctx.stdout(`${r.file}\n`);
       ctx.stderr(`wrote ${(r.bytes / 1e6).toFixed(1)} MB from ${r.host}\n`);
       return 0;
