@@ -283,6 +283,12 @@ export interface StatusOptions extends Omit<DeployOptions, 'platform' | 'commit'
   readonly platforms?: readonly string[];
 }
 
+/**
+ * How long `myt status` keeps trying a host that does not answer: status reads running hosts, so one
+ * that is down is reported as such instead of waited for as a booting VM is (the deploy's bound).
+ */
+const STATUS_SSH_WAIT_MS = 10_000;
+
 /** `myt status`: each platform's host, read over SSH; a platform that cannot be reached says why. */
 export async function status(options: StatusOptions): Promise<(PlatformStatus | { platform: string; healthy: false; error: string })[]> {
   const { platformStatus } = await import('./status.js');
@@ -294,7 +300,7 @@ export async function status(options: StatusOptions): Promise<(PlatformStatus | 
   const out: (PlatformStatus | { platform: string; healthy: false; error: string })[] = [];
   for (const platform of names) {
     try {
-      const o: DeployOptions = { ...options, platform };
+      const o: DeployOptions = { ...options, sshWaitMs: options.sshWaitMs ?? STATUS_SSH_WAIT_MS, platform };
       out.push(
         await connectPlatform({ ...o, stack: options.stack === 'apply' || options.stack === undefined ? await lastOutputs(o) : options.stack }, (c) =>
           platformStatus(c.host, platform, c.platform.spec.processor.replicas, c.platform.spec.broker.tls, {

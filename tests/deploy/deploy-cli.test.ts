@@ -154,6 +154,21 @@ describeNeeding(SSHD_NEED, 'myt deploy and myt redeploy over a real OpenSSH serv
     expect(JSON.parse(st.stdout)).toMatchObject({ platforms: [{ platform: NAME, healthy: false, error: expect.stringMatching(/the host key is SHA256/) as string }] });
   });
 
+  it('myt status reports a host that does not answer after a short bound, not the deploy\'s two minutes', { timeout: 60_000 }, async () => {
+    const declared = readFileSync(join(root, `platforms/${NAME}.yaml`), 'utf8');
+    // Port 1 on loopback: nothing listens there, so every attempt is refused and retried.
+    write(`platforms/${NAME}.yaml`, declared.replace(`port: ${server.port}`, 'port: 1'));
+    try {
+      const st = await myt('status', '--format', 'json');
+      expect(st.code).toBe(1);
+      const [p] = (JSON.parse(st.stdout) as { platforms: { platform: string; healthy: boolean; error: string }[] }).platforms;
+      expect(p).toMatchObject({ platform: NAME, healthy: false });
+      expect(p!.error).toMatch(/127\.0\.0\.1:1: could not connect over SSH \(tried \d+ times\): .*ECONNREFUSED/);
+    } finally {
+      write(`platforms/${NAME}.yaml`, declared);
+    }
+  });
+
   it('a platform without spec.cloud.hostKey is refused (no trust on first use); myt keys scan prints the line to paste', async () => {
     write(`platforms/${NAME}.yaml`, platformYaml(undefined));
     const r = await myt('deploy', NAME);
