@@ -11,7 +11,7 @@ import { gitHub, upsertComment, type GitHub, type GitHubOptions } from '../../gi
 import { maskSecretsInLog } from '../masking.js';
 import { COMMENT_LIMIT, loudWarnings, planReport, SUMMARY_LIMIT } from '../plan-report.js';
 import { changesOfEvent } from '../range.js';
-import { actionsReporter, type Reporter } from '../report.js';
+import { actionsReporter, maskingReporter, type Reporter } from '../report.js';
 import { isForkPullRequest, readBooleanInput, readGitHubContext, readPlatformsInput, readSettings } from '../settings.js';
 
 /** The comment's marker kind: one plan comment per pull request. */
@@ -36,7 +36,7 @@ const realPlan: PlanDeps['plan'] = async (opts) => planPlatforms({ ...opts, secr
  * request from a fork is not planned: its code gets no secrets.
  */
 export async function run(deps: Partial<PlanDeps> = {}): Promise<void> {
-  const reporter = deps.reporter ?? actionsReporter;
+  const reporter = maskingReporter(deps.reporter ?? actionsReporter);
   const env = deps.env ?? process.env;
   const inputs = deps.inputs ?? core;
   try {
