@@ -19,10 +19,17 @@ export async function changesOfEvent(
   switch (context.eventName) {
     case 'pull_request':
     case 'pull_request_target':
+    {
       if (!payload.pull_request) throw new MytError(`the ${context.eventName} event payload has no pull_request`);
-      return detectChanges({ root, base: payload.pull_request.base.sha, head: context.sha });
+      // Without it every platform would look new: refuse rather than plan the whole fleet.
+      const base = payload.pull_request.base?.sha;
+      if (typeof base !== 'string' || base === '') throw new MytError(`the ${context.eventName} event payload has no pull_request.base.sha: MyT cannot tell what the pull request changed`);
+      return detectChanges({ root, base, head: context.sha });
+    }
     case 'push': {
-      const head = payload.after ?? context.sha;
+      // GitHub always sends 'before' (all zeros for a new branch); a payload without it would deploy every platform.
+      if (typeof payload.before !== 'string' || payload.before === '') throw new MytError("the push event payload has no 'before' commit: MyT cannot tell what the push changed");
+      const head = typeof payload.after === 'string' && payload.after !== '' ? payload.after : context.sha;
       try {
         return await detectChanges({ root, base: payload.before, head });
       } catch (err) {

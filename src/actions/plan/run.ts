@@ -71,11 +71,12 @@ export async function run(deps: Partial<PlanDeps> = {}): Promise<void> {
     for (const p of plans) if (p.error !== undefined) reporter.error(maskSecrets(`${p.name}: the plan failed: ${p.error}`), { title: 'MyT plan' });
     await reporter.summary.addRaw(planReport(input, SUMMARY_LIMIT)).write();
     if (pr && readBooleanInput(inputs, 'comment', true)) {
+      if (!Number.isInteger(pr.number)) throw new MytError('the pull_request event payload has no pull_request.number: MyT cannot tell which pull request to comment on');
       const token = inputs.getInput('github-token', { required: true });
       registerSecret(token); // masked in the log by the runner, and in anything MyT prints
       const github = (deps.github ?? gitHub)({ token, baseUrl: context.apiUrl, log });
-      const posted = await upsertComment(github, { owner: context.owner, repo: context.repo, number: pr.number }, PLAN_COMMENT, planReport(input, COMMENT_LIMIT));
-      log(`${posted.action} the plan comment on pull request #${pr.number} (comment ${posted.id})`);
+      const posted = await upsertComment(github, { owner: context.owner, repo: context.repo, number: pr.number! }, PLAN_COMMENT, planReport(input, COMMENT_LIMIT));
+      log(`${posted.action} the plan comment on pull request #${pr.number!} (comment ${posted.id})`);
     }
     reporter.setOutput('planned', 'true');
     reporter.setOutput('changed', JSON.stringify(changes.changed.map((c) => c.name)));
