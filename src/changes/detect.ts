@@ -149,7 +149,9 @@ function compare(name: string, before: Inputs, after: Inputs): PlatformChange | 
   }
   const script = differing(before.script, after.script);
   if (script.length) processor.push(`script changed: ${script.join(', ')}`);
-  if (before.lock !== after.lock && after.lock !== undefined) processor.push(`package lock changed: ${lockFileOf(after.entry.file, name)}`);
+  if (before.lock !== after.lock) {
+    processor.push(after.lock === undefined ? `package lock removed: ${lockFileOf(before.entry.file, name)}` : `package lock changed: ${lockFileOf(after.entry.file, name)}`);
+  }
   if (!infra && processor.length === 0) return undefined;
   return {
     name,

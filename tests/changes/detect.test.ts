@@ -93,6 +93,14 @@ describeNeeding({ what: 'git', present: haveGit }, 'change detection between two
     ]);
   });
 
+  it('redeploys when the package lock is removed: the VM then installs from the ranges alone', async () => {
+    const h = gitHistory(BASE);
+    const base = h.git('rev-parse', 'HEAD');
+    const head = h.commit('unlock', { 'platforms/greenhouse.lock.json': null });
+    const c = await detectChanges({ root: h.root, base, head });
+    expect(c.changed).toEqual([expect.objectContaining({ name: 'greenhouse', action: 'redeploy', processor: ['package lock removed: platforms/greenhouse.lock.json'] })]);
+  });
+
   it('deploys (not only redeploys) when the infrastructure part changed along with the script', async () => {
     const h = gitHistory(BASE);
     const base = h.git('rev-parse', 'HEAD');
