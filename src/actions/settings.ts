@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
+import { DECLARATION_NAME } from '../changes/index.js';
 import { MytError } from '../errors.js';
 
 /** Everything an action reads from its inputs and environment, read once, here and nowhere else. */
@@ -103,7 +104,7 @@ export function isForkPullRequest(context: Pick<GitHubContext, 'payload'>): bool
 }
 
 /** A platform name as the schema allows it: never more reaches git, Terraform or a comment from an input. */
-const PLATFORM_NAME = /^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/;
+const PLATFORM_NAME = DECLARATION_NAME;
 
 /** The `platforms` input (workflow_dispatch): names, one per line or separated by spaces or commas. */
 export function readPlatformsInput(inputs: Pick<typeof core, 'getInput'> = core, name = 'platforms'): string[] {

@@ -2,3 +2,4 @@
 export { declaredAt, detectChanges, requestedChanges, type ChangeSet, type DeletedPlatform, type DeployAction, type DetectOptions, type PlatformChange } from './detect.js';
 export { deployMatrix, groupKey, leftRunning, toDestroy, GITHUB_MATRIX_LIMIT, type DeployMatrix, type MatrixJob } from './matrix.js';
 export { MissingCommitError, resolveCommit, NO_COMMIT } from './git-tree.js';
+export { DECLARATION_NAME } from './snapshot.js';

@@ -152,6 +152,13 @@ describeNeeding({ what: 'git', present: haveGit }, 'change detection between two
     await expect(detectChanges({ root: h.root, base, head })).rejects.toThrow(/platforms\/weather.yaml:\d+:\d+: invalid YAML/);
   });
 
+  it('refuses a platform name the schema does not allow: it would be split into other platforms\' names in the deploy inputs', async () => {
+    const h = gitHistory(BASE);
+    const base = h.git('rev-parse', 'HEAD');
+    const head = h.commit('bad name', { 'platforms/x.yaml': awsPlatform('x').replace('name: x', "name: 'weather greenhouse'") });
+    await expect(detectChanges({ root: h.root, base, head })).rejects.toThrow("platforms/x.yaml: metadata.name 'weather greenhouse' is not a name");
+  });
+
   it('refuses a ref git would read as an option, and a commit the clone does not have', async () => {
     const h = gitHistory(BASE);
     await expect(detectChanges({ root: h.root, base: '--output=/tmp/x', head: 'HEAD' })).rejects.toThrow("'--output=/tmp/x' is not a commit id or ref name");
