@@ -150,6 +150,11 @@ export async function startGitHubStandIn(): Promise<GitHubStandIn> {
           if (!state.keyPair) return send(res, 404, { message: 'Not Found' });
           return send(res, 200, { key_id: state.keyPair.keyId, key: Buffer.from(state.keyPair.publicKey).toString('base64') });
         }
+        case 'actions/get-repo-secret': {
+          // Metadata only: GitHub never returns a secret's value.
+          if (!state.secrets.has(params.secret_name!)) return send(res, 404, { message: 'Not Found' });
+          return send(res, 200, { name: params.secret_name, created_at: now, updated_at: now });
+        }
         case 'actions/create-or-update-repo-secret': {
           const created = !state.secrets.has(params.secret_name!);
           state.secrets.set(params.secret_name!, body as { encrypted_value: string; key_id: string });
