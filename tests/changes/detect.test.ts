@@ -101,6 +101,20 @@ describeNeeding({ what: 'git', present: haveGit }, 'change detection between two
     expect(c.changed).toEqual([expect.objectContaining({ name: 'greenhouse', action: 'redeploy', processor: ['package lock removed: platforms/greenhouse.lock.json'] })]);
   });
 
+  it('deploys (not only redeploys) when a processor setting the VM\'s compose file holds changed: timeoutMs, a script added', async () => {
+    // A redeploy uploads only processor/ and refuses anything more (src/deploy/provision.ts): these
+    // change compose.yaml (the processor's environment, its services) and must be full deploys.
+    const h = gitHistory(BASE);
+    const base = h.git('rev-parse', 'HEAD');
+    const greenhouse = awsPlatform('greenhouse', { script: 'processors/greenhouse.ts', packages: { 'date-fns': '^3.6.0' } });
+    const timeout = h.commit('timeout', { 'platforms/greenhouse.yaml': `${greenhouse}    timeoutMs: 9000\n` });
+    const first = await detectChanges({ root: h.root, base, head: timeout });
+    expect(first.changed).toEqual([expect.objectContaining({ name: 'greenhouse', action: 'deploy' })]);
+    const added = h.commit('script for weather', { 'platforms/weather.yaml': awsPlatform('weather', { space: 'other-net', script: 'processors/unrelated.ts' }) });
+    const second = await detectChanges({ root: h.root, base: timeout, head: added });
+    expect(second.changed).toEqual([expect.objectContaining({ name: 'weather', action: 'deploy', reasons: expect.arrayContaining(['a processing script was added: the VM\'s compose file changes']) })]);
+  });
+
   it('deploys (not only redeploys) when the infrastructure part changed along with the script', async () => {
     const h = gitHistory(BASE);
     const base = h.git('rev-parse', 'HEAD');
