@@ -112,7 +112,8 @@ describeNeeding({ what: 'git', present: haveGit }, 'change detection between two
     expect(first.changed).toEqual([expect.objectContaining({ name: 'greenhouse', action: 'deploy' })]);
     const added = h.commit('script for weather', { 'platforms/weather.yaml': awsPlatform('weather', { space: 'other-net', script: 'processors/unrelated.ts' }) });
     const second = await detectChanges({ root: h.root, base: timeout, head: added });
-    expect(second.changed).toEqual([expect.objectContaining({ name: 'weather', action: 'deploy', reasons: expect.arrayContaining(['a processing script was added: the VM\'s compose file changes']) })]);
+    expect(second.changed.map((c) => [c.name, c.action])).toEqual([['weather', 'deploy']]);
+    expect(second.changed[0]!.reasons).toContain('a processing script was added: the VM\'s compose file changes');
   });
 
   it('deploys (not only redeploys) when the infrastructure part changed along with the script', async () => {
