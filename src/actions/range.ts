@@ -1,5 +1,5 @@
 import { MytError } from '../errors.js';
-import { detectChanges, MissingCommitError, requestedChanges, type ChangeSet, type DeployAction } from '../changes/index.js';
+import { detectChanges, MissingCommitError, parentsOf, requestedChanges, resolveCommit, type ChangeSet, type DeployAction } from '../changes/index.js';
 import type { GitHubContext } from './settings.js';
 
 /**
@@ -24,7 +24,13 @@ export async function changesOfEvent(
       // Without it every platform would look new: refuse rather than plan the whole fleet.
       const base = payload.pull_request.base?.sha;
       if (typeof base !== 'string' || base === '') throw new MytError(`the ${context.eventName} event payload has no pull_request.base.sha: MyT cannot tell what the pull request changed`);
-      return detectChanges({ root, base, head: context.sha });
+      // On pull_request, GITHUB_SHA is the merge commit GitHub made against the base branch as it is
+      // now; the payload's base.sha can be older (the base moved on since the last push to the pull
+      // request), and comparing with it would plan other merged work as this pull request's. The
+      // merge commit's first parent is exact. (On pull_request_target GITHUB_SHA is the base itself.)
+      const head = await resolveCommit(root, context.sha);
+      const parents = context.eventName === 'pull_request' ? await parentsOf(root, head) : [];
+      return detectChanges({ root, base: parents.length === 2 ? parents[0] : base, head });
     }
     case 'push': {
       // GitHub always sends 'before' (all zeros for a new branch); a payload without it would deploy every platform.

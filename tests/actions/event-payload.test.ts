@@ -80,4 +80,20 @@ describeNeeding({ what: 'git', present: haveGit }, 'an event payload the actions
     expect(said.filter((l) => l.startsWith('failed '))).toEqual([]);
     expect(said).toContain('output planned=false');
   });
+
+  it('a pull request is compared with its merge commit\'s first parent, not a base.sha the base branch has moved past', async () => {
+    const { h, head: stale } = history();
+    h.git('checkout', '-q', '-b', 'feature');
+    h.commit('change a', { 'platforms/a.yaml': awsPlatform('a').replace('sizeGb: 10', 'sizeGb: 20') });
+    h.git('checkout', '-q', 'main');
+    h.commit('meanwhile on main: change b', { 'platforms/b.yaml': awsPlatform('b').replace('sizeGb: 10', 'sizeGb: 30') });
+    // The merge GitHub makes for the pull request: the base branch as it is now, first parent.
+    h.git('-c', 'user.name=t', '-c', 'user.email=t@example.org', 'merge', '-q', '--no-ff', '-m', 'merge', 'feature');
+    const merge = h.git('rev-parse', 'HEAD');
+    const { reporter, said } = recorder();
+    const payload = { pull_request: { number: 3, head: { sha: merge, repo: { full_name: 'octo/fleet' } }, base: { sha: stale, repo: { full_name: 'octo/fleet' } } } };
+    await changes({ env: env(h.root, 'pull_request', JSON.stringify(payload), merge), reporter, inputs: noInputs });
+    expect(said.filter((l) => l.startsWith('failed '))).toEqual([]);
+    expect(said).toContain('output matrix={"include":[{"key":"a","deploy":"a","redeploy":""}]}');
+  });
 });
