@@ -1,5 +1,5 @@
 import { MytError } from '../errors.js';
-import { detectChanges, MissingCommitError, requestedChanges, type ChangeSet, type DeployAction } from '../changes/index.js';
+import { detectChanges, MissingCommitError, parentsOf, requestedChanges, resolveCommit, type ChangeSet, type DeployAction } from '../changes/index.js';
 import type { GitHubContext } from './settings.js';
 
 /**
@@ -19,10 +19,23 @@ export async function changesOfEvent(
   switch (context.eventName) {
     case 'pull_request':
     case 'pull_request_target':
+    {
       if (!payload.pull_request) throw new MytError(`the ${context.eventName} event payload has no pull_request`);
-      return detectChanges({ root, base: payload.pull_request.base.sha, head: context.sha });
+      // Without it every platform would look new: refuse rather than plan the whole fleet.
+      const base = payload.pull_request.base?.sha;
+      if (typeof base !== 'string' || base === '') throw new MytError(`the ${context.eventName} event payload has no pull_request.base.sha: MyT cannot tell what the pull request changed`);
+      // On pull_request, GITHUB_SHA is the merge commit GitHub made against the base branch as it is
+      // now; the payload's base.sha can be older (the base moved on since the last push to the pull
+      // request), and comparing with it would plan other merged work as this pull request's. The
+      // merge commit's first parent is exact. (On pull_request_target GITHUB_SHA is the base itself.)
+      const head = await resolveCommit(root, context.sha);
+      const parents = context.eventName === 'pull_request' ? await parentsOf(root, head) : [];
+      return detectChanges({ root, base: parents.length === 2 ? parents[0] : base, head });
+    }
     case 'push': {
-      const head = payload.after ?? context.sha;
+      // GitHub always sends 'before' (all zeros for a new branch); a payload without it would deploy every platform.
+      if (typeof payload.before !== 'string' || payload.before === '') throw new MytError("the push event payload has no 'before' commit: MyT cannot tell what the push changed");
+      const head = typeof payload.after === 'string' && payload.after !== '' ? payload.after : context.sha;
       try {
         return await detectChanges({ root, base: payload.before, head });
       } catch (err) {

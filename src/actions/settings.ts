@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
+import { DECLARATION_NAME } from '../changes/index.js';
 import { MytError } from '../errors.js';
 
 /** Everything an action reads from its inputs and environment, read once, here and nowhere else. */
@@ -49,10 +50,11 @@ export interface EventPayload {
   readonly before?: string;
   readonly after?: string;
   readonly repository?: { readonly full_name?: string; readonly default_branch?: string };
+  // Optional where GitHub always sends them: a payload file is input, read defensively.
   readonly pull_request?: {
-    readonly number: number;
-    readonly base: { readonly sha: string; readonly repo?: { readonly full_name?: string } | null };
-    readonly head: { readonly sha: string; readonly repo?: { readonly full_name?: string; readonly fork?: boolean } | null };
+    readonly number?: number;
+    readonly base?: { readonly sha?: string; readonly repo?: { readonly full_name?: string } | null };
+    readonly head?: { readonly sha?: string; readonly repo?: { readonly full_name?: string; readonly fork?: boolean } | null };
   };
   readonly inputs?: Record<string, unknown>;
 }
@@ -68,11 +70,14 @@ export function readGitHubContext(env: NodeJS.ProcessEnv = process.env): GitHubC
   let payload: EventPayload = {};
   const path = env.GITHUB_EVENT_PATH;
   if (path) {
+    let parsed: unknown;
     try {
-      payload = JSON.parse(readFileSync(path, 'utf8')) as EventPayload;
+      parsed = JSON.parse(readFileSync(path, 'utf8'));
     } catch (err) {
       throw new MytError(`cannot read the event payload ${path}: ${(err as Error).message}`);
     }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new MytError(`the event payload ${path} is not a JSON object`);
+    payload = parsed;
   }
   return {
     eventName: need('GITHUB_EVENT_NAME'),
@@ -93,13 +98,13 @@ export function readGitHubContext(env: NodeJS.ProcessEnv = process.env): GitHubC
 export function isForkPullRequest(context: Pick<GitHubContext, 'payload'>): boolean {
   const pr = context.payload.pull_request;
   if (!pr) return false;
-  const head = pr.head.repo?.full_name;
-  // A deleted fork has no head repository: treat it as a fork.
-  return head === undefined || head !== pr.base.repo?.full_name;
+  const head = pr.head?.repo?.full_name;
+  // A deleted fork has no head repository: treat it as a fork (so is anything that cannot be read).
+  return head === undefined || head !== pr.base?.repo?.full_name;
 }
 
 /** A platform name as the schema allows it: never more reaches git, Terraform or a comment from an input. */
-const PLATFORM_NAME = /^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/;
+const PLATFORM_NAME = DECLARATION_NAME;
 
 /** The `platforms` input (workflow_dispatch): names, one per line or separated by spaces or commas. */
 export function readPlatformsInput(inputs: Pick<typeof core, 'getInput'> = core, name = 'platforms'): string[] {

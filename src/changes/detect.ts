@@ -141,15 +141,26 @@ function compare(name: string, before: Inputs, after: Inputs): PlatformChange | 
     infra = true;
   }
   if (!isDeepStrictEqual(before.processor, after.processor)) {
-    const packages = packageChanges(before.processor?.packages, after.processor?.packages);
-    const { packages: _a, ...restBefore } = before.processor ?? {};
-    const { packages: _b, ...restAfter } = after.processor ?? {};
-    processor.push(...packages);
-    if (!isDeepStrictEqual(restBefore, restAfter)) processor.push(`spec.processor changed in ${after.entry.file}`);
+    processor.push(...packageChanges(before.processor?.packages, after.processor?.packages));
+    // A redeploy uploads only the release's processor/ folder and refuses more (src/deploy/provision.ts).
+    // timeoutMs and replicas live in compose.yaml (the processor's environment, its services), and so
+    // does whether there is a script at all: those need a full deploy.
+    const { packages: _a, script: scriptBefore, ...composeBefore } = before.processor ?? {};
+    const { packages: _b, script: scriptAfter, ...composeAfter } = after.processor ?? {};
+    if (!isDeepStrictEqual(composeBefore, composeAfter)) {
+      reasons.push(`spec.processor changed in ${after.entry.file} (${[...new Set([...Object.keys(composeBefore), ...Object.keys(composeAfter)])].sort().join(', ')}: the VM's compose file changes)`);
+      infra = true;
+    }
+    if ((scriptBefore === undefined) !== (scriptAfter === undefined)) {
+      reasons.push(`a processing script was ${scriptAfter === undefined ? 'removed' : 'added'}: the VM's compose file changes`);
+      infra = true;
+    } else if (scriptBefore !== scriptAfter) processor.push(`spec.processor.script changed in ${after.entry.file}`);
   }
   const script = differing(before.script, after.script);
   if (script.length) processor.push(`script changed: ${script.join(', ')}`);
-  if (before.lock !== after.lock && after.lock !== undefined) processor.push(`package lock changed: ${lockFileOf(after.entry.file, name)}`);
+  if (before.lock !== after.lock) {
+    processor.push(after.lock === undefined ? `package lock removed: ${lockFileOf(before.entry.file, name)}` : `package lock changed: ${lockFileOf(after.entry.file, name)}`);
+  }
   if (!infra && processor.length === 0) return undefined;
   return {
     name,

@@ -86,3 +86,9 @@ export async function readBlobs(root: string, ids: readonly string[]): Promise<M
   }
   return out;
 }
+
+/** The parents of a commit, first parent first. */
+export async function parentsOf(root: string, commit: string): Promise<string[]> {
+  if (!OBJECT_ID.test(commit)) throw new Error(`parentsOf wants a commit id, got '${commit}'`);
+  return (await git(root, ['rev-list', '--parents', '-n', '1', commit])).trim().split(' ').slice(1);
+}

@@ -1,7 +1,9 @@
 // The deploy matrix: one job per changed platform, or, past GitHub's limit of 256 jobs per matrix,
 // a bounded number of jobs with several platforms each. A platform always lands in the same group
-// (a hash of its name), so the workflow's concurrency group per job key still keeps two runs from
-// deploying the same platform at once.
+// (a hash of its name), so the workflow's concurrency group per job key keeps two grouped runs
+// from deploying the same platform at once. It does not between a grouped run (key group-NNN) and
+// an ungrouped one (key = the name): there the VM's deploy lock (src/deploy/lock.ts) refuses the
+// second deploy, which fails with who holds the lock, and a remote Terraform state is locked too.
 import type { ChangeSet, DeletedPlatform } from './detect.js';
 
 /** GitHub's documented limit: "A matrix will generate a maximum of 256 jobs per workflow run." */

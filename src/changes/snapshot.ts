@@ -5,6 +5,9 @@ import { PLATFORMS_DIR, type Platform, type Space } from '../config/repository.j
 import { parseSource } from '../config/yaml-source.js';
 import { readBlobs, type Tree } from './git-tree.js';
 
+/** A Platform or Space name, as schemas/platform.schema.json ($defs/name) allows it. */
+export const DECLARATION_NAME = /^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/;
+
 export interface SnapshotEntry<T> {
   readonly file: string;
   readonly doc: T;
@@ -44,6 +47,11 @@ export async function readSnapshot(root: string, tree: Tree): Promise<Snapshot> 
       const name = value?.metadata?.name;
       if ((kind !== 'Platform' && kind !== 'Space') || typeof name !== 'string') {
         unreadable.push(`${file}: a document without kind Platform or Space and a metadata.name`);
+        continue;
+      }
+      // Names become matrix keys, action inputs (split on blanks) and concurrency groups: only the schema's names.
+      if (!DECLARATION_NAME.test(name)) {
+        unreadable.push(`${file}: metadata.name '${name}' is not a name (lowercase letters, digits and '-', starting with a letter)`);
         continue;
       }
       const into: Map<string, SnapshotEntry<Platform | Space>> = kind === 'Platform' ? platforms : spaces;

@@ -63,10 +63,15 @@ export async function upsertComment(github: GitHub, pr: PullRequestRef, kind: st
   const comments = github.paginate.iterator(github.rest.issues.listComments, { owner: pr.owner, repo: pr.repo, issue_number: pr.number, per_page: 100 });
   for await (const page of comments) {
     // Only a bot's comment (the workflow token's github-actions[bot], or an app): anyone can type the marker.
-    const mine = page.data.find((c) => c.body?.startsWith(marker) && c.user?.type === 'Bot');
-    if (mine) {
-      await github.rest.issues.updateComment({ owner: pr.owner, repo: pr.repo, comment_id: mine.id, body: text });
-      return { id: mine.id, action: 'updated' };
+    for (const candidate of page.data.filter((c) => c.body?.startsWith(marker) && c.user?.type === 'Bot')) {
+      try {
+        await github.rest.issues.updateComment({ owner: pr.owner, repo: pr.repo, comment_id: candidate.id, body: text });
+        return { id: candidate.id, action: 'updated' };
+      } catch (err) {
+        // Another bot's comment quoting the marker: this token may not edit it (403), or it is gone (404). Look further.
+        const status = (err as { status?: unknown }).status;
+        if (status !== 403 && status !== 404) throw err;
+      }
     }
   }
   const created = await github.rest.issues.createComment({ owner: pr.owner, repo: pr.repo, issue_number: pr.number, body: text });

@@ -24,3 +24,14 @@ export async function setRepositorySecret(github: GitHub, repo: { owner: string;
   const response = await github.rest.actions.createOrUpdateRepoSecret({ ...repo, secret_name: name, encrypted_value, key_id: key.key_id });
   return response.status === 201 ? 'created' : 'updated';
 }
+
+/** Whether the repository has an Actions secret of that name (GitHub never shows its value). */
+export async function repositorySecretExists(github: GitHub, repo: { owner: string; repo: string }, name: string): Promise<boolean> {
+  try {
+    await github.rest.actions.getRepoSecret({ ...repo, secret_name: name });
+    return true;
+  } catch (err) {
+    if ((err as { status?: unknown }).status === 404) return false;
+    throw err;
+  }
+}

@@ -14,6 +14,8 @@ export function actionRef(source: ActionSource, name: string): string {
 }
 
 const CHECKOUT = 'actions/checkout@v4';
+// Every checkout says persist-credentials: false: MyT's steps never push, so the job's token need not
+// stay in .git/config, where any later step (or code it runs) could read it.
 const SETUP_TERRAFORM = 'hashicorp/setup-terraform@v3';
 
 /**
@@ -53,6 +55,8 @@ jobs:
     runs-on: ubuntu-24.04
     steps:
       - uses: ${CHECKOUT}
+        with:
+          persist-credentials: false
       - uses: ${uses('validate')}
   plan:
     needs: validate
@@ -65,6 +69,7 @@ jobs:
       - uses: ${CHECKOUT}
         with:
           fetch-depth: 0
+          persist-credentials: false
       - uses: ${SETUP_TERRAFORM}
         with:
           terraform_wrapper: false
@@ -118,6 +123,7 @@ jobs:
       - uses: ${CHECKOUT}
         with:
           fetch-depth: 0
+          persist-credentials: false
       - id: changes
         uses: ${uses('changes')}
         with:
@@ -137,6 +143,8 @@ jobs:
       cancel-in-progress: false
     steps:
       - uses: ${CHECKOUT}
+        with:
+          persist-credentials: false
       - uses: ${SETUP_TERRAFORM}
         with:
           terraform_wrapper: false
@@ -164,6 +172,7 @@ jobs:
         with:
           ref: \${{ needs.changes.outputs.base }}
           fetch-depth: 0
+          persist-credentials: false
       - uses: ${SETUP_TERRAFORM}
         with:
           terraform_wrapper: false

@@ -19,11 +19,20 @@ const PEM_ARMOR = /^-----(BEGIN|END) [A-Z0-9 ]+-----$/;
  * long line of it (a PEM key printed line by line), and base64 (a credential passed on encoded).
  */
 function formsOf(value: string): string[] {
-  const forms = [value, JSON.stringify(value).slice(1, -1), Buffer.from(value, 'utf8').toString('base64')];
+  const forms = [value, JSON.stringify(value).slice(1, -1), Buffer.from(value, 'utf8').toString('base64'), ...escapedForms(value)];
   if (value.includes('\n')) {
     for (const line of value.split(/\r?\n/)) if (line.trim().length >= 8 && !PEM_ARMOR.test(line.trim())) forms.push(line.trim());
   }
   return [...new Set(forms)].filter((f) => f.trim().length >= MIN_LENGTH);
+}
+
+/**
+ * The value as a job summary or PR comment holds it once escaped (HTML entities, a Markdown table's
+ * '\\|'): reports escape what they quote before the text reaches the mask, which must still find it.
+ */
+function escapedForms(value: string): string[] {
+  const html = value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return [html, html.replace(/"/g, '&quot;'), html.replace(/\|/g, '\\|')];
 }
 
 /** Remembers a secret value so it never reaches output (and, in Actions, the job log). */

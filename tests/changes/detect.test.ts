@@ -93,6 +93,29 @@ describeNeeding({ what: 'git', present: haveGit }, 'change detection between two
     ]);
   });
 
+  it('redeploys when the package lock is removed: the VM then installs from the ranges alone', async () => {
+    const h = gitHistory(BASE);
+    const base = h.git('rev-parse', 'HEAD');
+    const head = h.commit('unlock', { 'platforms/greenhouse.lock.json': null });
+    const c = await detectChanges({ root: h.root, base, head });
+    expect(c.changed).toEqual([expect.objectContaining({ name: 'greenhouse', action: 'redeploy', processor: ['package lock removed: platforms/greenhouse.lock.json'] })]);
+  });
+
+  it('deploys (not only redeploys) when a processor setting the VM\'s compose file holds changed: timeoutMs, a script added', async () => {
+    // A redeploy uploads only processor/ and refuses anything more (src/deploy/provision.ts): these
+    // change compose.yaml (the processor's environment, its services) and must be full deploys.
+    const h = gitHistory(BASE);
+    const base = h.git('rev-parse', 'HEAD');
+    const greenhouse = awsPlatform('greenhouse', { script: 'processors/greenhouse.ts', packages: { 'date-fns': '^3.6.0' } });
+    const timeout = h.commit('timeout', { 'platforms/greenhouse.yaml': `${greenhouse}    timeoutMs: 9000\n` });
+    const first = await detectChanges({ root: h.root, base, head: timeout });
+    expect(first.changed).toEqual([expect.objectContaining({ name: 'greenhouse', action: 'deploy' })]);
+    const added = h.commit('script for weather', { 'platforms/weather.yaml': awsPlatform('weather', { space: 'other-net', script: 'processors/unrelated.ts' }) });
+    const second = await detectChanges({ root: h.root, base: timeout, head: added });
+    expect(second.changed.map((c) => [c.name, c.action])).toEqual([['weather', 'deploy']]);
+    expect(second.changed[0]!.reasons).toContain('a processing script was added: the VM\'s compose file changes');
+  });
+
   it('deploys (not only redeploys) when the infrastructure part changed along with the script', async () => {
     const h = gitHistory(BASE);
     const base = h.git('rev-parse', 'HEAD');
@@ -142,6 +165,13 @@ describeNeeding({ what: 'git', present: haveGit }, 'change detection between two
     const base = h.git('rev-parse', 'HEAD');
     const head = h.commit('broken', { 'platforms/weather.yaml': 'kind: Platform\nmetadata: [\n' });
     await expect(detectChanges({ root: h.root, base, head })).rejects.toThrow(/platforms\/weather.yaml:\d+:\d+: invalid YAML/);
+  });
+
+  it('refuses a platform name the schema does not allow: it would be split into other platforms\' names in the deploy inputs', async () => {
+    const h = gitHistory(BASE);
+    const base = h.git('rev-parse', 'HEAD');
+    const head = h.commit('bad name', { 'platforms/x.yaml': awsPlatform('x').replace('name: x', "name: 'weather greenhouse'") });
+    await expect(detectChanges({ root: h.root, base, head })).rejects.toThrow("platforms/x.yaml: metadata.name 'weather greenhouse' is not a name");
   });
 
   it('refuses a ref git would read as an option, and a commit the clone does not have', async () => {

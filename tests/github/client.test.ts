@@ -46,4 +46,16 @@ describe('the GitHub client', () => {
     expect(github.comments.get(3)!.at(-1)!.body).toBe('<!-- myt:plan -->\nthe password is ***');
     expect(github.violations).toEqual([]);
   }, 30_000);
+
+  it("leaves another bot's comment that carries the marker (it cannot edit it) and keeps its own", async () => {
+    // Another app quoting MyT's comment carries the marker too; the workflow token cannot edit it.
+    const quoting = { id: 5, body: '<!-- myt:plan -->\nquoted by another bot', user: { login: 'quote-bot[bot]', type: 'Bot' as const } };
+    github.comments.set(3, [quoting]);
+    const client = gitHub({ token: 't', baseUrl: github.url });
+    const first = await upsertComment(client, pr, 'plan', 'plan one');
+    expect(first.action).toBe('created');
+    const second = await upsertComment(client, pr, 'plan', 'plan two');
+    expect(second).toEqual({ id: first.id, action: 'updated' });
+    expect(github.comments.get(3)!.map((c) => c.body)).toEqual(['<!-- myt:plan -->\nquoted by another bot', '<!-- myt:plan -->\nplan two']);
+  }, 30_000);
 });

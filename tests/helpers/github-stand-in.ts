@@ -4,7 +4,8 @@
 // parameters, JSON body) with openapi-backend; a request that is not in it, or breaks it, is
 // answered 400/404 and recorded as a violation, which tests assert to be none. Only the operations
 // MyT uses have behaviour here (issue comments, Actions secrets and their public key), with
-// responses shaped as the description's examples are.
+// responses shaped as the description's examples are. The token stands for the workflow's
+// github-actions[bot]: like GitHub, the stand-in refuses (403) an edit of anyone else's comment.
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -137,6 +138,8 @@ export async function startGitHubStandIn(): Promise<GitHubStandIn> {
           for (const [issue, list] of state.comments) {
             const c = list.find((x) => x.id === Number(params.comment_id));
             if (c) {
+              // A token edits only comments its own identity made (GitHub: 403 "Resource not accessible by integration").
+              if (c.user.login !== 'github-actions[bot]') return send(res, 403, { message: 'Resource not accessible by integration' });
               c.body = (body as { body: string }).body;
               return send(res, 200, commentJson(c, issue));
             }
@@ -146,6 +149,11 @@ export async function startGitHubStandIn(): Promise<GitHubStandIn> {
         case 'actions/get-repo-public-key': {
           if (!state.keyPair) return send(res, 404, { message: 'Not Found' });
           return send(res, 200, { key_id: state.keyPair.keyId, key: Buffer.from(state.keyPair.publicKey).toString('base64') });
+        }
+        case 'actions/get-repo-secret': {
+          // Metadata only: GitHub never returns a secret's value.
+          if (!state.secrets.has(params.secret_name!)) return send(res, 404, { message: 'Not Found' });
+          return send(res, 200, { name: params.secret_name, created_at: now, updated_at: now });
         }
         case 'actions/create-or-update-repo-secret': {
           const created = !state.secrets.has(params.secret_name!);

@@ -159,6 +159,7 @@ describeNeeding({ what: 'git', present: haveGit }, 'myt init', () => {
       expect(run.stdout).toContain('Set the SOPS_AGE_KEY secret of octo/fleet.');
       expect(github.violations).toEqual([]);
       expect(github.requests.map((r) => `${r.method} ${r.path} ${r.operationId}`)).toEqual([
+        'GET /repos/octo/fleet/actions/secrets/SOPS_AGE_KEY actions/get-repo-secret',
         'GET /repos/octo/fleet/actions/secrets/public-key actions/get-repo-public-key',
         'PUT /repos/octo/fleet/actions/secrets/SOPS_AGE_KEY actions/create-or-update-repo-secret',
       ]);
@@ -169,6 +170,27 @@ describeNeeding({ what: 'git', present: haveGit }, 'myt init', () => {
       expect(opened).toBe(key);
       // The private key is never printed.
       expect(run.stdout).not.toContain(key!);
+    } finally {
+      await github.close();
+    }
+  }, 60_000);
+
+  it('never replaces an existing SOPS_AGE_KEY secret, and then writes nothing (stand-in for GitHub REST API)', async () => {
+    const github = await startGitHubStandIn();
+    try {
+      await sodium.ready;
+      const pair = sodium.crypto_box_keypair();
+      github.keyPair = { publicKey: pair.publicKey, privateKey: pair.privateKey, keyId: '568250167242549743' };
+      const before = { encrypted_value: 'c2VhbGVkIG9sZCBrZXk=', key_id: '568250167242549743' };
+      github.secrets.set('SOPS_AGE_KEY', before);
+      const parent = tempRepo({});
+      const run = await runMyt(['init', 'x', '--github', 'octo/fleet'], parent, { HOME: home(), GITHUB_TOKEN: 'ghp_standin', GITHUB_API_URL: github.url });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('octo/fleet already has a SOPS_AGE_KEY secret, and myt init never replaces it');
+      expect(github.secrets.get('SOPS_AGE_KEY')).toEqual(before);
+      expect(github.requests.map((r) => r.operationId)).toEqual(['actions/get-repo-secret']);
+      expect(existsSync(join(parent, 'x'))).toBe(false);
+      expect(github.violations).toEqual([]);
     } finally {
       await github.close();
     }

@@ -4,7 +4,7 @@ import { messageOf, MytError } from '../../errors.js';
 import { maskSecrets } from '../../secrets/masking.js';
 import { escapeMarkdown } from '../plan-report.js';
 import { changesOfEvent } from '../range.js';
-import { actionsReporter, type Reporter } from '../report.js';
+import { actionsReporter, maskingReporter, type Reporter } from '../report.js';
 import { readGitHubContext, readPlatformsInput, readSettings } from '../settings.js';
 
 export interface ChangesDeps {
@@ -20,7 +20,7 @@ export interface ChangesDeps {
  * what a deleted platform left running. It needs no secret.
  */
 export async function run(deps: Partial<ChangesDeps> = {}): Promise<void> {
-  const reporter = deps.reporter ?? actionsReporter;
+  const reporter = maskingReporter(deps.reporter ?? actionsReporter);
   const env = deps.env ?? process.env;
   const inputs = deps.inputs ?? core;
   try {

@@ -9,7 +9,7 @@ import { findTerraform } from '../../infra/terraform/find-binary.js';
 import { DEFAULT_OUT_DIR } from '../../infra/workspace.js';
 import { maskSecrets } from '../../secrets/masking.js';
 import { maskSecretsInLog } from '../masking.js';
-import { cell, actionsReporter, type Reporter } from '../report.js';
+import { cell, actionsReporter, maskingReporter, type Reporter } from '../report.js';
 import { readGitHubContext, readPlatformsInput, readSettings } from '../settings.js';
 
 export interface DeployDeps {
@@ -39,7 +39,7 @@ interface Row {
  * stops there and says why. One platform's failure does not stop the others of a grouped job.
  */
 export async function run(deps: Partial<DeployDeps> = {}): Promise<void> {
-  const reporter = deps.reporter ?? actionsReporter;
+  const reporter = maskingReporter(deps.reporter ?? actionsReporter);
   const env = deps.env ?? process.env;
   const inputs = deps.inputs ?? core;
   try {

@@ -8,7 +8,7 @@ import { findTerraform } from '../../infra/terraform/find-binary.js';
 import { DEFAULT_OUT_DIR } from '../../infra/workspace.js';
 import { maskSecrets } from '../../secrets/masking.js';
 import { maskSecretsInLog } from '../masking.js';
-import { actionsReporter, type Reporter } from '../report.js';
+import { actionsReporter, maskingReporter, type Reporter } from '../report.js';
 import { readGitHubContext, readPlatformsInput, readSettings } from '../settings.js';
 
 export interface DestroyDeps {
@@ -27,7 +27,7 @@ const realDestroy: DestroyDeps['destroy'] = async (opts) => destroyPlatform({ ..
  * does not declare it again. Never its Space.
  */
 export async function run(deps: Partial<DestroyDeps> = {}): Promise<void> {
-  const reporter = deps.reporter ?? actionsReporter;
+  const reporter = maskingReporter(deps.reporter ?? actionsReporter);
   const env = deps.env ?? process.env;
   const inputs = deps.inputs ?? core;
   try {

@@ -11,7 +11,7 @@ import { gitHub, upsertComment, type GitHub, type GitHubOptions } from '../../gi
 import { maskSecretsInLog } from '../masking.js';
 import { COMMENT_LIMIT, loudWarnings, planReport, SUMMARY_LIMIT } from '../plan-report.js';
 import { changesOfEvent } from '../range.js';
-import { actionsReporter, type Reporter } from '../report.js';
+import { actionsReporter, maskingReporter, type Reporter } from '../report.js';
 import { isForkPullRequest, readBooleanInput, readGitHubContext, readPlatformsInput, readSettings } from '../settings.js';
 
 /** The comment's marker kind: one plan comment per pull request. */
@@ -36,7 +36,7 @@ const realPlan: PlanDeps['plan'] = async (opts) => planPlatforms({ ...opts, secr
  * request from a fork is not planned: its code gets no secrets.
  */
 export async function run(deps: Partial<PlanDeps> = {}): Promise<void> {
-  const reporter = deps.reporter ?? actionsReporter;
+  const reporter = maskingReporter(deps.reporter ?? actionsReporter);
   const env = deps.env ?? process.env;
   const inputs = deps.inputs ?? core;
   try {
@@ -71,11 +71,12 @@ export async function run(deps: Partial<PlanDeps> = {}): Promise<void> {
     for (const p of plans) if (p.error !== undefined) reporter.error(maskSecrets(`${p.name}: the plan failed: ${p.error}`), { title: 'MyT plan' });
     await reporter.summary.addRaw(planReport(input, SUMMARY_LIMIT)).write();
     if (pr && readBooleanInput(inputs, 'comment', true)) {
+      if (!Number.isInteger(pr.number)) throw new MytError('the pull_request event payload has no pull_request.number: MyT cannot tell which pull request to comment on');
       const token = inputs.getInput('github-token', { required: true });
       registerSecret(token); // masked in the log by the runner, and in anything MyT prints
       const github = (deps.github ?? gitHub)({ token, baseUrl: context.apiUrl, log });
-      const posted = await upsertComment(github, { owner: context.owner, repo: context.repo, number: pr.number }, PLAN_COMMENT, planReport(input, COMMENT_LIMIT));
-      log(`${posted.action} the plan comment on pull request #${pr.number} (comment ${posted.id})`);
+      const posted = await upsertComment(github, { owner: context.owner, repo: context.repo, number: pr.number! }, PLAN_COMMENT, planReport(input, COMMENT_LIMIT));
+      log(`${posted.action} the plan comment on pull request #${pr.number!} (comment ${posted.id})`);
     }
     reporter.setOutput('planned', 'true');
     reporter.setOutput('changed', JSON.stringify(changes.changed.map((c) => c.name)));

@@ -1,6 +1,6 @@
 import { messageOf, MytError } from '../../errors.js';
 import { maskSecretsInLog } from '../masking.js';
-import { actionsReporter, annotate, cell, type Reporter } from '../report.js';
+import { actionsReporter, annotate, cell, maskingReporter, type Reporter } from '../report.js';
 import { readSettings, type ActionSettings } from '../settings.js';
 import { SECRETS_NOT_DECRYPTED, validateRepository } from '../../validation/index.js';
 
@@ -8,7 +8,9 @@ import { SECRETS_NOT_DECRYPTED, validateRepository } from '../../validation/inde
  * The validate action: every problem becomes an annotation on its line, the job summary lists them,
  * and the step fails when there is any. Settings and reporter are injectable for tests.
  */
-export async function run(settings?: ActionSettings, reporter: Reporter = actionsReporter): Promise<void> {
+export async function run(settings?: ActionSettings, unmasked: Reporter = actionsReporter): Promise<void> {
+  // Problem messages quote what they check, decrypted secrets included: every text is masked.
+  const reporter = maskingReporter(unmasked);
   try {
     const resolved = settings ?? readSettings();
     maskSecretsInLog(resolved, reporter);

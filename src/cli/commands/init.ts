@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { MytError, UsageError } from '../../errors.js';
 import { gitHub } from '../../github/client.js';
-import { setRepositorySecret } from '../../github/repo-secret.js';
+import { repositorySecretExists, setRepositorySecret } from '../../github/repo-secret.js';
 import { initRepository } from '../../init/init.js';
 import { PUBLISHED_ACTIONS, type ActionSource } from '../../init/workflows.js';
 import { parseIdentities } from '../../secrets/age-keys.js';
@@ -30,7 +30,8 @@ It never overwrites: if any of these exist, nothing is written.
 The workflows need one repository secret, SOPS_AGE_KEY: the private key. With --github OWNER/REPO
 and a token in GITHUB_TOKEN (or GH_TOKEN) allowed to manage the repository's secrets, init sets
 it through GitHub's REST API (sealed with the repository's public key, as GitHub requires;
-GITHUB_API_URL for GitHub Enterprise Server).
+GITHUB_API_URL for GitHub Enterprise Server). A repository that has SOPS_AGE_KEY already keeps
+it: init then stops before writing anything.
 
 Options:
   --github OWNER/REPO   set the SOPS_AGE_KEY secret of this GitHub repository
@@ -72,6 +73,22 @@ export const initCommand: Command = {
     if (token) registerSecret(token);
     if (github && !token) throw new MytError('--github needs a token in GITHUB_TOKEN or GH_TOKEN that may manage the repository\'s Actions secrets: nothing was written');
 
+    const client = github ? gitHub({ token: token!, baseUrl: ctx.env.GITHUB_API_URL, log: (line) => ctx.stderr(`${line}\n`) }) : undefined;
+    // A repository that has the secret already decrypts its secrets with that key: replacing it with
+    // the new one would break every deploy, and GitHub keeps no copy of the old value. Asked first, so nothing is written.
+    if (github && client) {
+      const exists = await repositorySecretExists(client, { owner: github[1]!, repo: github[2]! }, 'SOPS_AGE_KEY').catch((err: unknown) => {
+        const status = (err as { status?: number }).status;
+        throw new MytError(`cannot read the Actions secrets of ${values.github}${status ? ` (GitHub answered ${status})` : ''}: ${(err as Error).message}. Nothing was written`);
+      });
+      if (exists) {
+        throw new MytError(
+          `${values.github} already has a SOPS_AGE_KEY secret, and myt init never replaces it: the repository's secrets may be encrypted to that key. Nothing was written. ` +
+            'Run myt init without --github, or delete the secret in GitHub first if it is no longer used',
+        );
+      }
+    }
+
     const made = await initRepository({ dir, env: ctx.env, keyFile: values['key-file'] === undefined ? undefined : resolve(ctx.cwd, values['key-file']), actions, branch: values.branch });
     const shown = relative(ctx.cwd, dir) || '.';
     ctx.stdout(`Made a MyT repository in ${shown}:\n${made.files.map((f) => `  ${f}`).join('\n')}\n`);
@@ -84,8 +101,7 @@ export const initCommand: Command = {
       const key = keyLine === undefined ? undefined : identities[keyLine - 1];
       if (key === undefined) throw new MytError(`the new key was not found in ${made.secrets.keyFile}: set the SOPS_AGE_KEY secret by hand`);
       registerSecret(key);
-      const client = gitHub({ token: token!, baseUrl: ctx.env.GITHUB_API_URL, log: (line) => ctx.stderr(`${line}\n`) });
-      const done = await setRepositorySecret(client, { owner: github[1]!, repo: github[2]! }, 'SOPS_AGE_KEY', key).catch((err: unknown) => {
+      const done = await setRepositorySecret(client!, { owner: github[1]!, repo: github[2]! }, 'SOPS_AGE_KEY', key).catch((err: unknown) => {
         const status = (err as { status?: number }).status;
         throw new MytError(
           `the repository was made, but setting the SOPS_AGE_KEY secret of ${values.github} failed${status ? ` (GitHub answered ${status})` : ''}: ${(err as Error).message}. ` +

@@ -777,4 +777,4 @@ error: ${text}`),errors=[{id:"",pluginName:"",text,location:null,notes:[],detail
   symmetric system table tablesample terminated then tinyblob tinyint tinytext to trailing trigger true undo
   union unique unlock unsigned update usage use user using utc_date utc_time utc_timestamp values varbinary
   varchar varcharacter variadic varying verbose virtual when where while window with write xor year_month
-  zerofill`.split(/\s+/)),BUILT_IN_COLUMNS=["ts","sensor","msg_id"],RESERVED_FIELD="time",RESERVED_TABLES=["myt_checkpoints","myt_msg_ids"];function isReservedWord(name){return RESERVED.has(name.toLowerCase())}function sqlName(name){return name.toLowerCase()}export{require_main,BUILT_IN_COLUMNS,RESERVED_FIELD,RESERVED_TABLES,isReservedWord,sqlName,readSchema,validateAgainst};
+  zerofill`.split(/\s+/)),BUILT_IN_COLUMNS=["ts","sensor","msg_id"],RESERVED_FIELD="time",RESERVED_TABLES=["myt_checkpoints","myt_msg_ids"];function isReservedWord(name){return RESERVED.has(name.toLowerCase())}function sqlName(name){return name.toLowerCase()}export{readSchema,validateAgainst,require_main,BUILT_IN_COLUMNS,RESERVED_FIELD,RESERVED_TABLES,isReservedWord,sqlName};
