@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import type { Problem } from '../config/problem.js';
+import { MytError, messageOf } from '../errors.js';
 import { maskSecrets } from '../secrets/masking.js';
 
 /** The parts of @actions/core the actions report through; tests pass a recorder. */
@@ -45,6 +46,11 @@ export function maskingReporter(inner: Reporter): Reporter {
     setSecret: (value) => inner.setSecret(value),
     summary,
   };
+}
+
+/** Fails the step with what went wrong: a MyT error as it is, anything else as an internal error. */
+export function reportFailure(reporter: Reporter, err: unknown): void {
+  reporter.setFailed(err instanceof MytError ? err.message : `internal error: ${messageOf(err)}`);
 }
 
 /** One annotation per problem, on its file and line, so the pull request shows it in the diff. */

@@ -1,2 +1,2 @@
 import { createRequire as __mytCreateRequire } from 'node:module'; import { fileURLToPath as __mytFileURLToPath } from 'node:url'; import { dirname as __mytDirname } from 'node:path'; const require = __mytCreateRequire(import.meta.url); const __filename = __mytFileURLToPath(import.meta.url); const __dirname = __mytDirname(__filename);
-import{useBundledEsbuild}from"../../runtime/chunk-SRBGIN6X.js";import"../../runtime/chunk-EESU7JOK.js";useBundledEsbuild(import.meta.url);var{run}=await import("../../runtime/run-2NHEB4RB.js");await run();
+import{useBundledEsbuild}from"../../runtime/chunk-SRBGIN6X.js";import"../../runtime/chunk-EESU7JOK.js";useBundledEsbuild(import.meta.url);var{run}=await import("../../runtime/run-FMBBJBQN.js");await run();

@@ -1,10 +1,10 @@
 import * as core from '@actions/core';
 import { deployMatrix, GITHUB_MATRIX_LIMIT, leftRunning, toDestroy } from '../../changes/index.js';
-import { messageOf, MytError } from '../../errors.js';
+import { MytError } from '../../errors.js';
 import { maskSecrets } from '../../secrets/masking.js';
 import { escapeMarkdown } from '../plan-report.js';
 import { changesOfEvent } from '../range.js';
-import { actionsReporter, maskingReporter, type Reporter } from '../report.js';
+import { actionsReporter, maskingReporter, reportFailure, type Reporter } from '../report.js';
 import { readGitHubContext, readPlatformsInput, readSettings } from '../settings.js';
 
 export interface ChangesDeps {
@@ -58,6 +58,6 @@ export async function run(deps: Partial<ChangesDeps> = {}): Promise<void> {
     await s.write();
     reporter.info(`to deploy: ${changes.changed.map((c) => c.name).join(' ') || 'none'}; to destroy: ${destroy.map((d) => d.name).join(' ') || 'none'}`);
   } catch (err) {
-    reporter.setFailed(maskSecrets(err instanceof MytError ? err.message : `internal error: ${messageOf(err)}`));
+    reportFailure(reporter, err);
   }
 }

@@ -9,7 +9,7 @@ import { findTerraform } from '../../infra/terraform/find-binary.js';
 import { DEFAULT_OUT_DIR } from '../../infra/workspace.js';
 import { maskSecrets } from '../../secrets/masking.js';
 import { maskSecretsInLog } from '../masking.js';
-import { cell, actionsReporter, maskingReporter, type Reporter } from '../report.js';
+import { cell, actionsReporter, maskingReporter, reportFailure, type Reporter } from '../report.js';
 import { readGitHubContext, readPlatformsInput, readSettings } from '../settings.js';
 
 export interface DeployDeps {
@@ -111,6 +111,6 @@ export async function run(deps: Partial<DeployDeps> = {}): Promise<void> {
     reporter.setOutput('failed', JSON.stringify(failed));
     if (failed.length) reporter.setFailed(`deploy failed for ${failed.join(', ')}`);
   } catch (err) {
-    reporter.setFailed(maskSecrets(err instanceof MytError ? err.message : `internal error: ${messageOf(err)}`));
+    reportFailure(reporter, err);
   }
 }

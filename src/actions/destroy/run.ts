@@ -1,14 +1,14 @@
 import * as core from '@actions/core';
 import { resolve } from 'node:path';
 import { declaredAt } from '../../changes/index.js';
-import { messageOf, MytError } from '../../errors.js';
+import { MytError } from '../../errors.js';
 import { destroyPlatform, type DestroyPlatformOptions } from '../../infra/destroy-platform.js';
 import { loadSecretsModule } from '../../infra/secrets-reader.js';
 import { findTerraform } from '../../infra/terraform/find-binary.js';
 import { DEFAULT_OUT_DIR } from '../../infra/workspace.js';
 import { maskSecrets } from '../../secrets/masking.js';
 import { maskSecretsInLog } from '../masking.js';
-import { actionsReporter, maskingReporter, type Reporter } from '../report.js';
+import { actionsReporter, maskingReporter, reportFailure, type Reporter } from '../report.js';
 import { readGitHubContext, readPlatformsInput, readSettings } from '../settings.js';
 
 export interface DestroyDeps {
@@ -55,6 +55,6 @@ export async function run(deps: Partial<DestroyDeps> = {}): Promise<void> {
     await reporter.summary.addHeading('MyT destroy', 2).addRaw(`${said}.\n`).write();
     reporter.setOutput('status', result.status);
   } catch (err) {
-    reporter.setFailed(maskSecrets(err instanceof MytError ? err.message : `internal error: ${messageOf(err)}`));
+    reportFailure(reporter, err);
   }
 }

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { resolve } from 'node:path';
 import { loadRepoConfig } from '../../config/repo-config.js';
-import { messageOf, MytError } from '../../errors.js';
+import { MytError } from '../../errors.js';
 import { findTerraform } from '../../infra/terraform/find-binary.js';
 import { loadSecretsModule } from '../../infra/secrets-reader.js';
 import { EXISTING_SERVER_NOTE, planPlatforms, type PlanPlatformsOptions, type PlatformPlan } from '../../infra/plan-platforms.js';
@@ -11,7 +11,7 @@ import { gitHub, upsertComment, type GitHub, type GitHubOptions } from '../../gi
 import { maskSecretsInLog } from '../masking.js';
 import { COMMENT_LIMIT, loudWarnings, planReport, SUMMARY_LIMIT } from '../plan-report.js';
 import { changesOfEvent } from '../range.js';
-import { actionsReporter, maskingReporter, type Reporter } from '../report.js';
+import { actionsReporter, maskingReporter, reportFailure, type Reporter } from '../report.js';
 import { isForkPullRequest, readBooleanInput, readGitHubContext, readPlatformsInput, readSettings } from '../settings.js';
 
 /** The comment's marker kind: one plan comment per pull request. */
@@ -83,6 +83,6 @@ export async function run(deps: Partial<PlanDeps> = {}): Promise<void> {
     reporter.setOutput('dangerous', String(warnings.length > 0));
     if (plans.some((p) => p.error !== undefined)) reporter.setFailed('the plan failed for some platforms (see the report)');
   } catch (err) {
-    reporter.setFailed(maskSecrets(err instanceof MytError ? err.message : `internal error: ${messageOf(err)}`));
+    reportFailure(reporter, err);
   }
 }

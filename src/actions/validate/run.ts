@@ -1,6 +1,5 @@
-import { messageOf, MytError } from '../../errors.js';
 import { maskSecretsInLog } from '../masking.js';
-import { actionsReporter, annotate, cell, maskingReporter, type Reporter } from '../report.js';
+import { actionsReporter, annotate, cell, maskingReporter, reportFailure, type Reporter } from '../report.js';
 import { readSettings, type ActionSettings } from '../settings.js';
 import { SECRETS_NOT_DECRYPTED, validateRepository } from '../../validation/index.js';
 
@@ -36,6 +35,6 @@ export async function run(settings?: ActionSettings, unmasked: Reporter = action
     for (const note of repo.notes) reporter.info(`note: ${note}`);
     if (repo.secretsChecked === 'form') reporter.info(`note: ${SECRETS_NOT_DECRYPTED}`);
   } catch (err) {
-    reporter.setFailed(err instanceof MytError ? err.message : `internal error: ${messageOf(err)}`);
+    reportFailure(reporter, err);
   }
 }
